@@ -1,0 +1,68 @@
+//! A customer complaint: the five elements of intake, its classification, the
+//! work done on it and its SLA clock. `version` orders changes (optimistic
+//! concurrency) and equals the head of the complaint's audit chain.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+#[sea_orm(table_name = "complaint")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// `CMP-2026-000042`.
+    #[sea_orm(unique)]
+    pub reference: String,
+    pub status: String,
+    pub channel: String,
+    pub category: String,
+    pub severity: String,
+    pub title: String,
+    pub description: String,
+    pub customer_id: Uuid,
+    pub core_demand: String,
+    pub requested_amount: Option<String>,
+    pub currency: String,
+    pub emotion: String,
+    pub order_reference: Option<String>,
+    pub occurred_at: Option<DateTimeUtc>,
+    pub tier: String,
+    pub team_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+    pub created_by: Uuid,
+    pub sensitive: bool,
+    pub vulnerable_customer: bool,
+    pub media_attention: bool,
+    pub group_complaint: bool,
+    pub legal_hold: bool,
+    pub root_cause: Option<String>,
+    pub responsibility: Option<String>,
+    pub finding_summary: Option<String>,
+    pub resolution_summary: Option<String>,
+    pub compensation_amount: Option<String>,
+    pub compensation_currency: Option<String>,
+    pub remedies: Option<String>,
+    pub preventive_measures: Option<String>,
+    pub customer_accepted: Option<bool>,
+    pub customer_decision_note: Option<String>,
+    pub resolution_note: Option<String>,
+    pub callback_reached: Option<bool>,
+    pub satisfied: Option<bool>,
+    pub satisfaction_score: Option<i32>,
+    pub callback_comment: Option<String>,
+    pub close_reason: Option<String>,
+    pub reopen_count: i32,
+    pub first_response_due: DateTimeUtc,
+    pub resolution_due: DateTimeUtc,
+    pub sla_breached: bool,
+    pub acknowledged_at: Option<DateTimeUtc>,
+    pub resolved_at: Option<DateTimeUtc>,
+    pub closed_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub version: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,15 @@
+//! sea-orm entities: the persisted shape of casework's data, and nothing else.
+//!
+//! Enumerations are stored as their GraphQL names (`"TIER1"`, `"AGENT"`) in text
+//! columns and parsed by `casework::domain`; money is stored as exact decimal
+//! text (`"2000.00"`), never as a float, so SQLite and PostgreSQL agree byte for byte.
+
+pub mod app_user;
+pub mod audit_chain;
+pub mod audit_event;
+pub mod complaint;
+pub mod complaint_link;
+pub mod customer;
+pub mod note;
+pub mod refresh_token;
+pub mod team;

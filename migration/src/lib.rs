@@ -1,0 +1,28 @@
+//! Database migrations for casework. One set serves SQLite and PostgreSQL: tables
+//! are built with sea-query so each backend gets its own dialect, and the few
+//! backend-specific pieces (audit immutability triggers, the reference sequence)
+//! are written out for each.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_foundation;
+mod m20261125_000002_complaints;
+
+/// The names of the audit immutability triggers; the server refuses to start
+/// unless every one of them exists (and, on PostgreSQL, is enabled).
+pub const AUDIT_TRIGGERS_POSTGRES: &[&str] =
+    &["audit_event_no_update", "audit_event_no_delete", "audit_event_no_truncate"];
+/// See [`AUDIT_TRIGGERS_POSTGRES`]; SQLite has no TRUNCATE.
+pub const AUDIT_TRIGGERS_SQLITE: &[&str] = &["audit_event_no_update", "audit_event_no_delete"];
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_foundation::Migration),
+            Box::new(m20261125_000002_complaints::Migration),
+        ]
+    }
+}

@@ -1,0 +1,57 @@
+//! Password hashing with argon2id at OWASP's parameters (m = 19 MiB, t = 2, p = 1).
+//! Hashing is CPU-bound: callers run it on the blocking pool.
+
+use std::sync::LazyLock;
+
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
+    password_hash::{SaltString, rand_core::OsRng},
+};
+
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("OWASP argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// The PHC string of `password` with a fresh salt.
+pub fn hash(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))?
+        .to_string())
+}
+
+/// A hash of nothing anyone knows, verified against when the email is unknown
+/// so that an unknown email costs the same time as a wrong password.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash(&super::tokens::random_token()).expect("hashing a random password"));
+
+/// Whether `password` matches `phc`; `None` for an unknown user still spends
+/// the time of one verification.
+pub fn verify(phc: Option<&str>, password: &str) -> bool {
+    let stored = phc.unwrap_or(&DUMMY_HASH);
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let matches = argon2().verify_password(password.as_bytes(), &parsed).is_ok();
+    matches && phc.is_some()
+}
+
+/// Compute the dummy hash ahead of the first sign-in, so the first unknown
+/// email is not faster than later ones.
+pub fn warm_up() {
+    LazyLock::force(&DUMMY_HASH);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hashes_verify_and_are_argon2id() {
+        let phc = super::hash("correct horse battery staple").unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(super::verify(Some(&phc), "correct horse battery staple"));
+        assert!(!super::verify(Some(&phc), "Correct horse battery staple"));
+        assert!(!super::verify(None, "anything"));
+    }
+}

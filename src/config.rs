@@ -1,0 +1,275 @@
+//! Typed configuration, parsed once at start from flags and the environment.
+//! The library never reads environment variables itself: everything it needs
+//! arrives in [`Settings`].
+
+use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use rust_decimal::Decimal;
+
+use crate::domain::Role;
+
+/// casework: customer-complaint case management over GraphQL.
+#[derive(Parser, Debug)]
+#[command(name = "casework", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server (migrates the database first).
+    Serve(Box<ServeArgs>),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL) to stdout.
+    Schema,
+    /// Manage users from the command line.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user. The password comes from --password, CASEWORK_PASSWORD or stdin.
+    Add(UserAddArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct UserAddArgs {
+    #[arg(long)]
+    pub email: String,
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, value_parser = parse_role)]
+    pub role: Role,
+    /// Team name (must exist).
+    #[arg(long)]
+    pub team: Option<String>,
+    #[arg(long, env = "CASEWORK_PASSWORD", hide_env_values = true)]
+    pub password: Option<Secret>,
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    value
+        .to_ascii_uppercase()
+        .parse()
+        .map_err(|_| format!("unknown role {value:?}; one of AGENT, SUPERVISOR, LEGAL, AUDITOR, ADMIN"))
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DatabaseArgs {
+    /// Database URL: `sqlite://casework.db?mode=rwc` (default) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://casework.db?mode=rwc", global = true)]
+    pub database_url: String,
+    /// Maximum pooled database connections.
+    #[arg(long, env = "CASEWORK_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    pub db_max_connections: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Options of `casework serve`.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CASEWORK_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// `production` turns on hardening: no GraphiQL, no introspection, no demo, a required JWT secret.
+    #[arg(long, env = "CASEWORK_ENV", value_enum, default_value = "development")]
+    pub env: Environment,
+    /// HMAC secret for access tokens (at least 32 bytes). Required in production.
+    #[arg(long, env = "CASEWORK_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "CASEWORK_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh token, in seconds.
+    #[arg(long, env = "CASEWORK_REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    pub refresh_token_ttl_secs: u64,
+    /// Seed demo teams, users and complaints on an empty database.
+    #[arg(long, env = "CASEWORK_DEMO")]
+    pub demo: bool,
+    /// Password of every demo account.
+    #[arg(long, env = "CASEWORK_DEMO_PASSWORD", default_value = "casework-demo", hide_env_values = true)]
+    pub demo_password: Secret,
+    /// Where evidence files are stored.
+    #[arg(long, env = "CASEWORK_EVIDENCE_DIR", default_value = "./evidence")]
+    pub evidence_dir: PathBuf,
+    /// Seconds between SLA scans.
+    #[arg(long, env = "CASEWORK_SLA_SCAN_INTERVAL_SECS", default_value_t = 30)]
+    pub sla_scan_interval_secs: u64,
+    /// Largest accepted JSON request body, in bytes.
+    #[arg(long, env = "CASEWORK_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Seconds before a request is abandoned.
+    #[arg(long, env = "CASEWORK_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Origins allowed by CORS, comma-separated (`*` for any). Empty: same-origin only.
+    #[arg(long, env = "CASEWORK_CORS_ORIGINS", value_delimiter = ',', default_value = "")]
+    pub cors_origins: Vec<String>,
+    /// Currency of amounts given without one (ISO 4217).
+    #[arg(long, env = "CASEWORK_DEFAULT_CURRENCY", default_value = "CNY")]
+    pub default_currency: String,
+    /// Compensation an agent may grant without approval.
+    #[arg(long, env = "CASEWORK_AGENT_AUTHORITY_LIMIT", default_value = "500")]
+    pub agent_authority_limit: Decimal,
+    /// Compensation a supervisor may grant without approval.
+    #[arg(long, env = "CASEWORK_SUPERVISOR_AUTHORITY_LIMIT", default_value = "5000")]
+    pub supervisor_authority_limit: Decimal,
+    /// Deepest query nesting accepted.
+    #[arg(long, env = "CASEWORK_MAX_QUERY_DEPTH", default_value_t = 12)]
+    pub max_query_depth: usize,
+    /// Highest query complexity accepted (one per field, times page sizes).
+    #[arg(long, env = "CASEWORK_MAX_QUERY_COMPLEXITY", default_value_t = 5000)]
+    pub max_query_complexity: usize,
+    /// Failed sign-ins per email per minute before `RATE_LIMITED`.
+    #[arg(long, env = "CASEWORK_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 10)]
+    pub login_attempts_per_minute: u32,
+    /// `text` or `json` logs.
+    #[arg(long, env = "CASEWORK_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// A secret string whose `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(value.to_owned()))
+    }
+}
+
+/// Everything the running service needs, validated.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub db_max_connections: u32,
+    pub env: Environment,
+    /// The HMAC key for access tokens.
+    pub jwt_secret: Secret,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub demo: bool,
+    pub demo_password: Secret,
+    pub evidence_dir: PathBuf,
+    pub sla_scan_interval: Duration,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    pub cors_origins: Vec<String>,
+    pub default_currency: String,
+    pub agent_authority_limit: Decimal,
+    pub supervisor_authority_limit: Decimal,
+    pub max_query_depth: usize,
+    pub max_query_complexity: usize,
+    pub login_attempts_per_minute: u32,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("CASEWORK_JWT_SECRET is required when CASEWORK_ENV=production")]
+    MissingJwtSecret,
+    #[error("CASEWORK_JWT_SECRET must be at least 32 bytes long")]
+    WeakJwtSecret,
+    #[error("--demo is refused when CASEWORK_ENV=production")]
+    DemoInProduction,
+    #[error("CASEWORK_DEFAULT_CURRENCY: {0}")]
+    Currency(String),
+}
+
+impl Settings {
+    /// Validates `serve` options. Without a configured JWT secret in development a
+    /// random one is generated (tokens then die with the process) — the caller warns.
+    pub fn from_args(database: &DatabaseArgs, args: &ServeArgs) -> Result<(Settings, bool), ConfigError> {
+        let production = args.env == Environment::Production;
+        let (jwt_secret, generated) = match &args.jwt_secret {
+            Some(secret) if secret.expose().len() < 32 => return Err(ConfigError::WeakJwtSecret),
+            Some(secret) => (secret.clone(), false),
+            None if production => return Err(ConfigError::MissingJwtSecret),
+            None => (Secret(crate::auth::tokens::random_token()), true),
+        };
+        if production && args.demo {
+            return Err(ConfigError::DemoInProduction);
+        }
+        let currency = crate::domain::validation::Currency::parse("CASEWORK_DEFAULT_CURRENCY", &args.default_currency)
+            .map_err(|e| ConfigError::Currency(e.message))?;
+        let settings = Settings {
+            listen: args.listen,
+            database_url: database.database_url.clone(),
+            db_max_connections: database.db_max_connections,
+            env: args.env,
+            jwt_secret,
+            access_token_ttl: Duration::from_secs(args.access_token_ttl_secs),
+            refresh_token_ttl: Duration::from_secs(args.refresh_token_ttl_secs),
+            demo: args.demo,
+            demo_password: args.demo_password.clone(),
+            evidence_dir: args.evidence_dir.clone(),
+            sla_scan_interval: Duration::from_secs(args.sla_scan_interval_secs.max(1)),
+            max_body_bytes: args.max_body_bytes,
+            request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
+            cors_origins: args.cors_origins.iter().filter(|o| !o.is_empty()).cloned().collect(),
+            default_currency: currency.code().to_owned(),
+            agent_authority_limit: args.agent_authority_limit,
+            supervisor_authority_limit: args.supervisor_authority_limit,
+            max_query_depth: args.max_query_depth,
+            max_query_complexity: args.max_query_complexity,
+            login_attempts_per_minute: args.login_attempts_per_minute,
+            log_format: args.log_format,
+        };
+        Ok((settings, generated))
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+
+    /// The default compensation authority of a role.
+    pub fn role_authority_limit(&self, role: Role) -> Decimal {
+        match role {
+            Role::Agent => self.agent_authority_limit,
+            Role::Supervisor => self.supervisor_authority_limit,
+            Role::Legal | Role::Auditor | Role::Admin => Decimal::ZERO,
+        }
+    }
+
+    /// Settings for tests and tools: development defaults on the given database.
+    pub fn for_database(database_url: &str) -> Settings {
+        let cli = Cli::parse_from(["casework", "--database-url", database_url, "serve"]);
+        let Command::Serve(args) = &cli.command else { unreachable!("parsed `serve`") };
+        Settings::from_args(&cli.database, args).expect("development defaults are valid").0
+    }
+}

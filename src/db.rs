@@ -1,0 +1,112 @@
+//! Connecting to the database (SQLite by default, PostgreSQL in production),
+//! migrating it, and checking that the audit trail is still protected.
+
+use std::{
+    sync::{Arc, atomic::{AtomicU64, Ordering}},
+    time::Duration,
+};
+
+use anyhow::{Context, bail};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+use migration::{Migrator, MigratorTrait};
+
+/// Counts SQL statements (exposed on `/metrics`; the N+1 test reads it).
+#[derive(Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Opens a pool. SQLite runs in WAL mode with a busy timeout, so readers never
+/// block the writer and writers queue instead of failing.
+pub async fn connect(url: &str, max_connections: u32, counter: &StatementCounter) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(15))
+                .foreign_keys(true)
+                .create_if_missing(true)
+        });
+    let mut db = Database::connect(options).await.with_context(|| format!("connecting to {}", redact(url)))?;
+    let counter = counter.0.clone();
+    db.set_metric_callback(move |info| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        metrics::histogram!("casework_db_statement_seconds").record(info.elapsed.as_secs_f64());
+        if info.failed {
+            metrics::counter!("casework_db_statement_errors_total").increment(1);
+        }
+    });
+    Ok(db)
+}
+
+/// Applies pending migrations.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("applying database migrations")
+}
+
+/// Refuses to run when an audit immutability trigger is missing or disabled.
+pub async fn check_audit_triggers(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let backend = db.get_database_backend();
+    let (sql, expected) = match backend {
+        DbBackend::Postgres => (
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_event'::regclass AND tgenabled <> 'D' AND NOT tgisinternal",
+            migration::AUDIT_TRIGGERS_POSTGRES,
+        ),
+        DbBackend::Sqlite => (
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'",
+            migration::AUDIT_TRIGGERS_SQLITE,
+        ),
+        other => bail!("unsupported database backend {other:?}"),
+    };
+    let rows = db.query_all_raw(Statement::from_string(backend, sql)).await?;
+    let present: Vec<String> = rows.iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).collect();
+    let missing: Vec<&str> = expected.iter().copied().filter(|t| !present.iter().any(|p| p == t)).collect();
+    if !missing.is_empty() {
+        bail!(
+            "the audit trail is unprotected: trigger(s) {} missing or disabled on audit_event; refusing to start",
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Whether the database answers (readiness).
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.ping().await.is_ok()
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(super::redact("postgres://app:s3cret@db:5432/casework"), "postgres://app:***@db:5432/casework");
+        assert_eq!(super::redact("sqlite://casework.db?mode=rwc"), "sqlite://casework.db?mode=rwc");
+    }
+}

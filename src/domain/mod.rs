@@ -1,0 +1,17 @@
+//! The rules of complaint handling as plain Rust: no database, no HTTP.
+//!
+//! - [`enums`]: the vocabulary of DESIGN.md §3 (channels, categories, roles, …).
+//! - [`lifecycle`]: which status change each action may make.
+//! - [`policy`]: who may do what to which object — the only place that decides it.
+//! - [`validation`]: values parsed once at the edge (emails, money, text).
+//! - [`sla`]: deadlines from a severity's policy.
+
+pub mod enums;
+pub mod lifecycle;
+pub mod policy;
+pub mod sla;
+pub mod validation;
+
+pub use enums::*;
+pub use lifecycle::{ComplaintStatus, Transition};
+pub use validation::ValidationError;

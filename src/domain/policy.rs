@@ -1,0 +1,263 @@
+//! Authorization: the one place that answers "may this caller do this to this
+//! object?" (DESIGN.md §2). Pure functions over an [`Actor`] and the facts of
+//! the object; services call them as their first statement, and list queries
+//! turn [`complaint_read_scope`] into SQL so lists and lookups agree.
+
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use super::enums::Role;
+
+/// The authenticated caller, as loaded fresh from the database for each request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub team_id: Option<Uuid>,
+    /// The compensation this user may grant without approval.
+    pub authority_limit: Decimal,
+}
+
+/// The facts about a complaint that decide who may touch it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ComplaintAccess {
+    pub team_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+    pub sensitive: bool,
+    pub legal_hold: bool,
+}
+
+/// Which complaints a caller may read, in a form a query can apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadScope {
+    /// Every complaint.
+    All,
+    /// None at all (administrators: separation of duties).
+    Nothing,
+    /// An agent: complaints assigned to them, plus their team's complaints that
+    /// are neither sensitive nor on legal hold.
+    Agent { user_id: Uuid, team_id: Option<Uuid> },
+}
+
+/// What a caller's check answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// The caller may see the object but not do this: `FORBIDDEN`.
+    Deny,
+    /// The caller may not even see the object: `NOT_FOUND`.
+    Hide,
+}
+
+pub fn complaint_read_scope(actor: &Actor) -> ReadScope {
+    match actor.role {
+        Role::Supervisor | Role::Legal | Role::Auditor => ReadScope::All,
+        Role::Admin => ReadScope::Nothing,
+        Role::Agent => ReadScope::Agent { user_id: actor.user_id, team_id: actor.team_id },
+    }
+}
+
+pub fn can_read_complaint(actor: &Actor, complaint: &ComplaintAccess) -> bool {
+    match complaint_read_scope(actor) {
+        ReadScope::All => true,
+        ReadScope::Nothing => false,
+        ReadScope::Agent { user_id, team_id } => {
+            !complaint.legal_hold
+                && (complaint.assignee_id == Some(user_id)
+                    || (!complaint.sensitive && team_id.is_some() && complaint.team_id == team_id))
+        }
+    }
+}
+
+/// Notes, evidence, findings and status changes.
+pub fn work_complaint(actor: &Actor, complaint: &ComplaintAccess) -> Decision {
+    if !can_read_complaint(actor, complaint) {
+        return Decision::Hide;
+    }
+    let allowed = match actor.role {
+        // Assigned to them, or unassigned in their team's queue (so they can pick it up).
+        Role::Agent => {
+            !complaint.legal_hold
+                && (complaint.assignee_id == Some(actor.user_id)
+                    || (complaint.assignee_id.is_none() && complaint.team_id == actor.team_id))
+        }
+        Role::Supervisor => !complaint.legal_hold,
+        Role::Legal => complaint.legal_hold,
+        Role::Auditor | Role::Admin => false,
+    };
+    if allowed { Decision::Allow } else { Decision::Deny }
+}
+
+/// Assigning a complaint: whoever may work it; an agent only within their own team.
+pub fn assign_complaint(actor: &Actor, complaint: &ComplaintAccess, to_team: Option<Uuid>) -> Decision {
+    match work_complaint(actor, complaint) {
+        Decision::Allow if actor.role == Role::Agent && to_team != actor.team_id => Decision::Deny,
+        decision => decision,
+    }
+}
+
+pub fn can_create_complaint(actor: &Actor) -> bool {
+    matches!(actor.role, Role::Agent | Role::Supervisor)
+}
+
+/// Marking a complaint sensitive (or clearing it): agents may only ask.
+pub fn mark_sensitive(actor: &Actor, complaint: &ComplaintAccess) -> Decision {
+    match work_complaint(actor, complaint) {
+        Decision::Allow if actor.role == Role::Agent => Decision::Deny,
+        decision => decision,
+    }
+}
+
+/// Whether a compensation needs someone else's approval.
+pub fn within_authority(actor: &Actor, amount: Decimal) -> bool {
+    amount <= actor.authority_limit
+}
+
+pub fn can_propose_compensation(actor: &Actor) -> bool {
+    matches!(actor.role, Role::Agent | Role::Supervisor)
+}
+
+/// Customer phone and email are masked for roles that do not need them on
+/// sensitive and legal-hold cases.
+pub fn sees_customer_contact(actor: &Actor, complaint: &ComplaintAccess) -> bool {
+    !(actor.role == Role::Auditor && (complaint.sensitive || complaint.legal_hold))
+}
+
+/// Reads of these complaints are themselves audited.
+pub fn reads_are_audited(complaint: &ComplaintAccess) -> bool {
+    complaint.sensitive || complaint.legal_hold
+}
+
+pub fn can_read_audit_trail(actor: &Actor) -> bool {
+    matches!(actor.role, Role::Supervisor | Role::Legal | Role::Auditor)
+}
+
+pub fn can_verify_audit_trail(actor: &Actor) -> bool {
+    matches!(actor.role, Role::Legal | Role::Auditor | Role::Admin)
+}
+
+/// Users, teams and SLA policies.
+pub fn can_administer(actor: &Actor) -> bool {
+    actor.role == Role::Admin
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ME: Uuid = Uuid::from_u128(1);
+    const SOMEONE: Uuid = Uuid::from_u128(2);
+    const MY_TEAM: Uuid = Uuid::from_u128(10);
+    const OTHER_TEAM: Uuid = Uuid::from_u128(11);
+
+    fn actor(role: Role) -> Actor {
+        Actor { user_id: ME, role, team_id: Some(MY_TEAM), authority_limit: Decimal::from(500) }
+    }
+
+    fn complaint(team: Uuid, assignee: Option<Uuid>, sensitive: bool, legal_hold: bool) -> ComplaintAccess {
+        ComplaintAccess { team_id: Some(team), assignee_id: assignee, sensitive, legal_hold }
+    }
+
+    /// (case, complaint) for the four situations of the permission matrix.
+    fn situations() -> [(&'static str, ComplaintAccess); 6] {
+        [
+            ("own team, assigned to me", complaint(MY_TEAM, Some(ME), false, false)),
+            ("own team, someone else's", complaint(MY_TEAM, Some(SOMEONE), false, false)),
+            ("other team", complaint(OTHER_TEAM, Some(SOMEONE), false, false)),
+            ("sensitive, assigned to me", complaint(OTHER_TEAM, Some(ME), true, false)),
+            ("sensitive, own team", complaint(MY_TEAM, Some(SOMEONE), true, false)),
+            ("legal hold, assigned to me", complaint(MY_TEAM, Some(ME), false, true)),
+        ]
+    }
+
+    #[test]
+    fn read_matrix() {
+        // Expected reads per situation, in the order of `situations()`.
+        let expected: &[(Role, [bool; 6])] = &[
+            (Role::Agent, [true, true, false, true, false, false]),
+            (Role::Supervisor, [true; 6]),
+            (Role::Legal, [true; 6]),
+            (Role::Auditor, [true; 6]),
+            (Role::Admin, [false; 6]),
+        ];
+        for (role, reads) in expected {
+            for ((case, c), read) in situations().iter().zip(reads) {
+                assert_eq!(can_read_complaint(&actor(*role), c), *read, "{role} reading {case}");
+            }
+        }
+    }
+
+    #[test]
+    fn work_matrix() {
+        use Decision::*;
+        let expected: &[(Role, [Decision; 6])] = &[
+            (Role::Agent, [Allow, Deny, Hide, Allow, Hide, Hide]),
+            (Role::Supervisor, [Allow, Allow, Allow, Allow, Allow, Deny]),
+            (Role::Legal, [Deny, Deny, Deny, Deny, Deny, Allow]),
+            (Role::Auditor, [Deny; 6]),
+            (Role::Admin, [Hide; 6]),
+        ];
+        for (role, decisions) in expected {
+            for ((case, c), decision) in situations().iter().zip(decisions) {
+                assert_eq!(work_complaint(&actor(*role), c), *decision, "{role} working {case}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_agent_may_pick_up_an_unassigned_complaint_of_their_team() {
+        let queue = complaint(MY_TEAM, None, false, false);
+        assert_eq!(work_complaint(&actor(Role::Agent), &queue), Decision::Allow);
+        let elsewhere = complaint(OTHER_TEAM, None, false, false);
+        assert_eq!(work_complaint(&actor(Role::Agent), &elsewhere), Decision::Hide);
+    }
+
+    #[test]
+    fn agents_assign_only_within_their_team() {
+        let mine = complaint(MY_TEAM, Some(ME), false, false);
+        assert_eq!(assign_complaint(&actor(Role::Agent), &mine, Some(MY_TEAM)), Decision::Allow);
+        assert_eq!(assign_complaint(&actor(Role::Agent), &mine, Some(OTHER_TEAM)), Decision::Deny);
+        assert_eq!(assign_complaint(&actor(Role::Supervisor), &mine, Some(OTHER_TEAM)), Decision::Allow);
+    }
+
+    #[test]
+    fn agents_may_only_request_the_sensitive_mark() {
+        let mine = complaint(MY_TEAM, Some(ME), false, false);
+        assert_eq!(mark_sensitive(&actor(Role::Agent), &mine), Decision::Deny);
+        assert_eq!(mark_sensitive(&actor(Role::Supervisor), &mine), Decision::Allow);
+    }
+
+    #[test]
+    fn who_creates_and_who_audits() {
+        let creates = [(Role::Agent, true), (Role::Supervisor, true), (Role::Legal, false), (Role::Auditor, false), (Role::Admin, false)];
+        for (role, allowed) in creates {
+            assert_eq!(can_create_complaint(&actor(role)), allowed, "{role} creating");
+        }
+        let reads_audit = [(Role::Agent, false), (Role::Supervisor, true), (Role::Legal, true), (Role::Auditor, true), (Role::Admin, false)];
+        for (role, allowed) in reads_audit {
+            assert_eq!(can_read_audit_trail(&actor(role)), allowed, "{role} reading the audit trail");
+        }
+        let verifies = [(Role::Agent, false), (Role::Supervisor, false), (Role::Legal, true), (Role::Auditor, true), (Role::Admin, true)];
+        for (role, allowed) in verifies {
+            assert_eq!(can_verify_audit_trail(&actor(role)), allowed, "{role} verifying");
+        }
+        for role in Role::ALL {
+            assert_eq!(can_administer(&actor(*role)), *role == Role::Admin);
+        }
+    }
+
+    #[test]
+    fn authority_limits_are_inclusive() {
+        let agent = actor(Role::Agent);
+        assert!(within_authority(&agent, Decimal::from(500)));
+        assert!(!within_authority(&agent, Decimal::new(50001, 2)));
+    }
+
+    #[test]
+    fn auditors_see_masked_contacts_on_sensitive_cases() {
+        let sensitive = complaint(MY_TEAM, None, true, false);
+        assert!(!sees_customer_contact(&actor(Role::Auditor), &sensitive));
+        assert!(sees_customer_contact(&actor(Role::Supervisor), &sensitive));
+        assert!(sees_customer_contact(&actor(Role::Auditor), &complaint(MY_TEAM, None, false, false)));
+    }
+}

@@ -1,0 +1,278 @@
+//! Complaint queries and the lifecycle mutations.
+
+use async_graphql::{Context, ID, Interface, Object, connection::{Connection, Edge}};
+use sea_orm::Condition;
+use uuid::Uuid;
+
+use super::{
+    connection::{self as cursor, page_size},
+    context::ContextExt,
+    loaders::{Loaders, distinct},
+    types::{Complaint, Note, Team, User},
+};
+use crate::{
+    auth::Actor,
+    domain::{LinkKind, NoteVisibility, Role},
+    error::AppResult,
+    ids::{self, Kind},
+    service::{
+        complaints::{
+            self as service, CallbackInput, ComplaintFilter, ComplaintOrder, CreateComplaintInput, Cursor, FindingInput,
+            FlagsInput, PageRequest, ResolutionInput, UpdateComplaintInput,
+        },
+    },
+};
+
+/// An object with a global ID.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "The object's global ID."))]
+pub enum Node {
+    Complaint(Complaint),
+    User(User),
+    Team(Team),
+}
+
+/// Fields of the complaint list beyond its edges.
+pub struct ComplaintListInfo {
+    actor: Actor,
+    condition: Condition,
+}
+
+#[Object]
+impl ComplaintListInfo {
+    /// How many complaints match the filter (only counted when asked for).
+    async fn total_count(&self, ctx: &Context<'_>) -> AppResult<u64> {
+        service::count(ctx.services()?, &self.actor, self.condition.clone()).await
+    }
+}
+
+pub type ComplaintConnection = Connection<String, Complaint, ComplaintListInfo>;
+
+#[derive(Default)]
+pub struct ComplaintQuery;
+
+#[Object]
+impl ComplaintQuery {
+    /// Any object by its global ID; null when it does not exist or the caller may not see it.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Node>> {
+        let actor = ctx.actor()?;
+        let services = ctx.services()?;
+        let Some((kind, uuid)) = ids::parse(&id) else { return Ok(None) };
+        Ok(match kind {
+            Kind::Complaint => service::find_visible(services, actor, uuid).await?.map(|c| Node::Complaint(Complaint(c))),
+            Kind::User if actor.role != Role::Auditor || actor.user_id == uuid => {
+                ctx.loaders()?.users.load_one(uuid).await?.map(|u| Node::User(User(u)))
+            }
+            Kind::Team => ctx.loaders()?.teams.load_one(uuid).await?.map(|t| Node::Team(Team(t))),
+            _ => None,
+        })
+    }
+
+    /// A complaint by ID; null when it does not exist or the caller may not see it.
+    async fn complaint(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Complaint>> {
+        let actor = ctx.actor()?;
+        let Some((Kind::Complaint, id)) = ids::parse(&id) else { return Ok(None) };
+        Ok(service::find_visible(ctx.services()?, actor, id).await?.map(Complaint))
+    }
+
+    /// A complaint by its human reference, e.g. `CMP-2026-000042`.
+    async fn complaint_by_reference(&self, ctx: &Context<'_>, reference: String) -> AppResult<Option<Complaint>> {
+        let actor = ctx.actor()?;
+        Ok(service::find_visible_by_reference(ctx.services()?, actor, &reference).await?.map(Complaint))
+    }
+
+    /// Complaints the caller may see, as a Relay connection with keyset cursors.
+    #[graphql(complexity = "5 + child_complexity * (first.or(last).unwrap_or(20).clamp(1, 100) as usize)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn complaints(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ComplaintFilter>,
+        order_by: Option<ComplaintOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<ComplaintConnection> {
+        let actor = ctx.actor()?.clone();
+        let services = ctx.services()?;
+        let (limit, from_end) = page_size(first, last)?;
+        let order = order_by.unwrap_or_default();
+        let page = PageRequest {
+            order,
+            after: after.as_deref().map(|c| cursor::decode("after", c)).transpose()?,
+            before: before.as_deref().map(|c| cursor::decode("before", c)).transpose()?,
+            limit,
+            from_end,
+        };
+        let condition = service::filter_condition(&filter.unwrap_or_default(), chrono::Utc::now())?;
+        let (rows, more) = service::list(services, &actor, condition.clone(), &page).await?;
+        prime(ctx, ctx.loaders()?, &rows).await?;
+
+        let (has_previous, has_next) = if from_end { (more, page.before.is_some()) } else { (page.after.is_some(), more) };
+        let mut connection =
+            Connection::with_additional_fields(has_previous, has_next, ComplaintListInfo { actor, condition });
+        connection.edges = rows
+            .into_iter()
+            .map(|c| Edge::new(cursor::encode(Cursor { key: order.field.key(&c), id: c.id }), Complaint(c)))
+            .collect();
+        Ok(connection)
+    }
+}
+
+/// Loads, in one statement each, the nested objects that the query selects
+/// for a page of complaints.
+async fn prime(ctx: &Context<'_>, loaders: &Loaders, rows: &[entity::complaint::Model]) -> AppResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let look = ctx.look_ahead();
+    let selected = |field: &str| look.field("edges").field("node").field(field).exists() || look.field("nodes").field(field).exists();
+    let ids = || rows.iter().map(|c| c.id);
+    let users = distinct(rows.iter().flat_map(|c| {
+        let assignee = if selected("assignee") { c.assignee_id } else { None };
+        let creator = if selected("createdBy") { Some(c.created_by) } else { None };
+        assignee.into_iter().chain(creator)
+    }));
+    let customers = if selected("customer") { distinct(rows.iter().map(|c| c.customer_id)) } else { Vec::new() };
+    let teams = if selected("team") { distinct(rows.iter().filter_map(|c| c.team_id)) } else { Vec::new() };
+    let notes = if selected("notes") { distinct(ids()) } else { Vec::new() };
+    let links = if selected("links") { distinct(ids()) } else { Vec::new() };
+    futures_util::try_join!(
+        async { if users.is_empty() { Ok(()) } else { loaders.users.load_many(users).await.map(drop) } },
+        async { if customers.is_empty() { Ok(()) } else { loaders.customers.load_many(customers).await.map(drop) } },
+        async { if teams.is_empty() { Ok(()) } else { loaders.teams.load_many(teams).await.map(drop) } },
+        async { if notes.is_empty() { Ok(()) } else { loaders.notes.load_many(notes).await.map(drop) } },
+        async { if links.is_empty() { Ok(()) } else { loaders.links.load_many(links).await.map(drop) } },
+    )?;
+    Ok(())
+}
+
+fn complaint_id(id: &ID) -> AppResult<Uuid> {
+    ids::decode(Kind::Complaint, "id", id)
+}
+
+#[derive(Default)]
+pub struct ComplaintMutation;
+
+#[Object]
+impl ComplaintMutation {
+    /// Records a new complaint (agents and supervisors).
+    async fn create_complaint(&self, ctx: &Context<'_>, input: CreateComplaintInput) -> AppResult<Complaint> {
+        Ok(Complaint(service::create(ctx.services()?, ctx.request()?, input).await?))
+    }
+
+    /// Corrects intake data. CONFLICT when `expectedVersion` is stale.
+    async fn update_complaint(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        input: UpdateComplaintInput,
+    ) -> AppResult<Complaint> {
+        let id = complaint_id(&id)?;
+        Ok(Complaint(service::update(ctx.services()?, ctx.request()?, id, expected_version, input).await?))
+    }
+
+    /// Assigns the complaint to a user and/or team (the tier follows the team).
+    async fn assign_complaint(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        assignee_id: Option<ID>,
+        team_id: Option<ID>,
+    ) -> AppResult<Complaint> {
+        let id = complaint_id(&id)?;
+        let assignee = ids::decode_opt(Kind::User, "assigneeId", assignee_id.as_ref())?;
+        let team = ids::decode_opt(Kind::Team, "teamId", team_id.as_ref())?;
+        Ok(Complaint(service::assign(ctx.services()?, ctx.request()?, id, expected_version, assignee, team).await?))
+    }
+
+    /// Acknowledges the complaint to the customer (NEW → ACKNOWLEDGED).
+    async fn acknowledge_complaint(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        message: Option<String>,
+    ) -> AppResult<Complaint> {
+        let id = complaint_id(&id)?;
+        Ok(Complaint(service::acknowledge(ctx.services()?, ctx.request()?, id, expected_version, message).await?))
+    }
+
+    /// Records what the investigation found (→ INVESTIGATING).
+    async fn record_finding(&self, ctx: &Context<'_>, id: ID, expected_version: i32, input: FindingInput) -> AppResult<Complaint> {
+        let id = complaint_id(&id)?;
+        Ok(Complaint(service::record_finding(ctx.services()?, ctx.request()?, id, expected_version, input).await?))
+    }
+
+    /// Proposes a resolution (→ RESOLUTION_PROPOSED, or PENDING_APPROVAL above the caller's authority).
+    async fn propose_resolution(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        input: ResolutionInput,
+    ) -> AppResult<Complaint> {
+        let id = complaint_id(&id)?;
+        Ok(Complaint(service::propose_resolution(ctx.services()?, ctx.request()?, id, expected_version, input).await?))
+    }
+
+    /// Records whether the customer accepted the proposal (→ CUSTOMER_ACCEPTED, or back to INVESTIGATING).
+    async fn record_customer_decision(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        accepted: bool,
+        note: Option<String>,
+    ) -> AppResult<Complaint> {
+        let id = complaint_id(&id)?;
+        let services = ctx.services()?;
+        Ok(Complaint(service::record_customer_decision(services, ctx.request()?, id, expected_version, accepted, note).await?))
+    }
+
+    /// Marks the accepted resolution as carried out (→ RESOLVED).
+    async fn resolve_complaint(&self, ctx: &Context<'_>, id: ID, expected_version: i32, summary: String) -> AppResult<Complaint> {
+        let id = complaint_id(&id)?;
+        Ok(Complaint(service::resolve(ctx.services()?, ctx.request()?, id, expected_version, &summary).await?))
+    }
+
+    /// Records the callback: satisfied closes, unsatisfied reopens, unreached records the attempt.
+    async fn record_callback(&self, ctx: &Context<'_>, id: ID, expected_version: i32, input: CallbackInput) -> AppResult<Complaint> {
+        let id = complaint_id(&id)?;
+        Ok(Complaint(service::record_callback(ctx.services()?, ctx.request()?, id, expected_version, input).await?))
+    }
+
+    /// Closes the complaint with a reason.
+    async fn close_complaint(&self, ctx: &Context<'_>, id: ID, expected_version: i32, reason: String) -> AppResult<Complaint> {
+        let id = complaint_id(&id)?;
+        Ok(Complaint(service::close(ctx.services()?, ctx.request()?, id, expected_version, &reason).await?))
+    }
+
+    /// Reopens a resolved or closed complaint.
+    async fn reopen_complaint(&self, ctx: &Context<'_>, id: ID, expected_version: i32, reason: String) -> AppResult<Complaint> {
+        let id = complaint_id(&id)?;
+        Ok(Complaint(service::reopen(ctx.services()?, ctx.request()?, id, expected_version, &reason).await?))
+    }
+
+    /// Adds a note: INTERNAL, or a CUSTOMER_UPDATE told to the customer.
+    async fn add_note(&self, ctx: &Context<'_>, complaint_id: ID, body: String, visibility: NoteVisibility) -> AppResult<Note> {
+        let id = ids::decode(Kind::Complaint, "complaintId", &complaint_id)?;
+        Ok(Note(service::add_note(ctx.services()?, ctx.request()?, id, &body, visibility).await?))
+    }
+
+    /// Links complaints: the first is the primary, the others are linked to it.
+    async fn link_complaints(&self, ctx: &Context<'_>, ids: Vec<ID>, kind: LinkKind) -> AppResult<Vec<Complaint>> {
+        let ids = ids.iter().map(|id| crate::ids::decode(Kind::Complaint, "ids", id)).collect::<AppResult<Vec<_>>>()?;
+        Ok(service::link(ctx.services()?, ctx.request()?, &ids, kind).await?.into_iter().map(Complaint).collect())
+    }
+
+    /// Sets or clears the complaint's flags.
+    async fn set_flags(&self, ctx: &Context<'_>, id: ID, expected_version: i32, input: FlagsInput) -> AppResult<Complaint> {
+        let id = complaint_id(&id)?;
+        Ok(Complaint(service::set_flags(ctx.services()?, ctx.request()?, id, expected_version, input).await?))
+    }
+}
+

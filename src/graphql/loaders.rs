@@ -1,0 +1,109 @@
+//! DataLoaders, one set per request: every nested field of a list is loaded in
+//! one statement per kind, whatever the page size. List resolvers prime them
+//! with all the keys of the page (`prime_*`), so batching never depends on timing.
+
+use std::{collections::HashMap, time::Duration};
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use uuid::Uuid;
+
+use crate::{
+    error::AppError,
+    service::{Services, complaints, users},
+};
+use entity::{app_user, complaint, complaint_link, customer, note, team};
+
+macro_rules! by_id_loader {
+    ($name:ident, $model:ty, $fetch:path) => {
+        pub struct $name(Services);
+
+        impl Loader<Uuid> for $name {
+            type Value = $model;
+            type Error = AppError;
+
+            async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, $model>, AppError> {
+                Ok($fetch(&self.0, keys).await?.into_iter().map(|m| (m.id, m)).collect())
+            }
+        }
+    };
+}
+
+by_id_loader!(UserLoader, app_user::Model, users::users_by_ids);
+by_id_loader!(TeamLoader, team::Model, users::teams_by_ids);
+by_id_loader!(CustomerLoader, customer::Model, complaints::customers_by_ids);
+by_id_loader!(ComplaintLoader, complaint::Model, complaints::complaints_by_ids);
+
+/// Notes of each complaint, oldest first.
+pub struct NotesLoader(Services);
+
+impl Loader<Uuid> for NotesLoader {
+    type Value = Vec<note::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<note::Model>>, AppError> {
+        let mut grouped: HashMap<Uuid, Vec<note::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for note in complaints::notes_by_complaints(&self.0, keys).await? {
+            grouped.entry(note.complaint_id).or_default().push(note);
+        }
+        Ok(grouped)
+    }
+}
+
+/// Links touching each complaint, from either side.
+pub struct LinksLoader(Services);
+
+impl Loader<Uuid> for LinksLoader {
+    type Value = Vec<complaint_link::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<complaint_link::Model>>, AppError> {
+        let mut grouped: HashMap<Uuid, Vec<complaint_link::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for link in complaints::links_by_complaints(&self.0, keys).await? {
+            for side in [link.complaint_id, link.linked_id] {
+                if let Some(list) = grouped.get_mut(&side) {
+                    list.push(link.clone());
+                }
+            }
+        }
+        Ok(grouped)
+    }
+}
+
+type Cached<L> = DataLoader<L, HashMapCache>;
+
+/// The loaders of one request.
+pub struct Loaders {
+    pub users: Cached<UserLoader>,
+    pub teams: Cached<TeamLoader>,
+    pub customers: Cached<CustomerLoader>,
+    pub complaints: Cached<ComplaintLoader>,
+    pub notes: Cached<NotesLoader>,
+    pub links: Cached<LinksLoader>,
+}
+
+fn loader<L: Loader<Uuid>>(inner: L) -> Cached<L> {
+    // The default 1 ms wait per hop is pure latency here: list resolvers prime
+    // the loaders with whole pages.
+    DataLoader::with_cache(inner, tokio::spawn, HashMapCache::default()).delay(Duration::ZERO)
+}
+
+impl Loaders {
+    pub fn new(services: &Services) -> Loaders {
+        Loaders {
+            users: loader(UserLoader(services.clone())),
+            teams: loader(TeamLoader(services.clone())),
+            customers: loader(CustomerLoader(services.clone())),
+            complaints: loader(ComplaintLoader(services.clone())),
+            notes: loader(NotesLoader(services.clone())),
+            links: loader(LinksLoader(services.clone())),
+        }
+    }
+}
+
+/// Distinct keys, for priming a loader in one call.
+pub fn distinct(keys: impl IntoIterator<Item = Uuid>) -> Vec<Uuid> {
+    let mut keys: Vec<Uuid> = keys.into_iter().collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}

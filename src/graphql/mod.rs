@@ -1,0 +1,56 @@
+//! The GraphQL API: schema assembly, thin resolvers per area, DataLoaders.
+//!
+//! [`schema`] builds the schema with no I/O (the SDL export uses it too); the
+//! HTTP layer adds the per-request [`crate::service::RequestContext`] and
+//! [`loaders::Loaders`]. Resolvers take the caller and the services from the
+//! context, call one service function and convert the result.
+
+pub mod complaints;
+pub mod connection;
+pub mod context;
+pub mod loaders;
+pub mod sessions;
+pub mod types;
+pub mod users;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+/// Every query, by area.
+#[derive(MergedObject, Default)]
+pub struct Query(sessions::SessionQuery, complaints::ComplaintQuery, users::UserQuery);
+
+/// Every mutation, by area.
+#[derive(MergedObject, Default)]
+pub struct Mutation(sessions::SessionMutation, complaints::ComplaintMutation, users::UserMutation);
+
+pub type CaseworkSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Limits that protect the server from expensive queries.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub introspection: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_depth: 12, max_complexity: 5000, introspection: true }
+    }
+}
+
+/// The schema, with its limits and no data attached.
+pub fn schema(limits: Limits) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(32)
+        .limit_directives(20);
+    if limits.introspection { builder } else { builder.disable_introspection() }
+}
+
+/// The SDL of the schema, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    let options = async_graphql::SDLExportOptions::new().sorted_fields().sorted_enum_items();
+    schema(Limits::default()).finish().sdl_with_options(options)
+}

@@ -1,0 +1,389 @@
+//! Output types. They wrap entity rows but expose only what the API promises
+//! (a user's password hash has no field here), and they mask what the caller's
+//! role may not see.
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use super::context::ContextExt;
+use crate::{
+    domain::{
+        Category, Channel, ComplaintStatus, Demand, Emotion, LinkKind, NoteVisibility, Role, RootCause, Severity,
+        Tier, policy,
+    },
+    error::{AppError, AppResult},
+    ids::{self, Kind},
+    service::{auth::actor_of, complaints::access},
+};
+use entity::{app_user, complaint, complaint_link, customer, note, team};
+
+fn parse<T: std::str::FromStr<Err = crate::domain::enums::UnknownValue>>(value: &str) -> AppResult<T> {
+    value.parse().map_err(AppError::internal)
+}
+
+fn decimal(value: &Option<String>) -> AppResult<Option<Decimal>> {
+    value.as_deref().map(|v| v.parse::<Decimal>().map_err(AppError::internal)).transpose()
+}
+
+/// A person who signs in.
+pub struct User(pub app_user::Model);
+
+#[Object]
+impl User {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::User, self.0.id)
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+    async fn role(&self) -> AppResult<Role> {
+        parse(&self.0.role)
+    }
+    /// The user's team, if any.
+    async fn team(&self, ctx: &Context<'_>) -> AppResult<Option<Team>> {
+        let Some(team) = self.0.team_id else { return Ok(None) };
+        Ok(ctx.loaders()?.teams.load_one(team).await?.map(Team))
+    }
+    /// The compensation this user may grant without approval (their override, or the role's default).
+    async fn authority_limit(&self, ctx: &Context<'_>) -> AppResult<Decimal> {
+        Ok(actor_of(ctx.services()?, &self.0)?.authority_limit)
+    }
+    /// Whether the user may sign in.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// For optimistic concurrency in `updateUser`.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+/// A team at one support tier.
+pub struct Team(pub team::Model);
+
+#[Object]
+impl Team {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Team, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn tier(&self) -> AppResult<Tier> {
+        parse(&self.0.tier)
+    }
+}
+
+/// The customer who complained. Contact details are masked for roles that do
+/// not need them on sensitive and legal-hold cases.
+#[derive(SimpleObject)]
+pub struct Customer {
+    pub id: ID,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// True when `phone` and `email` are masked for the caller.
+    pub masked: bool,
+}
+
+impl Customer {
+    pub fn new(model: customer::Model, masked: bool) -> Customer {
+        Customer {
+            id: ids::encode(Kind::Customer, model.id),
+            name: model.name,
+            phone: model.phone.map(|p| if masked { mask(&p, 2) } else { p }),
+            email: model.email.map(|e| if masked { mask_email(&e) } else { e }),
+            masked,
+        }
+    }
+}
+
+/// Keeps the last `keep` characters: `+86 138 0013 8000` → `***************00`.
+fn mask(value: &str, keep: usize) -> String {
+    let count = value.chars().count();
+    value.chars().enumerate().map(|(i, c)| if i + keep < count { '*' } else { c }).collect()
+}
+
+fn mask_email(value: &str) -> String {
+    match value.split_once('@') {
+        Some((local, domain)) => format!("{}***@{domain}", local.chars().next().unwrap_or('*')),
+        None => mask(value, 0),
+    }
+}
+
+/// A note on a complaint.
+pub struct Note(pub note::Model);
+
+#[Object]
+impl Note {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Note, self.0.id)
+    }
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+    async fn visibility(&self) -> AppResult<NoteVisibility> {
+        parse(&self.0.visibility)
+    }
+    async fn author(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        Ok(ctx.loaders()?.users.load_one(self.0.author_id).await?.map(User))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A link from one complaint to another.
+pub struct ComplaintLink {
+    pub link: complaint_link::Model,
+    /// The complaint on the other side of the link from where it was reached.
+    pub other: uuid::Uuid,
+}
+
+#[Object]
+impl ComplaintLink {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Link, self.link.id)
+    }
+    async fn kind(&self) -> AppResult<LinkKind> {
+        parse(&self.link.kind)
+    }
+    /// Whether the complaint this link was reached from is the primary of the link.
+    async fn primary(&self) -> bool {
+        self.other == self.link.linked_id
+    }
+    /// The other complaint; null when the caller may not see it.
+    async fn complaint(&self, ctx: &Context<'_>) -> AppResult<Option<Complaint>> {
+        let actor = ctx.actor()?;
+        let found = ctx.loaders()?.complaints.load_one(self.other).await?;
+        Ok(found.filter(|c| policy::can_read_complaint(actor, &access(c))).map(Complaint))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.link.created_at
+    }
+}
+
+/// The plan offered to the customer.
+#[derive(SimpleObject)]
+pub struct Resolution {
+    pub summary: String,
+    pub compensation_amount: Option<Decimal>,
+    pub currency: Option<String>,
+    pub remedies: Option<String>,
+    pub preventive_measures: Option<String>,
+}
+
+/// A customer complaint and everything done about it.
+pub struct Complaint(pub complaint::Model);
+
+#[Object]
+impl Complaint {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Complaint, self.0.id)
+    }
+    /// Human reference, e.g. `CMP-2026-000042`.
+    async fn reference(&self) -> &str {
+        &self.0.reference
+    }
+    async fn status(&self) -> AppResult<ComplaintStatus> {
+        parse(&self.0.status)
+    }
+    async fn channel(&self) -> AppResult<Channel> {
+        parse(&self.0.channel)
+    }
+    async fn category(&self) -> AppResult<Category> {
+        parse(&self.0.category)
+    }
+    async fn severity(&self) -> AppResult<Severity> {
+        parse(&self.0.severity)
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// Who complained (contact details masked where the caller's role does not need them).
+    async fn customer(&self, ctx: &Context<'_>) -> AppResult<Customer> {
+        let actor = ctx.actor()?;
+        let customer = ctx
+            .loaders()?
+            .customers
+            .load_one(self.0.customer_id)
+            .await?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("complaint {} has no customer", self.0.id)))?;
+        Ok(Customer::new(customer, !policy::sees_customer_contact(actor, &access(&self.0))))
+    }
+    /// The customer's core demand.
+    async fn core_demand(&self) -> AppResult<Demand> {
+        parse(&self.0.core_demand)
+    }
+    /// What the customer asks for, if money.
+    async fn requested_amount(&self) -> AppResult<Option<Decimal>> {
+        decimal(&self.0.requested_amount)
+    }
+    /// ISO 4217 currency of the complaint's amounts.
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    /// The customer's emotional state at intake.
+    async fn emotion(&self) -> AppResult<Emotion> {
+        parse(&self.0.emotion)
+    }
+    async fn order_reference(&self) -> Option<&str> {
+        self.0.order_reference.as_deref()
+    }
+    /// When the problem happened.
+    async fn occurred_at(&self) -> Option<DateTime<Utc>> {
+        self.0.occurred_at
+    }
+    /// The support tier working the complaint.
+    async fn tier(&self) -> AppResult<Tier> {
+        parse(&self.0.tier)
+    }
+    async fn team(&self, ctx: &Context<'_>) -> AppResult<Option<Team>> {
+        let Some(team) = self.0.team_id else { return Ok(None) };
+        Ok(ctx.loaders()?.teams.load_one(team).await?.map(Team))
+    }
+    async fn assignee(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        let Some(user) = self.0.assignee_id else { return Ok(None) };
+        Ok(ctx.loaders()?.users.load_one(user).await?.map(User))
+    }
+    /// Who recorded the complaint.
+    async fn created_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        Ok(ctx.loaders()?.users.load_one(self.0.created_by).await?.map(User))
+    }
+    /// Personal data, privacy or VIP: reads are audited.
+    async fn sensitive(&self) -> bool {
+        self.0.sensitive
+    }
+    async fn vulnerable_customer(&self) -> bool {
+        self.0.vulnerable_customer
+    }
+    async fn media_attention(&self) -> bool {
+        self.0.media_attention
+    }
+    async fn group_complaint(&self) -> bool {
+        self.0.group_complaint
+    }
+    /// Referred to legal: nothing can be deleted and only the legal team works it.
+    async fn legal_hold(&self) -> bool {
+        self.0.legal_hold
+    }
+    async fn root_cause(&self) -> AppResult<Option<RootCause>> {
+        self.0.root_cause.as_deref().map(parse).transpose()
+    }
+    async fn responsibility(&self) -> Option<&str> {
+        self.0.responsibility.as_deref()
+    }
+    /// The investigation's summary.
+    async fn finding_summary(&self) -> Option<&str> {
+        self.0.finding_summary.as_deref()
+    }
+    /// The proposed resolution, once there is one.
+    async fn resolution(&self) -> AppResult<Option<Resolution>> {
+        let Some(summary) = &self.0.resolution_summary else { return Ok(None) };
+        Ok(Some(Resolution {
+            summary: summary.clone(),
+            compensation_amount: decimal(&self.0.compensation_amount)?,
+            currency: self.0.compensation_currency.clone(),
+            remedies: self.0.remedies.clone(),
+            preventive_measures: self.0.preventive_measures.clone(),
+        }))
+    }
+    /// Whether the customer accepted the proposed resolution.
+    async fn customer_accepted(&self) -> Option<bool> {
+        self.0.customer_accepted
+    }
+    async fn customer_decision_note(&self) -> Option<&str> {
+        self.0.customer_decision_note.as_deref()
+    }
+    /// What was done to resolve it.
+    async fn resolution_note(&self) -> Option<&str> {
+        self.0.resolution_note.as_deref()
+    }
+    /// Whether the callback reached the customer.
+    async fn callback_reached(&self) -> Option<bool> {
+        self.0.callback_reached
+    }
+    async fn satisfied(&self) -> Option<bool> {
+        self.0.satisfied
+    }
+    /// Satisfaction from 1 to 5.
+    async fn satisfaction_score(&self) -> Option<i32> {
+        self.0.satisfaction_score
+    }
+    async fn callback_comment(&self) -> Option<&str> {
+        self.0.callback_comment.as_deref()
+    }
+    async fn close_reason(&self) -> Option<&str> {
+        self.0.close_reason.as_deref()
+    }
+    /// How often the complaint was reopened.
+    async fn reopen_count(&self) -> i32 {
+        self.0.reopen_count
+    }
+    /// Deadline for the first response.
+    async fn first_response_due(&self) -> DateTime<Utc> {
+        self.0.first_response_due
+    }
+    /// Deadline for the resolution.
+    async fn resolution_due(&self) -> DateTime<Utc> {
+        self.0.resolution_due
+    }
+    /// Marked by the SLA monitor when a deadline passed.
+    async fn sla_breached(&self) -> bool {
+        self.0.sla_breached
+    }
+    /// Open and past a deadline now (or already marked breached).
+    async fn overdue(&self) -> AppResult<bool> {
+        let now = Utc::now();
+        let open = parse::<ComplaintStatus>(&self.0.status)?.is_open();
+        Ok(self.0.sla_breached
+            || (open
+                && (self.0.resolution_due < now
+                    || (self.0.acknowledged_at.is_none() && self.0.first_response_due < now))))
+    }
+    async fn acknowledged_at(&self) -> Option<DateTime<Utc>> {
+        self.0.acknowledged_at
+    }
+    async fn resolved_at(&self) -> Option<DateTime<Utc>> {
+        self.0.resolved_at
+    }
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closed_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Pass this as `expectedVersion` to change the complaint.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// Notes, oldest first.
+    async fn notes(&self, ctx: &Context<'_>) -> AppResult<Vec<Note>> {
+        let notes = ctx.loaders()?.notes.load_one(self.0.id).await?.unwrap_or_default();
+        Ok(notes.into_iter().map(Note).collect())
+    }
+    /// Links to other complaints (duplicates, related, group members).
+    async fn links(&self, ctx: &Context<'_>) -> AppResult<Vec<ComplaintLink>> {
+        let links = ctx.loaders()?.links.load_one(self.0.id).await?.unwrap_or_default();
+        Ok(links
+            .into_iter()
+            .map(|link| {
+                let other = if link.complaint_id == self.0.id { link.linked_id } else { link.complaint_id };
+                ComplaintLink { link, other }
+            })
+            .collect())
+    }
+}

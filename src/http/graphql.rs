@@ -1,0 +1,173 @@
+//! `POST /graphql` and `GET /graphql`: our own handler around async-graphql's
+//! request extractor (never the stock batch-executing service). It turns the
+//! bearer token into the caller, executes one operation, gives every error an
+//! `extensions.code`, and never runs a mutation over GET.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use async_graphql::{
+    ParseRequestError, ServerError,
+    http::GraphiQLSource,
+    parser::types::{DocumentOperations, OperationType},
+};
+use async_graphql_axum::GraphQLRequest;
+use axum::{
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, StatusCode, Uri, header},
+    response::{Html, IntoResponse, Response},
+};
+
+use super::{AppState, REQUEST_ID, errors::error_body};
+use crate::{
+    error::code,
+    graphql::loaders::Loaders,
+    service::{RequestContext, auth},
+};
+
+/// A request body async-graphql could not read, as a JSON error.
+pub struct Rejection(ParseRequestError);
+
+impl From<ParseRequestError> for Rejection {
+    fn from(error: ParseRequestError) -> Self {
+        Rejection(error)
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        match self.0 {
+            ParseRequestError::PayloadTooLarge => {
+                error_body(StatusCode::PAYLOAD_TOO_LARGE, code::PAYLOAD_TOO_LARGE, "the request body is too large")
+            }
+            ParseRequestError::Io(e) if e.to_string().contains("length limit exceeded") => {
+                error_body(StatusCode::PAYLOAD_TOO_LARGE, code::PAYLOAD_TOO_LARGE, "the request body is too large")
+            }
+            ParseRequestError::UnsupportedBatch => {
+                error_body(StatusCode::BAD_REQUEST, code::VALIDATION, "batched requests are not supported")
+            }
+            ParseRequestError::InvalidRequest(_) | ParseRequestError::Io(_) => error_body(
+                StatusCode::BAD_REQUEST,
+                code::VALIDATION,
+                "the body is not a GraphQL request: expected JSON {\"query\": …, \"variables\": …}",
+            ),
+            other => error_body(StatusCode::BAD_REQUEST, code::VALIDATION, &format!("invalid request: {other}")),
+        }
+    }
+}
+
+pub async fn post(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    request: Result<GraphQLRequest<Rejection>, Rejection>,
+) -> Response {
+    match request {
+        Ok(request) => execute(&state, &headers, peer, request.into_inner()).await,
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let query = uri.query().unwrap_or_default();
+    if !query.contains("query=") {
+        if state.services.settings.is_production() {
+            return error_body(StatusCode::NOT_FOUND, code::NOT_FOUND, "GraphiQL is disabled in production");
+        }
+        return Html(GraphiQLSource::build().endpoint("/graphql").title("casework GraphiQL").finish()).into_response();
+    }
+    let request = match async_graphql::http::parse_query_string(query) {
+        Ok(request) => request,
+        Err(_) => return error_body(StatusCode::BAD_REQUEST, code::VALIDATION, "the query string is not a GraphQL request"),
+    };
+    if is_mutation(&request) {
+        let mut response = error_body(StatusCode::METHOD_NOT_ALLOWED, code::VALIDATION, "mutations must be sent with POST");
+        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return response;
+    }
+    execute(&state, &headers, peer, request).await
+}
+
+/// Whether the operation that would run is a mutation (or a subscription).
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false; // execution reports the syntax error
+    };
+    let kind = match (&document.operations, &request.operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(ops), None) => ops.values().next().map(|op| op.node.ty),
+    };
+    matches!(kind, Some(OperationType::Mutation | OperationType::Subscription))
+}
+
+async fn execute(state: &AppState, headers: &HeaderMap, peer: SocketAddr, request: async_graphql::Request) -> Response {
+    let services = &state.services;
+    if let Some(name) = &request.operation_name {
+        tracing::Span::current().record("operation", name.as_str());
+    }
+    let mut ctx = RequestContext {
+        actor: None,
+        auth_error: None,
+        request_id: headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        client_addr: Some(peer.ip().to_string()),
+    };
+    if let Some(token) = bearer(headers) {
+        match auth::authenticate(services, token).await {
+            Ok(actor) => ctx.actor = Some(actor),
+            Err(error) => ctx.auth_error = Some(error),
+        }
+    }
+    let request = request.data(Loaders::new(services)).data(ctx);
+    let mut response = state.schema.execute(request).await;
+    let request_error = response.data == async_graphql::Value::Null && response.errors.iter().all(|e| e.path.is_empty());
+    for error in &mut response.errors {
+        classify(error);
+    }
+    let wants_graphql_response = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/graphql-response+json"));
+    let (content_type, status) = if wants_graphql_response {
+        let status = if request_error && !response.errors.is_empty() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        ("application/graphql-response+json", status)
+    } else {
+        ("application/json", StatusCode::OK)
+    };
+    match serde_json::to_vec(&response) {
+        Ok(body) => (status, [(header::CONTENT_TYPE, content_type)], body).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "serialising a GraphQL response");
+            error_body(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "internal error")
+        }
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Gives errors raised by async-graphql itself (syntax, validation, limits,
+/// bad input values) a code: they never pass through [`AppError`].
+fn classify(error: &mut ServerError) {
+    let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+    if has_code {
+        return;
+    }
+    let message = error.message.to_ascii_lowercase();
+    let code = if message.contains("too complex") || message.contains("nested too deep") || message.contains("recursion") || message.contains("too many directives") {
+        code::QUERY_TOO_COMPLEX
+    } else if message.contains("internal") {
+        code::INTERNAL
+    } else {
+        code::VALIDATION
+    };
+    error.extensions.get_or_insert_with(Default::default).set("code", code);
+}
+

@@ -1,0 +1,215 @@
+//! `casework serve --demo`: teams, one account per role and a few complaints
+//! taken from the worked cases of the complaint-handling manuals. Seeds only an
+//! empty database, so restarting never duplicates anything.
+
+use async_graphql::ID;
+use rust_decimal::Decimal;
+
+use super::{
+    RequestContext, Services,
+    auth::actor_of,
+    complaints::{self, CreateComplaintInput, CustomerInput, FindingInput},
+    users::{self, NewUser},
+};
+use crate::{
+    domain::{Category, Channel, Demand, Emotion, Role, RootCause, Severity, Tier},
+    error::AppResult,
+};
+
+/// The demo accounts: (email, display name, role, team).
+pub const ACCOUNTS: &[(&str, &str, Role, Option<&str>)] = &[
+    ("agent@example.com", "Wang Fang (agent)", Role::Agent, Some("Frontline A")),
+    ("agent2@example.com", "Li Na (agent)", Role::Agent, Some("Frontline B")),
+    ("supervisor@example.com", "Zhang Wei (supervisor)", Role::Supervisor, Some("Technical Support")),
+    ("legal@example.com", "Chen Jing (legal)", Role::Legal, None),
+    ("auditor@example.com", "Liu Yang (auditor)", Role::Auditor, None),
+    ("admin@example.com", "Zhao Min (admin)", Role::Admin, None),
+];
+
+const TEAMS: &[(&str, Tier)] = &[
+    ("Frontline A", Tier::Tier1),
+    ("Frontline B", Tier::Tier1),
+    ("Technical Support", Tier::Tier2),
+    ("Specialists", Tier::Tier3),
+];
+
+/// Seeds the demo data if the database has no users. Returns whether it did.
+pub async fn seed(services: &Services) -> AppResult<bool> {
+    if users::count_users(services).await? > 0 {
+        return Ok(false);
+    }
+    let operator = RequestContext::operator();
+    let mut teams = Vec::new();
+    for (name, tier) in TEAMS {
+        teams.push(users::insert_team(services, &operator, name, *tier).await?);
+    }
+    let password = services.settings.demo_password.expose().to_owned();
+    let mut accounts = Vec::new();
+    for (email, name, role, team) in ACCOUNTS {
+        let team_id = team.and_then(|t| teams.iter().find(|m| m.name == t)).map(|m| m.id);
+        // The demo password may be shorter than the policy asks of real users.
+        let user = NewUser {
+            email: crate::domain::validation::Email::parse("email", email)?,
+            display_name: (*name).to_owned(),
+            role: *role,
+            team_id,
+            password: password.clone(),
+            authority_limit: None,
+        };
+        accounts.push(users::create_user_as_operator(services, user).await?);
+    }
+
+    let agent = actor_of(services, &accounts[0])?;
+    let agent2 = actor_of(services, &accounts[1])?;
+    let as_agent = RequestContext { actor: Some(agent), ..RequestContext::operator() };
+    let as_agent2 = RequestContext { actor: Some(agent2), ..RequestContext::operator() };
+
+    let broadband = complaints::create(
+        services,
+        &as_agent,
+        sample(
+            Channel::Hotline,
+            Category::SystemFailure,
+            Severity::Critical,
+            "Elderly customer without broadband for three days",
+            "An 80-year-old customer living alone reports that her broadband has been down for three days. \
+             She relies on it for video calls with her doctor and is anxious.",
+            ("Mrs. Zhou Lan", Some("+86 138 0013 8000"), None),
+            Demand::Repair,
+            None,
+            Emotion::Agitated,
+            Some("BB-2026-77812"),
+        ),
+    )
+    .await?;
+    complaints::acknowledge(
+        services,
+        &as_agent,
+        broadband.id,
+        broadband.version,
+        Some("We are sorry. A technician will call you within 2 hours.".into()),
+    )
+    .await?;
+
+    let parcel = complaints::create(
+        services,
+        &as_agent,
+        sample(
+            Channel::OnlineChat,
+            Category::Logistics,
+            Severity::High,
+            "Pregnant customer's parcel delayed a week",
+            "The customer, seven months pregnant, ordered maternity supplies with express delivery. \
+             The parcel is a week late and tracking has not moved for four days.",
+            ("Ms. Sun Mei", Some("+86 139 0000 1234"), Some("sun.mei@example.net")),
+            Demand::Compensation,
+            Some(Decimal::new(20000, 2)),
+            Emotion::Angry,
+            Some("ORD-88123401"),
+        ),
+    )
+    .await?;
+    let parcel = complaints::acknowledge(services, &as_agent, parcel.id, parcel.version, None).await?;
+    complaints::record_finding(
+        services,
+        &as_agent,
+        parcel.id,
+        parcel.version,
+        FindingInput {
+            root_cause: RootCause::External,
+            responsibility: Some("Carrier's regional hub".into()),
+            summary: "The parcel was mis-sorted at the carrier's regional hub.".into(),
+        },
+    )
+    .await?;
+
+    complaints::create(
+        services,
+        &as_agent2,
+        sample(
+            Channel::InStore,
+            Category::ProductQuality,
+            Severity::Medium,
+            "New fridge delivered with a scratched door",
+            "The customer found a long scratch on the door of the fridge delivered yesterday and wants a replacement.",
+            ("Mr. Huang Jun", Some("020 8888 6666"), Some("huang.jun@example.org")),
+            Demand::Replacement,
+            None,
+            Emotion::Calm,
+            Some("ORD-88120077"),
+        ),
+    )
+    .await?;
+
+    complaints::create(
+        services,
+        &as_agent2,
+        sample(
+            Channel::Phone,
+            Category::ProductQuality,
+            Severity::High,
+            "Milk powder tin leaking on arrival",
+            "A tin of infant milk powder arrived with a broken seal and powder leaking; the customer worries about safety.",
+            ("Ms. Xu Li", Some("+86 137 1111 2222"), None),
+            Demand::Refund,
+            Some(Decimal::new(32800, 2)),
+            Emotion::Agitated,
+            Some("ORD-88119954"),
+        ),
+    )
+    .await?;
+
+    complaints::create(
+        services,
+        &as_agent,
+        sample(
+            Channel::Email,
+            Category::DataLoss,
+            Severity::Critical,
+            "Hosting customer lost a day of data after maintenance",
+            "After last night's maintenance window the customer's database was restored from a backup a day old.",
+            ("Gao Tech Ltd.", None, Some("ops@gaotech.example.com")),
+            Demand::Compensation,
+            Some(Decimal::new(200000, 2)),
+            Emotion::Angry,
+            Some("HOST-4471"),
+        ),
+    )
+    .await?;
+    Ok(true)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sample(
+    channel: Channel,
+    category: Category,
+    severity: Severity,
+    title: &str,
+    description: &str,
+    customer: (&str, Option<&str>, Option<&str>),
+    core_demand: Demand,
+    requested_amount: Option<Decimal>,
+    emotion: Emotion,
+    order_reference: Option<&str>,
+) -> CreateComplaintInput {
+    CreateComplaintInput {
+        channel,
+        category,
+        severity,
+        title: title.into(),
+        description: description.into(),
+        customer: CustomerInput {
+            name: customer.0.into(),
+            phone: customer.1.map(Into::into),
+            email: customer.2.map(Into::into),
+        },
+        core_demand,
+        requested_amount,
+        currency: None,
+        emotion,
+        order_reference: order_reference.map(Into::into),
+        occurred_at: None,
+        team_id: None::<ID>,
+        assignee_id: None,
+    }
+}

@@ -1,0 +1,122 @@
+//! Use cases. Each public function follows one shape: authorize (policy) →
+//! validate → one transaction that applies the change and appends its audit
+//! event ([`UnitOfWork`]). Resolvers and CLI commands call these; nothing else
+//! touches the database for writes.
+
+pub mod auth;
+pub mod complaints;
+pub mod demo;
+pub mod users;
+
+use std::sync::Arc;
+
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+use crate::{
+    audit::{self, NewEvent, Origin},
+    auth::{Actor, jwt::JwtKeys},
+    config::Settings,
+    error::{AppError, AppResult},
+};
+
+/// Shared handles of the running service; cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+    pub jwt: Arc<JwtKeys>,
+    pub login_limiter: Arc<auth::LoginLimiter>,
+}
+
+impl Services {
+    pub fn new(db: DatabaseConnection, settings: Arc<Settings>) -> Services {
+        let jwt = Arc::new(JwtKeys::new(settings.jwt_secret.expose().as_bytes(), settings.access_token_ttl));
+        let login_limiter = Arc::new(auth::LoginLimiter::new(settings.login_attempts_per_minute));
+        Services { db, settings, jwt, login_limiter }
+    }
+}
+
+/// Facts about the request being served: who, which request, from where.
+#[derive(Clone, Debug, Default)]
+pub struct RequestContext {
+    pub actor: Option<Actor>,
+    /// Why a bearer token was refused, reported when an operation needs a caller.
+    pub auth_error: Option<AppError>,
+    pub request_id: Option<String>,
+    pub client_addr: Option<String>,
+}
+
+impl RequestContext {
+    /// The signed-in caller, or `UNAUTHENTICATED`.
+    pub fn actor(&self) -> AppResult<&Actor> {
+        match (&self.actor, &self.auth_error) {
+            (Some(actor), _) => Ok(actor),
+            (None, Some(error)) => Err(error.clone()),
+            (None, None) => Err(AppError::Unauthenticated("sign in first: send Authorization: Bearer <access token>")),
+        }
+    }
+
+    /// The context of an operator's CLI command (no signed-in user).
+    pub fn operator() -> RequestContext {
+        RequestContext { client_addr: Some("cli".to_owned()), ..RequestContext::default() }
+    }
+
+    pub fn origin(&self) -> Origin {
+        Origin {
+            actor_id: self.actor.as_ref().map(|a| a.user_id),
+            actor_role: self.actor.as_ref().map(|a| a.role.as_str()),
+            request_id: self.request_id.clone(),
+            client_addr: self.client_addr.clone(),
+        }
+    }
+}
+
+/// One transaction holding a change and its audit events. Commit refuses a unit
+/// of work that recorded no event: no audit row, no change.
+pub struct UnitOfWork {
+    txn: DatabaseTransaction,
+    origin: Origin,
+    events: usize,
+}
+
+impl UnitOfWork {
+    /// Opens a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing.
+    pub async fn begin(services: &Services, ctx: &RequestContext) -> AppResult<UnitOfWork> {
+        let txn = services
+            .db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await?;
+        Ok(UnitOfWork { txn, origin: ctx.origin(), events: 0 })
+    }
+
+    pub fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    /// Appends an audit event to its chain within this transaction.
+    pub async fn record(&mut self, event: NewEvent) -> AppResult<entity::audit_event::Model> {
+        let event = audit::append(&self.txn, &self.origin, event).await?;
+        self.events += 1;
+        Ok(event)
+    }
+
+    pub async fn commit(self) -> AppResult<()> {
+        if self.events == 0 {
+            return Err(AppError::internal(anyhow::anyhow!("refusing to commit a change without an audit event")));
+        }
+        self.txn.commit().await?;
+        Ok(())
+    }
+}
+
+/// Whether a database error is a unique-key violation (turned into a client
+/// error at the persistence edge).
+pub fn is_unique_violation(error: &sea_orm::DbErr) -> bool {
+    matches!(error.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}

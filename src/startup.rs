@@ -1,0 +1,106 @@
+//! The running service: connect, migrate, verify the audit protections, seed
+//! the demo, bind, serve until told to stop (in-flight requests finish).
+
+use std::{future::Future, net::SocketAddr, sync::{Arc, OnceLock}};
+
+use anyhow::Context;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+
+use crate::{
+    config::Settings,
+    db::{self, StatementCounter},
+    graphql::{self, Limits},
+    http::{self, AppState},
+    service::{Services, demo},
+};
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    port: u16,
+}
+
+impl Application {
+    /// Connects, migrates, checks the audit triggers, seeds the demo when asked,
+    /// and binds the listener (port 0 picks a free port: see [`Application::port`]).
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let statements = StatementCounter::default();
+        let db = db::connect(&settings.database_url, settings.db_max_connections, &statements).await?;
+        db::migrate(&db).await?;
+        db::check_audit_triggers(&db).await?;
+        crate::auth::password::warm_up();
+
+        let settings = Arc::new(settings);
+        let services = Services::new(db, settings.clone());
+        if settings.demo && demo::seed(&services).await.context("seeding the demo data")? {
+            tracing::info!("demo data seeded");
+        }
+        let limits = Limits {
+            max_depth: settings.max_query_depth,
+            max_complexity: settings.max_query_complexity,
+            introspection: !settings.is_production(),
+        };
+        let schema = graphql::schema(limits).data(services.clone()).finish();
+        let listener =
+            TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let state = AppState { services, schema, metrics: prometheus(), statements };
+        Ok(Application { listener, state, port })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.state.services
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let router = http::router(self.state);
+        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")
+    }
+}
+
+/// The process-wide Prometheus recorder (installed once, even when tests build
+/// several applications in one process).
+fn prometheus() -> Option<PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+            Ok(handle) => Some(handle),
+            Err(error) => {
+                tracing::warn!(%error, "metrics recorder not installed");
+                None
+            }
+        })
+        .clone()
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
