@@ -80,9 +80,8 @@ pub async fn get(
         }
         return Html(GraphiQLSource::build().endpoint("/graphql").title("casework GraphiQL").finish()).into_response();
     }
-    let request = match async_graphql::http::parse_query_string(query) {
-        Ok(request) => request,
-        Err(_) => return error_body(StatusCode::BAD_REQUEST, code::VALIDATION, "the query string is not a GraphQL request"),
+    let Some(request) = parse_query_string(query) else {
+        return error_body(StatusCode::BAD_REQUEST, code::VALIDATION, "the query string is not a GraphQL request");
     };
     if is_mutation(&request) {
         let mut response = error_body(StatusCode::METHOD_NOT_ALLOWED, code::VALIDATION, "mutations must be sent with POST");
@@ -90,6 +89,27 @@ pub async fn get(
         return response;
     }
     execute(&state, &headers, peer, request).await
+}
+
+/// `?query=…&operationName=…&variables=…` as the GraphQL-over-HTTP spec spells
+/// it (async-graphql's own parser expects `operation_name`).
+fn parse_query_string(query: &str) -> Option<async_graphql::Request> {
+    #[derive(serde::Deserialize)]
+    struct Params {
+        query: String,
+        #[serde(rename = "operationName", alias = "operation_name")]
+        operation_name: Option<String>,
+        variables: Option<String>,
+    }
+    let params: Params = serde_urlencoded::from_str(query).ok()?;
+    let mut request = async_graphql::Request::new(params.query);
+    if let Some(name) = params.operation_name.filter(|n| !n.is_empty()) {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = params.variables.filter(|v| !v.is_empty()) {
+        request = request.variables(async_graphql::Variables::from_json(serde_json::from_str(&variables).ok()?));
+    }
+    Some(request)
 }
 
 /// Whether the operation that would run is a mutation (or a subscription).
@@ -106,6 +126,9 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
 }
 
 async fn execute(state: &AppState, headers: &HeaderMap, peer: SocketAddr, request: async_graphql::Request) -> Response {
+    if request.query.trim().is_empty() {
+        return error_body(StatusCode::BAD_REQUEST, code::VALIDATION, "the request has no query");
+    }
     let services = &state.services;
     if let Some(name) = &request.operation_name {
         tracing::Span::current().record("operation", name.as_str());

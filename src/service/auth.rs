@@ -116,7 +116,7 @@ pub async fn refresh(services: &Services, ctx: &RequestContext, token: &str) -> 
     else {
         return Err(BAD_REFRESH);
     };
-    let now = Utc::now();
+    let now = super::now();
     if stored.revoked_at.is_some() || stored.expires_at <= now {
         return Err(BAD_REFRESH);
     }
@@ -168,7 +168,7 @@ pub async fn logout(services: &Services, ctx: &RequestContext, token: &str) -> A
         return Ok(false);
     }
     let mut uow = UnitOfWork::begin(services, ctx).await?;
-    let revoked = revoke_family(&uow, stored.family_id, Utc::now()).await?;
+    let revoked = revoke_family(&uow, stored.family_id, super::now()).await?;
     if revoked == 0 {
         return Ok(false);
     }
@@ -202,7 +202,7 @@ pub fn actor_of(services: &Services, user: &app_user::Model) -> AppResult<Actor>
 /// Revokes every live token of a user (deactivation).
 pub(crate) async fn revoke_user_tokens(uow: &UnitOfWork, user: Uuid) -> AppResult<u64> {
     let result = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(super::now()))
         .filter(refresh_token::Column::UserId.eq(user))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(uow.txn())
@@ -222,7 +222,7 @@ async fn revoke_family(uow: &UnitOfWork, family: Uuid, now: DateTime<Utc>) -> Ap
 
 async fn insert_refresh_token(services: &Services, uow: &UnitOfWork, user: Uuid, family: Uuid) -> AppResult<String> {
     let token = tokens::random_token();
-    let now = Utc::now();
+    let now = super::now();
     let ttl = chrono::Duration::from_std(services.settings.refresh_token_ttl).map_err(AppError::internal)?;
     refresh_token::Model {
         id: Uuid::now_v7(),
@@ -242,6 +242,6 @@ async fn insert_refresh_token(services: &Services, uow: &UnitOfWork, user: Uuid,
 
 fn issue_session(services: &Services, user: app_user::Model, refresh_token: String) -> AppResult<Session> {
     let role: Role = user.role.parse().map_err(AppError::internal)?;
-    let (access_token, expires_at) = services.jwt.issue(user.id, role, Utc::now())?;
+    let (access_token, expires_at) = services.jwt.issue(user.id, role, super::now())?;
     Ok(Session { access_token, refresh_token, expires_at, user })
 }

@@ -430,7 +430,7 @@ pub async fn create(services: &Services, ctx: &RequestContext, input: CreateComp
     if !policy::can_create_complaint(actor) {
         return Err(AppError::forbidden("only agents and supervisors record complaints"));
     }
-    let now = Utc::now();
+    let now = super::now();
     let customer = validate_customer("input.customer", &input.customer)?;
     let currency = Currency::parse("input.currency", input.currency.as_deref().unwrap_or(&services.settings.default_currency))?;
     let requested = input
@@ -649,7 +649,7 @@ fn event(c: &complaint::Model, action: &'static str, changes: Changes) -> NewEve
 /// The version guard is also the row lock that orders the complaint's audit chain.
 async fn save(uow: &UnitOfWork, before: &complaint::Model, after: &mut complaint::Model) -> AppResult<()> {
     after.version = before.version + 1;
-    after.updated_at = Utc::now();
+    after.updated_at = super::now();
     let mut active = after.clone().into_active_model().reset_all();
     active.id = NotSet;
     active.reference = NotSet;
@@ -744,7 +744,7 @@ pub async fn update(
             validation::optional_text("input.orderReference", input.order_reference.as_deref(), limits::REFERENCE)?;
     }
     if let Some(at) = input.occurred_at {
-        after.occurred_at = Some(validation::not_in_future("input.occurredAt", at, Utc::now())?);
+        after.occurred_at = Some(validation::not_in_future("input.occurredAt", at, super::now())?);
     }
     let mut extra = Changes::new();
     let customer_update = match &input.customer {
@@ -831,7 +831,7 @@ pub async fn acknowledge(
     let message = validation::optional_text("message", message.as_deref(), limits::TEXT)?;
     let mut after = before.clone();
     after.status = transition(&before, Transition::Acknowledge)?.as_str().to_owned();
-    after.acknowledged_at = Some(Utc::now());
+    after.acknowledged_at = Some(super::now());
 
     let mut uow = UnitOfWork::begin(services, ctx).await?;
     save(&uow, &before, &mut after).await?;
@@ -940,7 +940,7 @@ pub async fn resolve(
     let mut after = before.clone();
     after.status = transition(&before, Transition::Resolve)?.as_str().to_owned();
     after.resolution_note = Some(validation::required_text("summary", summary, limits::TEXT)?);
-    after.resolved_at = Some(Utc::now());
+    after.resolved_at = Some(super::now());
     commit_change(services, ctx, &before, after, "complaint.resolved", None, Changes::new()).await
 }
 
@@ -968,7 +968,7 @@ pub async fn record_callback(
         after.satisfaction_score = score;
         match next {
             ComplaintStatus::Closed => {
-                after.closed_at = Some(Utc::now());
+                after.closed_at = Some(super::now());
                 after.close_reason = Some("customer satisfied at callback".to_owned());
             }
             _ => {
@@ -1008,7 +1008,7 @@ pub async fn close(
     let mut after = before.clone();
     after.status = transition(&before, Transition::Close)?.as_str().to_owned();
     after.close_reason = Some(reason.clone());
-    after.closed_at = Some(Utc::now());
+    after.closed_at = Some(super::now());
     commit_change(services, ctx, &before, after, "complaint.closed", Some(reason), Changes::new()).await
 }
 
@@ -1076,7 +1076,7 @@ fn new_note(actor: &Actor, complaint: Uuid, body: String, visibility: NoteVisibi
         author_id: actor.user_id,
         body,
         visibility: visibility.as_str().to_owned(),
-        created_at: Utc::now(),
+        created_at: super::now(),
     }
 }
 
@@ -1085,7 +1085,7 @@ fn new_note(actor: &Actor, complaint: Uuid, body: String, visibility: NoteVisibi
 async fn touch(uow: &UnitOfWork, id: Uuid) -> AppResult<()> {
     complaint::Entity::update_many()
         .col_expr(complaint::Column::Version, Expr::col(complaint::Column::Version).add(1))
-        .col_expr(complaint::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(complaint::Column::UpdatedAt, Expr::value(super::now()))
         .filter(complaint::Column::Id.eq(id))
         .exec(uow.txn())
         .await?;
@@ -1153,7 +1153,7 @@ pub async fn link(services: &Services, ctx: &RequestContext, ids: &[Uuid], kind:
             complaint_id: primary.id,
             linked_id: *linked,
             created_by: actor.user_id,
-            created_at: Utc::now(),
+            created_at: super::now(),
         })
         .collect();
     if new_links.is_empty() {

@@ -2,7 +2,6 @@
 //! the directory reads that other screens need.
 
 use async_graphql::InputObject;
-use chrono::Utc;
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveValue::NotSet,
@@ -128,7 +127,7 @@ async fn insert_user(services: &Services, ctx: &RequestContext, user: NewUser) -
     }
     let password = user.password;
     let hash = tokio::task::spawn_blocking(move || password::hash(&password)).await.map_err(AppError::internal)??;
-    let now = Utc::now();
+    let now = super::now();
     let model = app_user::Model {
         id: Uuid::now_v7(),
         email: user.email.into_string(),
@@ -207,7 +206,7 @@ pub async fn update_user(
     if changes.is_empty() {
         return Err(AppError::validation("input", "nothing to change"));
     }
-    after.updated_at = Utc::now();
+    after.updated_at = super::now();
     after.version = before.version + 1;
 
     let mut uow = UnitOfWork::begin(services, ctx).await?;
@@ -233,7 +232,7 @@ pub async fn deactivate_user(services: &Services, ctx: &RequestContext, id: Uuid
     }
     let mut after = before.clone();
     after.active = false;
-    after.updated_at = Utc::now();
+    after.updated_at = super::now();
     after.version = before.version + 1;
     let mut uow = UnitOfWork::begin(services, ctx).await?;
     save_user_version(&uow, &after, before.version).await?;
@@ -325,7 +324,7 @@ pub(crate) async fn insert_team(services: &Services, ctx: &RequestContext, name:
         id: Uuid::now_v7(),
         name: validation::required_text("input.name", name, limits::NAME)?,
         tier: tier.as_str().to_owned(),
-        created_at: Utc::now(),
+        created_at: super::now(),
         version: 1,
     };
     let mut uow = UnitOfWork::begin(services, ctx).await?;

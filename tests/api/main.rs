@@ -1,1 +1,11 @@
-fn main(){}
+//! Integration tests: the real server over real HTTP, on SQLite and (when
+//! reachable) PostgreSQL. One binary; one module per area.
+
+mod helpers;
+
+mod auth;
+mod complaints;
+mod fixtures;
+mod http_edge;
+mod permissions;
+mod schema;

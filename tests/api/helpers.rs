@@ -1,0 +1,287 @@
+//! Spawning the real server on a random port against a fresh database, and
+//! talking to it over HTTP the way a front end does.
+
+use std::{
+    io::Write,
+    sync::{
+        OnceLock,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use casework::{config::Settings, startup::Application};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const DEMO_PASSWORD: &str = "casework-demo";
+pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server for tests: `CASEWORK_TEST_DATABASE_URL` (a URL whose
+/// user may create databases), by default the local server.
+fn postgres_admin_url() -> String {
+    std::env::var("CASEWORK_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn require_postgres() -> bool {
+    std::env::var("CASEWORK_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+}
+
+static SKIP_NOTICE: AtomicBool = AtomicBool::new(false);
+
+/// Says once, on the terminal (not captured by the test harness), that the
+/// PostgreSQL half of the suite was skipped.
+fn announce_skip(reason: &str) {
+    if !SKIP_NOTICE.swap(true, Ordering::SeqCst) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "\nNOTE: PostgreSQL unreachable ({reason}); skipping the PostgreSQL tests. \
+             Set CASEWORK_TEST_DATABASE_URL, or run .ci/run to test both databases.\n"
+        );
+    }
+}
+
+/// Whether the PostgreSQL server answers, decided once per test process.
+fn postgres_available() -> Result<(), String> {
+    static AVAILABLE: OnceLock<Result<(), String>> = OnceLock::new();
+    AVAILABLE
+        .get_or_init(|| {
+            let url = postgres_admin_url();
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+                runtime.block_on(async {
+                    let mut options = sea_orm::ConnectOptions::new(url);
+                    options.connect_timeout(Duration::from_secs(3)).max_connections(1).sqlx_logging(false);
+                    let db = Database::connect(options).await.map_err(|e| e.to_string())?;
+                    db.execute_unprepared("SELECT 1").await.map_err(|e| e.to_string())?;
+                    db.close().await.map_err(|e| e.to_string())
+                })
+            })
+            .join()
+            .unwrap_or_else(|_| Err("probe panicked".into()))
+        })
+        .clone()
+}
+
+pub struct TestApp {
+    pub backend: Backend,
+    pub address: String,
+    pub client: reqwest::Client,
+    /// A direct connection, for fixtures and for checking what was stored.
+    pub db: DatabaseConnection,
+    cleanup: Option<Cleanup>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+enum Cleanup {
+    /// Removed when dropped.
+    Sqlite(#[allow(dead_code)] tempfile_dir::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+/// Spawns a server on a fresh database with the demo data. `None` when the
+/// backend is PostgreSQL and no server is reachable (the test is skipped).
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Option<TestApp> {
+    let (database_url, cleanup) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile_dir::TempDir::new();
+            (format!("sqlite://{}/casework.db?mode=rwc", dir.path()), Cleanup::Sqlite(dir))
+        }
+        Backend::Postgres => {
+            if let Err(reason) = postgres_available() {
+                if require_postgres() {
+                    panic!("PostgreSQL is required (CASEWORK_TEST_REQUIRE_POSTGRES=1) but unreachable: {reason}");
+                }
+                announce_skip(&reason);
+                return None;
+            }
+            let admin_url = postgres_admin_url();
+            let name = format!("casework_test_{}", Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url).await.expect("connecting to PostgreSQL");
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("creating a test database");
+            admin.close().await.ok();
+            let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
+            (format!("{base}/{name}"), Cleanup::Postgres { admin_url, name })
+        }
+    };
+
+    let mut settings = Settings::for_database(&database_url);
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.demo = true;
+    settings.demo_password = casework::config::Secret::new(DEMO_PASSWORD);
+    settings.jwt_secret = casework::config::Secret::new(JWT_SECRET);
+    settings.db_max_connections = 8;
+    configure(&mut settings);
+
+    let app = Application::build(settings).await.expect("building the application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        app.run_until_stopped(async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("server failed");
+    });
+    let db = Database::connect(&database_url).await.expect("connecting to the test database");
+    Some(TestApp {
+        backend,
+        address,
+        client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
+        db,
+        cleanup: Some(cleanup),
+        shutdown: Some(shutdown),
+        server: Some(server),
+    })
+}
+
+impl TestApp {
+    /// Stops the server and drops the test database.
+    pub async fn finish(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+        }
+        if let Some(Cleanup::Postgres { admin_url, name }) = self.cleanup.take() {
+            if let Ok(admin) = Database::connect(&admin_url).await {
+                let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                admin.close().await.ok();
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// POSTs an operation and returns the whole JSON response.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self.client.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("POST /graphql");
+        assert!(response.status().is_success(), "POST /graphql answered {}", response.status());
+        response.json().await.expect("a JSON response")
+    }
+
+    /// Like [`TestApp::gql`], but the operation must succeed; returns `data`.
+    pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
+        let response = self.gql(Some(token), query, variables).await;
+        assert!(response.get("errors").is_none(), "unexpected errors: {response:#}");
+        response["data"].clone()
+    }
+
+    /// The operation must fail; returns the `extensions.code` of its first error.
+    pub async fn error_code(&self, token: Option<&str>, query: &str, variables: Value) -> String {
+        let response = self.gql(token, query, variables).await;
+        first_error_code(&response)
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        self.gql(
+            None,
+            "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken refreshToken expiresAt user { id email role } } }",
+            json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// Signs in a demo account and returns its access token.
+    pub async fn login_as(&self, email: &str) -> String {
+        let response = self.login(email, DEMO_PASSWORD).await;
+        response["data"]["login"]["accessToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login as {email} failed: {response:#}"))
+            .to_owned()
+    }
+
+    /// SQL statements the server has executed so far.
+    pub async fn statements(&self) -> u64 {
+        let body = self.client.get(self.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        body.lines()
+            .find_map(|l| l.strip_prefix("casework_db_statements_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("casework_db_statements_total in /metrics")
+    }
+
+    /// Runs SQL directly against the test database (fixtures only).
+    pub async fn sql(&self, statement: &str) {
+        self.db.execute_unprepared(statement).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+}
+
+pub fn first_error_code(response: &Value) -> String {
+    response["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error with extensions.code: {response:#}"))
+        .to_owned()
+}
+
+/// A minimal temporary directory (removed on drop), to avoid another dependency.
+pub mod tempfile_dir {
+    use std::path::PathBuf;
+
+    pub struct TempDir(PathBuf);
+
+    impl TempDir {
+        pub fn new() -> TempDir {
+            let path = std::env::temp_dir().join(format!("casework-test-{}", uuid::Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&path).expect("creating a temporary directory");
+            TempDir(path)
+        }
+
+        pub fn path(&self) -> String {
+            self.0.display().to_string()
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// Declares each `async fn name(app: &TestApp)` of a module as two tests,
+/// `sqlite::name` and `postgres::name`, each on a fresh database.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await.unwrap();
+                    super::$name(&app).await;
+                    app.finish().await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await else { return };
+                    super::$name(&app).await;
+                    app.finish().await;
+                }
+            )+
+        }
+    };
+}
