@@ -23,7 +23,11 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 /// Which hash chain an event belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChainKey {
+    /// Changes of a complaint; its head seq equals the complaint's version.
     Complaint(Uuid),
+    /// Audited reads of a sensitive or legal-hold complaint and its evidence,
+    /// kept apart so reads never move the complaint's version.
+    ComplaintAccess(Uuid),
     User(Uuid),
     Team(Uuid),
     System,
@@ -33,6 +37,7 @@ impl std::fmt::Display for ChainKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ChainKey::Complaint(id) => write!(f, "complaint:{id}"),
+            ChainKey::ComplaintAccess(id) => write!(f, "complaint-access:{id}"),
             ChainKey::User(id) => write!(f, "user:{id}"),
             ChainKey::Team(id) => write!(f, "team:{id}"),
             ChainKey::System => f.write_str("system"),

@@ -144,6 +144,30 @@ fn sensitivity(c: &complaint::Model) -> Sensitivity {
 
 // ---------------------------------------------------------------- reads
 
+/// Records a read of a sensitive or legal-hold complaint (`complaint.viewed`)
+/// or of its evidence (`evidence.downloaded`) in the complaint's access chain.
+/// Does nothing for ordinary complaints.
+pub async fn record_access(
+    services: &Services,
+    ctx: &RequestContext,
+    complaint: &complaint::Model,
+    action: &'static str,
+    target_type: &'static str,
+    target_id: Uuid,
+) -> AppResult<()> {
+    if !policy::reads_are_audited(&access(complaint)) {
+        return Ok(());
+    }
+    let mut uow = UnitOfWork::begin(services, ctx).await?;
+    uow.record(NewEvent {
+        complaint_id: Some(complaint.id),
+        sensitivity: sensitivity(complaint),
+        ..NewEvent::new(ChainKey::ComplaintAccess(complaint.id), action, target_type, target_id)
+    })
+    .await?;
+    uow.commit().await
+}
+
 /// A complaint the caller may read, or `None` (whether or not it exists).
 pub async fn find_visible(services: &Services, actor: &Actor, id: Uuid) -> AppResult<Option<complaint::Model>> {
     let found = complaint::Entity::find_by_id(id).one(&services.db).await?;
