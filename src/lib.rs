@@ -10,6 +10,8 @@
 //! - [`audit`]: the append-only, hash-chained audit trail.
 //! - [`auth`]: JWT access tokens, argon2id passwords, refresh tokens.
 //! - [`db`]: connecting to SQLite or PostgreSQL, migrations, trigger checks.
+//! - [`events`]: change notifications for subscriptions, across instances.
+//! - [`jobs`]: background work: the SLA monitor.
 //! - [`error`]: [`error::AppError`] and its `extensions.code`.
 
 pub mod audit;
@@ -18,9 +20,11 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod ids;
+pub mod jobs;
 pub mod service;
 pub mod startup;
 pub mod telemetry;

@@ -7,8 +7,11 @@ use anyhow::Context;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
+use sea_orm::DbBackend;
+
 use crate::{
     config::Settings,
+    jobs,
     db::{self, StatementCounter},
     graphql::{self, Limits},
     http::{self, AppState},
@@ -58,12 +61,26 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    /// Background work runs alongside: the SLA monitor and, on PostgreSQL, the
+    /// listener that brings other instances' changes to local subscribers.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let services = self.state.services.clone();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let monitor = tokio::spawn(jobs::sla::run(services.clone(), services.settings.sla_scan_interval, stopped));
+        let listener = (services.db.get_database_backend() == DbBackend::Postgres)
+            .then(|| tokio::spawn(services.bus.clone().listen(services.settings.database_url.clone())));
+
         let router = http::router(self.state);
-        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await
-            .context("serving HTTP")
+            .context("serving HTTP");
+        let _ = stop.send(true);
+        let _ = monitor.await;
+        if let Some(listener) = listener {
+            listener.abort();
+        }
+        served
     }
 }
 

@@ -53,7 +53,10 @@ pub struct Model {
     pub reopen_count: i32,
     pub first_response_due: DateTimeUtc,
     pub resolution_due: DateTimeUtc,
+    /// Any deadline passed while open (set by the SLA monitor).
     pub sla_breached: bool,
+    pub first_response_breached: bool,
+    pub resolution_breached: bool,
     pub acknowledged_at: Option<DateTimeUtc>,
     pub resolved_at: Option<DateTimeUtc>,
     pub closed_at: Option<DateTimeUtc>,

@@ -10,6 +10,8 @@ pub mod audit_event;
 pub mod complaint;
 pub mod complaint_link;
 pub mod customer;
+pub mod escalation;
 pub mod note;
 pub mod refresh_token;
+pub mod sla_policy;
 pub mod team;

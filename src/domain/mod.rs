@@ -4,9 +4,11 @@
 //! - [`lifecycle`]: which status change each action may make.
 //! - [`policy`]: who may do what to which object — the only place that decides it.
 //! - [`validation`]: values parsed once at the edge (emails, money, text).
-//! - [`sla`]: deadlines from a severity's policy.
+//! - [`escalation`]: which escalation requests make sense, and when they are due.
+//! - [`sla`]: deadlines from a severity's policy, optionally in business hours.
 
 pub mod enums;
+pub mod escalation;
 pub mod lifecycle;
 pub mod policy;
 pub mod sla;

@@ -6,7 +6,7 @@
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::enums::Role;
+use super::enums::{EscalationTrigger, Role};
 
 /// The authenticated caller, as loaded fresh from the database for each request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,6 +128,66 @@ pub fn reads_are_audited(complaint: &ComplaintAccess) -> bool {
     complaint.sensitive || complaint.legal_hold
 }
 
+/// Requesting an escalation: whoever may work the complaint.
+pub fn request_escalation(actor: &Actor, complaint: &ComplaintAccess) -> Decision {
+    work_complaint(actor, complaint)
+}
+
+/// Deciding an escalation: supervisors decide all but legal referrals, which
+/// the legal team decides; nobody decides their own request.
+pub fn decide_escalation(
+    actor: &Actor,
+    trigger: EscalationTrigger,
+    requested_by: Option<Uuid>,
+    complaint: &ComplaintAccess,
+) -> Decision {
+    if !can_read_complaint(actor, complaint) {
+        return Decision::Hide;
+    }
+    let may_decide = match trigger {
+        EscalationTrigger::Legal => actor.role == Role::Legal,
+        _ => actor.role == Role::Supervisor && !complaint.legal_hold,
+    };
+    if may_decide && requested_by != Some(actor.user_id) { Decision::Allow } else { Decision::Deny }
+}
+
+/// What a referral to legal does when this caller makes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Referral {
+    /// Supervisors and legal place the complaint under legal hold at once.
+    Hold,
+    /// Agents may only ask; legal's approval places the hold.
+    Request,
+}
+
+pub fn refer_to_legal(actor: &Actor, complaint: &ComplaintAccess) -> Result<Referral, Decision> {
+    if !can_read_complaint(actor, complaint) {
+        return Err(Decision::Hide);
+    }
+    match actor.role {
+        Role::Supervisor | Role::Legal => Ok(Referral::Hold),
+        Role::Agent if work_complaint(actor, complaint) == Decision::Allow => Ok(Referral::Request),
+        _ => Err(Decision::Deny),
+    }
+}
+
+/// Which pending requests appear in a caller's approval queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueScope {
+    /// Supervisors: every request but legal referrals.
+    AllButLegal,
+    /// Legal: legal referrals.
+    LegalOnly,
+}
+
+pub fn escalation_queue(actor: &Actor) -> Option<QueueScope> {
+    match actor.role {
+        Role::Supervisor => Some(QueueScope::AllButLegal),
+        Role::Legal => Some(QueueScope::LegalOnly),
+        _ => None,
+    }
+}
+
 pub fn can_read_audit_trail(actor: &Actor) -> bool {
     matches!(actor.role, Role::Supervisor | Role::Legal | Role::Auditor)
 }
@@ -244,6 +304,35 @@ mod tests {
         for role in Role::ALL {
             assert_eq!(can_administer(&actor(*role)), *role == Role::Admin);
         }
+    }
+
+    #[test]
+    fn escalations_are_decided_by_someone_else_of_the_right_role() {
+        use EscalationTrigger::*;
+        let open = complaint(MY_TEAM, Some(SOMEONE), false, false);
+        let held = complaint(MY_TEAM, Some(SOMEONE), false, true);
+        let supervisor = actor(Role::Supervisor);
+        assert_eq!(decide_escalation(&supervisor, CustomerRequest, Some(SOMEONE), &open), Decision::Allow);
+        assert_eq!(decide_escalation(&supervisor, CustomerRequest, Some(ME), &open), Decision::Deny, "own request");
+        assert_eq!(decide_escalation(&supervisor, Overdue, None, &open), Decision::Allow, "system request");
+        assert_eq!(decide_escalation(&supervisor, Legal, Some(SOMEONE), &open), Decision::Deny);
+        assert_eq!(decide_escalation(&actor(Role::Legal), Legal, Some(SOMEONE), &held), Decision::Allow);
+        assert_eq!(decide_escalation(&actor(Role::Legal), Technical, Some(SOMEONE), &open), Decision::Deny);
+        assert_eq!(decide_escalation(&actor(Role::Agent), Technical, Some(SOMEONE), &open), Decision::Deny);
+        assert_eq!(decide_escalation(&actor(Role::Admin), Technical, Some(SOMEONE), &open), Decision::Hide);
+        assert_eq!(decide_escalation(&actor(Role::Auditor), Technical, Some(SOMEONE), &open), Decision::Deny);
+    }
+
+    #[test]
+    fn agents_ask_for_legal_others_place_the_hold() {
+        let mine = complaint(MY_TEAM, Some(ME), false, false);
+        assert_eq!(refer_to_legal(&actor(Role::Agent), &mine), Ok(Referral::Request));
+        assert_eq!(refer_to_legal(&actor(Role::Supervisor), &mine), Ok(Referral::Hold));
+        assert_eq!(refer_to_legal(&actor(Role::Legal), &mine), Ok(Referral::Hold));
+        assert_eq!(refer_to_legal(&actor(Role::Auditor), &mine), Err(Decision::Deny));
+        assert_eq!(refer_to_legal(&actor(Role::Admin), &mine), Err(Decision::Hide));
+        assert_eq!(escalation_queue(&actor(Role::Agent)), None);
+        assert_eq!(escalation_queue(&actor(Role::Legal)), Some(QueueScope::LegalOnly));
     }
 
     #[test]

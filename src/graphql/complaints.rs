@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     auth::Actor,
-    domain::{LinkKind, NoteVisibility, Role},
+    domain::{LinkKind, NoteVisibility},
     error::AppResult,
     ids::{self, Kind},
     service::{
@@ -30,6 +30,7 @@ pub enum Node {
     Complaint(Complaint),
     User(User),
     Team(Team),
+    Escalation(super::escalations::Escalation),
 }
 
 /// Fields of the complaint list beyond its edges.
@@ -60,10 +61,11 @@ impl ComplaintQuery {
         let Some((kind, uuid)) = ids::parse(&id) else { return Ok(None) };
         Ok(match kind {
             Kind::Complaint => service::find_visible(services, actor, uuid).await?.map(|c| Node::Complaint(Complaint(c))),
-            Kind::User if actor.role != Role::Auditor || actor.user_id == uuid => {
-                ctx.loaders()?.users.load_one(uuid).await?.map(|u| Node::User(User(u)))
-            }
+            Kind::User => ctx.loaders()?.users.load_one(uuid).await?.map(|u| Node::User(User(u))),
             Kind::Team => ctx.loaders()?.teams.load_one(uuid).await?.map(|t| Node::Team(Team(t))),
+            Kind::Escalation => crate::service::escalations::find_visible(services, ctx.request()?, uuid)
+                .await?
+                .map(|(e, _)| Node::Escalation(super::escalations::Escalation(e))),
             _ => None,
         })
     }
@@ -138,12 +140,15 @@ async fn prime(ctx: &Context<'_>, loaders: &Loaders, rows: &[entity::complaint::
     let teams = if selected("team") { distinct(rows.iter().filter_map(|c| c.team_id)) } else { Vec::new() };
     let notes = if selected("notes") { distinct(ids()) } else { Vec::new() };
     let links = if selected("links") { distinct(ids()) } else { Vec::new() };
+    let escalations =
+        if selected("escalations") || selected("latestEscalation") { distinct(ids()) } else { Vec::new() };
     futures_util::try_join!(
         async { if users.is_empty() { Ok(()) } else { loaders.users.load_many(users).await.map(drop) } },
         async { if customers.is_empty() { Ok(()) } else { loaders.customers.load_many(customers).await.map(drop) } },
         async { if teams.is_empty() { Ok(()) } else { loaders.teams.load_many(teams).await.map(drop) } },
         async { if notes.is_empty() { Ok(()) } else { loaders.notes.load_many(notes).await.map(drop) } },
         async { if links.is_empty() { Ok(()) } else { loaders.links.load_many(links).await.map(drop) } },
+        async { if escalations.is_empty() { Ok(()) } else { loaders.escalations.load_many(escalations).await.map(drop) } },
     )?;
     Ok(())
 }

@@ -33,6 +33,6 @@ impl ContextExt for Context<'_> {
     }
 
     fn loaders(&self) -> AppResult<&Loaders> {
-        self.data_opt::<Loaders>().ok_or_else(|| missing("Loaders"))
+        self.data_opt::<std::sync::Arc<Loaders>>().map(|l| l.as_ref()).ok_or_else(|| missing("Loaders"))
     }
 }

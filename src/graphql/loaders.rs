@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use crate::{
     error::AppError,
-    service::{Services, complaints, users},
+    service::{Services, complaints, escalations, users},
 };
-use entity::{app_user, complaint, complaint_link, customer, note, team};
+use entity::{app_user, complaint, complaint_link, customer, escalation, note, team};
 
 macro_rules! by_id_loader {
     ($name:ident, $model:ty, $fetch:path) => {
@@ -69,6 +69,22 @@ impl Loader<Uuid> for LinksLoader {
     }
 }
 
+/// Escalation requests of each complaint, oldest first.
+pub struct EscalationsLoader(Services);
+
+impl Loader<Uuid> for EscalationsLoader {
+    type Value = Vec<escalation::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<escalation::Model>>, AppError> {
+        let mut grouped: HashMap<Uuid, Vec<escalation::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for request in escalations::by_complaints(&self.0, keys).await? {
+            grouped.entry(request.complaint_id).or_default().push(request);
+        }
+        Ok(grouped)
+    }
+}
+
 type Cached<L> = DataLoader<L, HashMapCache>;
 
 /// The loaders of one request.
@@ -79,6 +95,7 @@ pub struct Loaders {
     pub complaints: Cached<ComplaintLoader>,
     pub notes: Cached<NotesLoader>,
     pub links: Cached<LinksLoader>,
+    pub escalations: Cached<EscalationsLoader>,
 }
 
 fn loader<L: Loader<Uuid>>(inner: L) -> Cached<L> {
@@ -96,7 +113,19 @@ impl Loaders {
             complaints: loader(ComplaintLoader(services.clone())),
             notes: loader(NotesLoader(services.clone())),
             links: loader(LinksLoader(services.clone())),
+            escalations: loader(EscalationsLoader(services.clone())),
         }
+    }
+
+    /// Forgets cached rows (a subscription reuses its loaders across events).
+    pub fn clear(&self) {
+        self.users.clear::<Uuid>();
+        self.teams.clear::<Uuid>();
+        self.customers.clear::<Uuid>();
+        self.complaints.clear::<Uuid>();
+        self.notes.clear::<Uuid>();
+        self.links.clear::<Uuid>();
+        self.escalations.clear::<Uuid>();
     }
 }
 

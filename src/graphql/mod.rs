@@ -8,22 +8,36 @@
 pub mod complaints;
 pub mod connection;
 pub mod context;
+pub mod escalations;
 pub mod loaders;
 pub mod sessions;
+pub mod subscriptions;
 pub mod types;
 pub mod users;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
+
+pub use subscriptions::Subscription;
 
 /// Every query, by area.
 #[derive(MergedObject, Default)]
-pub struct Query(sessions::SessionQuery, complaints::ComplaintQuery, users::UserQuery);
+pub struct Query(
+    sessions::SessionQuery,
+    complaints::ComplaintQuery,
+    escalations::EscalationQuery,
+    users::UserQuery,
+);
 
 /// Every mutation, by area.
 #[derive(MergedObject, Default)]
-pub struct Mutation(sessions::SessionMutation, complaints::ComplaintMutation, users::UserMutation);
+pub struct Mutation(
+    sessions::SessionMutation,
+    complaints::ComplaintMutation,
+    escalations::EscalationMutation,
+    users::UserMutation,
+);
 
-pub type CaseworkSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type CaseworkSchema = Schema<Query, Mutation, Subscription>;
 
 /// Limits that protect the server from expensive queries.
 #[derive(Clone, Copy, Debug)]
@@ -40,8 +54,8 @@ impl Default for Limits {
 }
 
 /// The schema, with its limits and no data attached.
-pub fn schema(limits: Limits) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+pub fn schema(limits: Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
+    let builder = Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(32)

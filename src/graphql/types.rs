@@ -375,6 +375,24 @@ impl Complaint {
         let notes = ctx.loaders()?.notes.load_one(self.0.id).await?.unwrap_or_default();
         Ok(notes.into_iter().map(Note).collect())
     }
+    /// Escalation requests, oldest first.
+    async fn escalations(&self, ctx: &Context<'_>) -> AppResult<Vec<super::escalations::Escalation>> {
+        let requests = ctx.loaders()?.escalations.load_one(self.0.id).await?.unwrap_or_default();
+        Ok(requests.into_iter().map(super::escalations::Escalation).collect())
+    }
+    /// The most recent escalation request, if any.
+    async fn latest_escalation(&self, ctx: &Context<'_>) -> AppResult<Option<super::escalations::Escalation>> {
+        let requests = ctx.loaders()?.escalations.load_one(self.0.id).await?.unwrap_or_default();
+        Ok(requests.into_iter().last().map(super::escalations::Escalation))
+    }
+    /// Whether the first-response deadline was missed.
+    async fn first_response_breached(&self) -> bool {
+        self.0.first_response_breached
+    }
+    /// Whether the resolution deadline was missed.
+    async fn resolution_breached(&self) -> bool {
+        self.0.resolution_breached
+    }
     /// Links to other complaints (duplicates, related, group members).
     async fn links(&self, ctx: &Context<'_>) -> AppResult<Vec<ComplaintLink>> {
         let links = ctx.loaders()?.links.load_one(self.0.id).await?.unwrap_or_default();

@@ -10,16 +10,16 @@ use async_graphql::{
     http::GraphiQLSource,
     parser::types::{DocumentOperations, OperationType},
 };
-use async_graphql_axum::GraphQLRequest;
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLWebSocket};
 use axum::{
-    extract::{ConnectInfo, State},
+    extract::{ConnectInfo, State, WebSocketUpgrade},
     http::{HeaderMap, StatusCode, Uri, header},
     response::{Html, IntoResponse, Response},
 };
 
 use super::{AppState, REQUEST_ID, errors::error_body};
 use crate::{
-    error::code,
+    error::{AppError, code},
     graphql::loaders::Loaders,
     service::{RequestContext, auth},
 };
@@ -91,6 +91,46 @@ pub async fn get(
     execute(&state, &headers, peer, request).await
 }
 
+/// `GET /graphql/ws`: subscriptions over `graphql-transport-ws` (and the legacy
+/// `graphql-ws`). The access token comes in the `connection_init` payload as
+/// `{"authorization": "Bearer …"}` (or `{"token": "…"}`).
+pub async fn ws(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let schema = state.schema.clone();
+    let services = state.services.clone();
+    let request_id = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let token = ["authorization", "Authorization", "token"]
+                        .iter()
+                        .find_map(|key| payload.get(*key).and_then(|v| v.as_str()))
+                        .map(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).unwrap_or(value).trim().to_owned());
+                    let Some(token) = token else {
+                        return Err(AppError::Unauthenticated("send {\"authorization\": \"Bearer <token>\"} in connection_init").into());
+                    };
+                    let actor = auth::authenticate(&services, &token).await?;
+                    let mut data = async_graphql::Data::default();
+                    data.insert(Arc::new(Loaders::new(&services)));
+                    data.insert(RequestContext {
+                        actor: Some(actor),
+                        auth_error: None,
+                        request_id,
+                        client_addr: Some(peer.ip().to_string()),
+                    });
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
 /// `?query=…&operationName=…&variables=…` as the GraphQL-over-HTTP spec spells
 /// it (async-graphql's own parser expects `operation_name`).
 fn parse_query_string(query: &str) -> Option<async_graphql::Request> {
@@ -145,7 +185,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, peer: SocketAddr, reques
             Err(error) => ctx.auth_error = Some(error),
         }
     }
-    let request = request.data(Loaders::new(services)).data(ctx);
+    let request = request.data(Arc::new(Loaders::new(services))).data(ctx);
     let mut response = state.schema.execute(request).await;
     let request_error = response.data == async_graphql::Value::Null && response.errors.iter().all(|e| e.path.is_empty());
     for error in &mut response.errors {

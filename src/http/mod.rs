@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .layer(cors(&settings.cors_origins));
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql/ws", get(graphql::ws))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

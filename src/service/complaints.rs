@@ -23,8 +23,8 @@ use crate::{
     domain::{
         Category, Channel, ComplaintStatus, Demand, Emotion, LinkKind, NoteVisibility, RootCause, Severity, Tier,
         Transition,
+        escalation::{self, ImpactFlags},
         policy::{self, ComplaintAccess, Decision, ReadScope},
-        sla,
         validation::{self, Currency, Email, Money, limits},
     },
     error::{AppError, AppResult},
@@ -132,6 +132,14 @@ pub struct FlagsInput {
 /// The facts of a complaint that the policy decides on.
 pub fn access(c: &complaint::Model) -> ComplaintAccess {
     ComplaintAccess { team_id: c.team_id, assignee_id: c.assignee_id, sensitive: c.sensitive, legal_hold: c.legal_hold }
+}
+
+fn status_parse<T: std::str::FromStr<Err = crate::domain::enums::UnknownValue>>(value: &str) -> AppResult<T> {
+    value.parse().map_err(AppError::internal)
+}
+
+fn status_tier(c: &complaint::Model) -> AppResult<Tier> {
+    c.tier.parse().map_err(AppError::internal)
 }
 
 pub fn status(c: &complaint::Model) -> AppResult<ComplaintStatus> {
@@ -482,7 +490,7 @@ pub async fn create(services: &Services, ctx: &RequestContext, input: CreateComp
     if let Some(user) = assignee_id {
         check_assignee(services, "input.assigneeId", user, team_id).await?;
     }
-    let (first_response_due, resolution_due) = sla::deadlines(now, sla::default_targets(input.severity));
+    let (first_response_due, resolution_due) = super::sla::deadlines(services, input.severity, input.category, now).await?;
 
     let customer = customer::Model {
         id: Uuid::now_v7(),
@@ -536,6 +544,8 @@ pub async fn create(services: &Services, ctx: &RequestContext, input: CreateComp
         first_response_due,
         resolution_due,
         sla_breached: false,
+        first_response_breached: false,
+        resolution_breached: false,
         acknowledged_at: None,
         resolved_at: None,
         closed_at: None,
@@ -597,7 +607,7 @@ async fn next_reference_number(uow: &UnitOfWork) -> AppResult<i64> {
     Ok(row.try_get_by_index::<i64>(0)?)
 }
 
-async fn team_tier(services: &Services, field: &'static str, team: Uuid) -> AppResult<Tier> {
+pub(crate) async fn team_tier(services: &Services, field: &'static str, team: Uuid) -> AppResult<Tier> {
     let team = team::Entity::find_by_id(team).one(&services.db).await?.ok_or(AppError::validation(field, "no such team"))?;
     team.tier.parse().map_err(AppError::internal)
 }
@@ -619,7 +629,7 @@ async fn check_assignee(services: &Services, field: &'static str, user: Uuid, te
 // ---------------------------------------------------------------- work
 
 /// Loads a complaint the caller may work, or the error the policy calls for.
-async fn load_for_work(services: &Services, actor: &Actor, id: Uuid) -> AppResult<complaint::Model> {
+pub(crate) async fn load_for_work(services: &Services, actor: &Actor, id: Uuid) -> AppResult<complaint::Model> {
     let found = complaint::Entity::find_by_id(id).one(&services.db).await?.ok_or(AppError::NotFound("complaint"))?;
     match policy::work_complaint(actor, &access(&found)) {
         Decision::Allow => Ok(found),
@@ -631,19 +641,19 @@ async fn load_for_work(services: &Services, actor: &Actor, id: Uuid) -> AppResul
     }
 }
 
-fn check_version(c: &complaint::Model, expected: i32) -> AppResult<()> {
+pub(crate) fn check_version(c: &complaint::Model, expected: i32) -> AppResult<()> {
     if c.version != expected {
         return Err(AppError::stale("complaint"));
     }
     Ok(())
 }
 
-fn transition(c: &complaint::Model, t: Transition) -> AppResult<ComplaintStatus> {
+pub(crate) fn transition(c: &complaint::Model, t: Transition) -> AppResult<ComplaintStatus> {
     status(c)?.apply(t).map_err(|refused| AppError::InvalidTransition(refused.to_string()))
 }
 
 /// The audited field changes between two versions of a complaint.
-fn diff(before: Option<&complaint::Model>, after: &complaint::Model) -> Changes {
+pub(crate) fn diff(before: Option<&complaint::Model>, after: &complaint::Model) -> Changes {
     let as_map = |c: &complaint::Model| match serde_json::to_value(c) {
         Ok(Value::Object(map)) => map,
         _ => serde_json::Map::new(),
@@ -661,7 +671,7 @@ fn diff(before: Option<&complaint::Model>, after: &complaint::Model) -> Changes 
     changes
 }
 
-fn event(c: &complaint::Model, action: &'static str, changes: Changes) -> NewEvent {
+pub(crate) fn event(c: &complaint::Model, action: &'static str, changes: Changes) -> NewEvent {
     NewEvent {
         complaint_id: Some(c.id),
         sensitivity: sensitivity(c),
@@ -671,7 +681,7 @@ fn event(c: &complaint::Model, action: &'static str, changes: Changes) -> NewEve
 
 /// Writes `after` if the stored version is still `before.version`, bumping it.
 /// The version guard is also the row lock that orders the complaint's audit chain.
-async fn save(uow: &UnitOfWork, before: &complaint::Model, after: &mut complaint::Model) -> AppResult<()> {
+pub(crate) async fn save(uow: &UnitOfWork, before: &complaint::Model, after: &mut complaint::Model) -> AppResult<()> {
     after.version = before.version + 1;
     after.updated_at = super::now();
     let mut active = after.clone().into_active_model().reset_all();
@@ -691,7 +701,9 @@ async fn save(uow: &UnitOfWork, before: &complaint::Model, after: &mut complaint
     Ok(())
 }
 
-/// The common tail of every complaint mutation: save, audit, commit.
+/// The common tail of every complaint mutation: save, audit, commit — and
+/// store the escalation request the change raised, if any, in the same transaction.
+#[allow(clippy::too_many_arguments)]
 async fn commit_change(
     services: &Services,
     ctx: &RequestContext,
@@ -700,11 +712,19 @@ async fn commit_change(
     action: &'static str,
     reason: Option<String>,
     extra: Changes,
+    raised: Option<entity::escalation::Model>,
 ) -> AppResult<complaint::Model> {
     let mut uow = UnitOfWork::begin(services, ctx).await?;
     save(&uow, before, &mut after).await?;
-    let changes = diff(Some(before), &after).merge(extra);
+    let mut changes = diff(Some(before), &after).merge(extra);
+    if let Some(request) = &raised {
+        super::escalations::insert(&uow, request).await?;
+        changes = changes.merge(super::escalations::requested_changes(request));
+    }
     uow.record(event(&after, action, changes).reason(reason)).await?;
+    if let Some(request) = &raised {
+        uow.escalation_raised(request.id);
+    }
     uow.commit().await?;
     Ok(after)
 }
@@ -736,9 +756,6 @@ pub async fn update(
     }
     if let Some(v) = input.severity {
         after.severity = v.as_str().to_owned();
-        let (first, resolve) = sla::deadlines(before.created_at, sla::default_targets(v));
-        after.first_response_due = first;
-        after.resolution_due = resolve;
     }
     if let Some(v) = &input.title {
         after.title = validation::required_text("input.title", v, limits::TITLE)?;
@@ -769,6 +786,13 @@ pub async fn update(
     }
     if let Some(at) = input.occurred_at {
         after.occurred_at = Some(validation::not_in_future("input.occurredAt", at, super::now())?);
+    }
+    if after.severity != before.severity || after.category != before.category {
+        // Deadlines follow the policy of the new severity, counted from intake.
+        let (first, resolve) =
+            super::sla::deadlines(services, status_parse(&after.severity)?, status_parse(&after.category)?, before.created_at).await?;
+        after.first_response_due = first;
+        after.resolution_due = resolve;
     }
     let mut extra = Changes::new();
     let customer_update = match &input.customer {
@@ -836,7 +860,7 @@ pub async fn assign(
         check_assignee(services, "assigneeId", user, after.team_id).await?;
         after.assignee_id = Some(user);
     }
-    commit_change(services, ctx, &before, after, "complaint.assigned", None, Changes::new()).await
+    commit_change(services, ctx, &before, after, "complaint.assigned", None, Changes::new(), None).await
 }
 
 /// Acknowledges the complaint to the customer; stops the first-response clock.
@@ -888,7 +912,7 @@ pub async fn record_finding(
     after.responsibility =
         validation::optional_text("input.responsibility", input.responsibility.as_deref(), limits::SHORT)?;
     after.finding_summary = Some(validation::required_text("input.summary", &input.summary, limits::TEXT)?);
-    commit_change(services, ctx, &before, after, "complaint.finding_recorded", None, Changes::new()).await
+    commit_change(services, ctx, &before, after, "complaint.finding_recorded", None, Changes::new(), None).await
 }
 
 /// Proposes a resolution. A compensation above the proposer's authority puts
@@ -925,7 +949,22 @@ pub async fn propose_resolution(
     after.customer_accepted = None;
     after.customer_decision_note = None;
     let extra = Changes::new().field("authorityLimit", Value::Null, actor.authority_limit.to_string());
-    commit_change(services, ctx, &before, after, "complaint.resolution_proposed", None, extra).await
+    let raised = match compensation.filter(|_| needs_approval) {
+        Some(money) => Some(super::escalations::new_request(
+            &before,
+            crate::domain::EscalationTrigger::ExceedsAuthority,
+            status_tier(&before)?,
+            format!(
+                "compensation of {} {} exceeds the proposer's authority of {}",
+                money.amount_text(),
+                money.currency.code(),
+                actor.authority_limit
+            ),
+            Some(actor.user_id),
+        )?),
+        None => None,
+    };
+    commit_change(services, ctx, &before, after, "complaint.resolution_proposed", None, extra, raised).await
 }
 
 /// Records whether the customer accepted the proposed resolution.
@@ -946,7 +985,7 @@ pub async fn record_customer_decision(
     after.status = transition(&before, step)?.as_str().to_owned();
     after.customer_accepted = Some(accepted);
     after.customer_decision_note = validation::optional_text("note", note.as_deref(), limits::TEXT)?;
-    commit_change(services, ctx, &before, after, "complaint.customer_decided", None, Changes::new()).await
+    commit_change(services, ctx, &before, after, "complaint.customer_decided", None, Changes::new(), None).await
 }
 
 /// Marks the accepted resolution as carried out.
@@ -965,7 +1004,7 @@ pub async fn resolve(
     after.status = transition(&before, Transition::Resolve)?.as_str().to_owned();
     after.resolution_note = Some(validation::required_text("summary", summary, limits::TEXT)?);
     after.resolved_at = Some(super::now());
-    commit_change(services, ctx, &before, after, "complaint.resolved", None, Changes::new()).await
+    commit_change(services, ctx, &before, after, "complaint.resolved", None, Changes::new(), None).await
 }
 
 /// Records the callback. Reached and satisfied closes the complaint; reached and
@@ -1013,7 +1052,7 @@ pub async fn record_callback(
     }
     after.callback_reached = Some(input.reached);
     after.callback_comment = comment;
-    commit_change(services, ctx, &before, after, "complaint.callback_recorded", None, Changes::new()).await
+    commit_change(services, ctx, &before, after, "complaint.callback_recorded", None, Changes::new(), None).await
 }
 
 /// Closes a complaint with a reason (after resolution, or as withdrawn/duplicate).
@@ -1033,7 +1072,7 @@ pub async fn close(
     after.status = transition(&before, Transition::Close)?.as_str().to_owned();
     after.close_reason = Some(reason.clone());
     after.closed_at = Some(super::now());
-    commit_change(services, ctx, &before, after, "complaint.closed", Some(reason), Changes::new()).await
+    commit_change(services, ctx, &before, after, "complaint.closed", Some(reason), Changes::new(), None).await
 }
 
 /// Reopens a resolved or closed complaint.
@@ -1054,7 +1093,7 @@ pub async fn reopen(
     after.reopen_count += 1;
     after.closed_at = None;
     after.close_reason = None;
-    commit_change(services, ctx, &before, after, "complaint.reopened", Some(reason), Changes::new()).await
+    commit_change(services, ctx, &before, after, "complaint.reopened", Some(reason), Changes::new(), None).await
 }
 
 /// Sets or clears flags. Only supervisors and legal may mark or unmark sensitive.
@@ -1088,7 +1127,33 @@ pub async fn set_flags(
     if diff(Some(&before), &after).is_empty() {
         return Err(AppError::validation("input", "nothing to change"));
     }
-    commit_change(services, ctx, &before, after, "complaint.flags_changed", None, Changes::new()).await
+    let flags = |c: &complaint::Model| ImpactFlags {
+        vulnerable_customer: c.vulnerable_customer,
+        media_attention: c.media_attention,
+        group_complaint: c.group_complaint,
+    };
+    let raised = if escalation::raises_high_impact(flags(&before), flags(&after))
+        && !super::escalations::pending_with_trigger(services, before.id, crate::domain::EscalationTrigger::HighImpact).await?
+    {
+        let raised_by: Vec<&str> = [
+            (after.vulnerable_customer && !before.vulnerable_customer, "vulnerable customer"),
+            (after.media_attention && !before.media_attention, "media attention"),
+            (after.group_complaint && !before.group_complaint, "possible group complaint"),
+        ]
+        .into_iter()
+        .filter_map(|(set, why)| set.then_some(why))
+        .collect();
+        Some(super::escalations::new_request(
+            &before,
+            crate::domain::EscalationTrigger::HighImpact,
+            escalation::next_tier(status_tier(&before)?),
+            format!("high impact: {}", raised_by.join(", ")),
+            Some(actor.user_id),
+        )?)
+    } else {
+        None
+    };
+    commit_change(services, ctx, &before, after, "complaint.flags_changed", None, Changes::new(), raised).await
 }
 
 // ---------------------------------------------------------------- notes and links
@@ -1106,7 +1171,7 @@ fn new_note(actor: &Actor, complaint: Uuid, body: String, visibility: NoteVisibi
 
 /// Bumps a complaint's version without other changes: notes and links change
 /// the case without changing its row, but still extend its audit chain.
-async fn touch(uow: &UnitOfWork, id: Uuid) -> AppResult<()> {
+pub(crate) async fn touch(uow: &UnitOfWork, id: Uuid) -> AppResult<()> {
     complaint::Entity::update_many()
         .col_expr(complaint::Column::Version, Expr::col(complaint::Column::Version).add(1))
         .col_expr(complaint::Column::UpdatedAt, Expr::value(super::now()))

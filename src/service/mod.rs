@@ -6,6 +6,8 @@
 pub mod auth;
 pub mod complaints;
 pub mod demo;
+pub mod escalations;
+pub mod sla;
 pub mod users;
 
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use crate::{
     auth::{Actor, jwt::JwtKeys},
     config::Settings,
     error::{AppError, AppResult},
+    events::{BusEvent, EventBus},
 };
 
 /// Shared handles of the running service; cheap to clone.
@@ -28,13 +31,15 @@ pub struct Services {
     pub settings: Arc<Settings>,
     pub jwt: Arc<JwtKeys>,
     pub login_limiter: Arc<auth::LoginLimiter>,
+    pub bus: EventBus,
 }
 
 impl Services {
     pub fn new(db: DatabaseConnection, settings: Arc<Settings>) -> Services {
         let jwt = Arc::new(JwtKeys::new(settings.jwt_secret.expose().as_bytes(), settings.access_token_ttl));
         let login_limiter = Arc::new(auth::LoginLimiter::new(settings.login_attempts_per_minute));
-        Services { db, settings, jwt, login_limiter }
+        let bus = EventBus::new(sea_orm::ConnectionTrait::get_database_backend(&db));
+        Services { db, settings, jwt, login_limiter, bus }
     }
 }
 
@@ -63,6 +68,11 @@ impl RequestContext {
         RequestContext { client_addr: Some("cli".to_owned()), ..RequestContext::default() }
     }
 
+    /// The context of background work such as the SLA monitor.
+    pub fn system(component: &str) -> RequestContext {
+        RequestContext { client_addr: Some(component.to_owned()), ..RequestContext::default() }
+    }
+
     pub fn origin(&self) -> Origin {
         Origin {
             actor_id: self.actor.as_ref().map(|a| a.user_id),
@@ -79,6 +89,8 @@ pub struct UnitOfWork {
     txn: DatabaseTransaction,
     origin: Origin,
     events: usize,
+    bus: EventBus,
+    notifications: Vec<BusEvent>,
 }
 
 impl UnitOfWork {
@@ -92,25 +104,43 @@ impl UnitOfWork {
                 ..Default::default()
             })
             .await?;
-        Ok(UnitOfWork { txn, origin: ctx.origin(), events: 0 })
+        Ok(UnitOfWork { txn, origin: ctx.origin(), events: 0, bus: services.bus.clone(), notifications: Vec::new() })
     }
 
     pub fn txn(&self) -> &DatabaseTransaction {
         &self.txn
     }
 
-    /// Appends an audit event to its chain within this transaction.
+    /// Appends an audit event to its chain within this transaction. Changes of
+    /// a complaint are also announced to subscribers once committed.
     pub async fn record(&mut self, event: NewEvent) -> AppResult<entity::audit_event::Model> {
         let event = audit::append(&self.txn, &self.origin, event).await?;
         self.events += 1;
+        if let (Some(complaint_id), false) = (event.complaint_id, event.chain_key.starts_with("complaint-access:")) {
+            self.notifications.push(BusEvent {
+                complaint_id,
+                action: event.action.clone(),
+                escalation_requested: None,
+                at: event.occurred_at,
+            });
+        }
         Ok(event)
+    }
+
+    /// Marks the last recorded change as having raised an escalation request.
+    pub fn escalation_raised(&mut self, escalation: uuid::Uuid) {
+        if let Some(last) = self.notifications.last_mut() {
+            last.escalation_requested = Some(escalation);
+        }
     }
 
     pub async fn commit(self) -> AppResult<()> {
         if self.events == 0 {
             return Err(AppError::internal(anyhow::anyhow!("refusing to commit a change without an audit event")));
         }
+        self.bus.publish_in(&self.txn, &self.notifications).await?;
         self.txn.commit().await?;
+        self.bus.published(self.notifications);
         Ok(())
     }
 }

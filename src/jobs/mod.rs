@@ -1,0 +1,3 @@
+//! Background work. Every job is safe with several instances on one database.
+
+pub mod sla;

@@ -1,0 +1,203 @@
+//! The SLA monitor: every scan marks open complaints whose deadline passed and
+//! raises one `OVERDUE` escalation per breach.
+//!
+//! Safe with any number of instances: the breach mark is set by a conditional
+//! `UPDATE … WHERE <deadline>_breached = false`, whose row lock lets exactly one
+//! instance win; only the winner raises the request, in the same transaction.
+//! On PostgreSQL the candidate scan also skips rows another instance holds
+//! (`FOR UPDATE SKIP LOCKED`).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    sea_query::{Expr, LockBehavior, LockType},
+};
+
+use crate::{
+    domain::{ComplaintStatus, EscalationTrigger, Tier, escalation as rules},
+    error::{AppError, AppResult},
+    service::{RequestContext, Services, UnitOfWork, complaints, escalations},
+};
+use entity::complaint;
+
+/// Scans until `shutdown` completes.
+pub async fn run(services: Services, interval: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                match scan(&services, crate::service::now()).await {
+                    Ok(0) => {}
+                    Ok(raised) => tracing::info!(raised, "SLA monitor raised OVERDUE escalations"),
+                    Err(error) => tracing::warn!(%error, "SLA scan failed"),
+                }
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+/// Which deadlines a complaint has newly missed at `now`.
+fn breaches(c: &complaint::Model, now: DateTime<Utc>) -> (bool, bool) {
+    let first = !c.first_response_breached && c.acknowledged_at.is_none() && c.first_response_due < now;
+    let resolution = !c.resolution_breached && c.resolution_due < now;
+    (first, resolution)
+}
+
+/// One pass: returns how many OVERDUE requests it raised.
+pub async fn scan(services: &Services, now: DateTime<Utc>) -> AppResult<usize> {
+    let open = complaint::Column::Status.is_not_in([ComplaintStatus::Resolved.as_str(), ComplaintStatus::Closed.as_str()]);
+    let due = Condition::any()
+        .add(
+            Condition::all()
+                .add(complaint::Column::FirstResponseBreached.eq(false))
+                .add(complaint::Column::AcknowledgedAt.is_null())
+                .add(complaint::Column::FirstResponseDue.lt(now)),
+        )
+        .add(
+            Condition::all()
+                .add(complaint::Column::ResolutionBreached.eq(false))
+                .add(complaint::Column::ResolutionDue.lt(now)),
+        );
+    let mut raised = 0;
+    loop {
+        let mut uow = UnitOfWork::begin(services, &RequestContext::system("sla-monitor")).await?;
+        let mut query = complaint::Entity::find().filter(open.clone()).filter(due.clone()).limit(1);
+        if uow.txn().get_database_backend() == DbBackend::Postgres {
+            QueryTrait::query(&mut query).lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        }
+        let Some(before) = query.one(uow.txn()).await? else {
+            return Ok(raised);
+        };
+        let (first, resolution) = breaches(&before, now);
+        if !first && !resolution {
+            // The scan condition and `breaches` disagree: never loop on it.
+            return Err(AppError::internal(anyhow::anyhow!("SLA candidate {} has no breach", before.id)));
+        }
+        // The guard makes the mark (and so the request) happen once per breach.
+        let mut guard = Condition::all().add(complaint::Column::Id.eq(before.id)).add(complaint::Column::Version.eq(before.version));
+        if first {
+            guard = guard.add(complaint::Column::FirstResponseBreached.eq(false));
+        }
+        if resolution {
+            guard = guard.add(complaint::Column::ResolutionBreached.eq(false));
+        }
+        let mut after = before.clone();
+        after.sla_breached = true;
+        after.first_response_breached |= first;
+        after.resolution_breached |= resolution;
+        after.version = before.version + 1;
+        after.updated_at = crate::service::now();
+        let marked = complaint::Entity::update_many()
+            .col_expr(complaint::Column::SlaBreached, Expr::value(true))
+            .col_expr(complaint::Column::FirstResponseBreached, Expr::value(after.first_response_breached))
+            .col_expr(complaint::Column::ResolutionBreached, Expr::value(after.resolution_breached))
+            .col_expr(complaint::Column::Version, Expr::value(after.version))
+            .col_expr(complaint::Column::UpdatedAt, Expr::value(after.updated_at))
+            .filter(guard)
+            .exec(uow.txn())
+            .await?;
+        if marked.rows_affected == 0 {
+            // Another instance (or a user) changed it first; look again next pass.
+            continue;
+        }
+        let missed: Vec<&str> = [(first, "first response"), (resolution, "resolution")]
+            .into_iter()
+            .filter_map(|(missed, what)| missed.then_some(what))
+            .collect();
+        let tier: Tier = before.tier.parse().map_err(AppError::internal)?;
+        let request = escalations::new_request(
+            &before,
+            EscalationTrigger::Overdue,
+            rules::next_tier(tier),
+            format!("{} deadline passed", missed.join(" and ")),
+            None,
+        )?;
+        escalations::insert(&uow, &request).await?;
+        let changes = complaints::diff(Some(&before), &after).merge(escalations::requested_changes(&request));
+        uow.record(complaints::event(&after, "complaint.sla_breached", changes)).await?;
+        uow.escalation_raised(request.id);
+        uow.commit().await?;
+        raised += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn an_acknowledged_complaint_cannot_miss_its_first_response() {
+        let now = Utc::now();
+        let mut c = test_complaint(now);
+        c.first_response_due = now - Duration::minutes(1);
+        assert_eq!(breaches(&c, now), (true, false));
+        c.acknowledged_at = Some(now - Duration::minutes(5));
+        assert_eq!(breaches(&c, now), (false, false));
+        c.resolution_due = now - Duration::seconds(1);
+        assert_eq!(breaches(&c, now), (false, true));
+        c.resolution_breached = true;
+        assert_eq!(breaches(&c, now), (false, false), "one request per breach");
+    }
+
+    fn test_complaint(now: DateTime<Utc>) -> complaint::Model {
+        complaint::Model {
+            id: uuid::Uuid::now_v7(),
+            reference: "CMP-2026-000001".into(),
+            status: "NEW".into(),
+            channel: "PHONE".into(),
+            category: "OTHER".into(),
+            severity: "CRITICAL".into(),
+            title: "t".into(),
+            description: "d".into(),
+            customer_id: uuid::Uuid::now_v7(),
+            core_demand: "APOLOGY".into(),
+            requested_amount: None,
+            currency: "CNY".into(),
+            emotion: "CALM".into(),
+            order_reference: None,
+            occurred_at: None,
+            tier: "TIER1".into(),
+            team_id: None,
+            assignee_id: None,
+            created_by: uuid::Uuid::now_v7(),
+            sensitive: false,
+            vulnerable_customer: false,
+            media_attention: false,
+            group_complaint: false,
+            legal_hold: false,
+            root_cause: None,
+            responsibility: None,
+            finding_summary: None,
+            resolution_summary: None,
+            compensation_amount: None,
+            compensation_currency: None,
+            remedies: None,
+            preventive_measures: None,
+            customer_accepted: None,
+            customer_decision_note: None,
+            resolution_note: None,
+            callback_reached: None,
+            satisfied: None,
+            satisfaction_score: None,
+            callback_comment: None,
+            close_reason: None,
+            reopen_count: 0,
+            first_response_due: now + Duration::minutes(10),
+            resolution_due: now + Duration::hours(4),
+            sla_breached: false,
+            first_response_breached: false,
+            resolution_breached: false,
+            acknowledged_at: None,
+            resolved_at: None,
+            closed_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+}
