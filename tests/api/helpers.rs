@@ -75,6 +75,7 @@ pub struct TestApp {
     pub backend: Backend,
     pub address: String,
     pub client: reqwest::Client,
+    pub database_url: String,
     /// A direct connection, for fixtures and for checking what was stored.
     pub db: DatabaseConnection,
     cleanup: Option<Cleanup>,
@@ -118,6 +119,21 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
         }
     };
 
+    Some(start(backend, database_url, Some(cleanup), configure).await)
+}
+
+/// A second server on the database of `app`, as when several instances run
+/// behind a load balancer.
+pub async fn spawn_another(app: &TestApp, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    start(app.backend, app.database_url.clone(), None, configure).await
+}
+
+async fn start(
+    backend: Backend,
+    database_url: String,
+    cleanup: Option<Cleanup>,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     let mut settings = Settings::for_database(&database_url);
     settings.listen = "127.0.0.1:0".parse().unwrap();
     settings.demo = true;
@@ -137,15 +153,16 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
         .expect("server failed");
     });
     let db = Database::connect(&database_url).await.expect("connecting to the test database");
-    Some(TestApp {
+    TestApp {
         backend,
         address,
         client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
+        database_url,
         db,
-        cleanup: Some(cleanup),
+        cleanup,
         shutdown: Some(shutdown),
         server: Some(server),
-    })
+    }
 }
 
 impl TestApp {
@@ -284,4 +301,57 @@ macro_rules! on_both_databases {
             )+
         }
     };
+}
+
+/// A `graphql-transport-ws` client, as graphql-ws and Apollo speak it.
+pub struct WsClient {
+    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl WsClient {
+    /// Connects to `/graphql/ws` and authenticates in `connection_init`.
+    pub async fn connect(app: &TestApp, token: &str) -> WsClient {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+        let url = app.address.replace("http://", "ws://") + "/graphql/ws";
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+        let (mut socket, response) = tokio_tungstenite::connect_async(request).await.expect("websocket handshake");
+        assert_eq!(response.headers()["sec-websocket-protocol"], "graphql-transport-ws");
+        let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
+        socket.send(Message::text(init.to_string())).await.unwrap();
+        let ack = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("connection_ack in time");
+        let ack: Value = serde_json::from_str(ack.unwrap().unwrap().to_text().unwrap()).unwrap();
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        WsClient { socket }
+    }
+
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        use futures_util::SinkExt;
+        let message = json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } });
+        self.socket.send(tokio_tungstenite::tungstenite::Message::text(message.to_string())).await.unwrap();
+    }
+
+    /// The next `next` (or `error`) message within `wait`, answering pings.
+    pub async fn next(&mut self, wait: Duration) -> Option<Value> {
+        use futures_util::{SinkExt, StreamExt};
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.socket.next()).await.ok()??.ok()?;
+            let Ok(text) = message.to_text() else { continue };
+            let Ok(value) = serde_json::from_str::<Value>(text) else { continue };
+            match value["type"].as_str() {
+                Some("ping") => {
+                    let pong = json!({ "type": "pong" }).to_string();
+                    self.socket.send(tokio_tungstenite::tungstenite::Message::text(pong)).await.ok()?;
+                }
+                Some("next") | Some("error") => return Some(value),
+                _ => {}
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+    }
 }
