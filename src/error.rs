@@ -107,6 +107,18 @@ impl From<anyhow::Error> for AppError {
     }
 }
 
+impl From<crate::domain::enums::UnknownValue> for AppError {
+    fn from(error: crate::domain::enums::UnknownValue) -> Self {
+        AppError::internal(error)
+    }
+}
+
+/// Parses an enumeration as stored in the database; a value this build does
+/// not know is an internal error, not the client's.
+pub fn stored<T: std::str::FromStr<Err = crate::domain::enums::UnknownValue>>(value: &str) -> AppResult<T> {
+    Ok(value.parse()?)
+}
+
 impl From<crate::domain::ValidationError> for AppError {
     fn from(error: crate::domain::ValidationError) -> Self {
         AppError::Validation { field: error.field.to_string(), message: error.message }

@@ -10,15 +10,13 @@ use super::{
 };
 use crate::{
     domain::{EscalationStatus, EscalationTrigger, Severity, Tier, Category},
-    error::{AppError, AppResult},
+    error::AppResult,
     ids::{self, Kind},
     service::{escalations, sla::{self, SlaPolicyInput}},
 };
 use entity::{escalation, sla_policy};
 
-fn parse<T: std::str::FromStr<Err = crate::domain::enums::UnknownValue>>(value: &str) -> AppResult<T> {
-    value.parse().map_err(AppError::internal)
-}
+use crate::error::stored as parse;
 
 /// A request to move a complaint to another tier, or to approve what exceeds
 /// someone's authority, decided by someone other than the requester.

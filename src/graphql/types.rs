@@ -18,9 +18,7 @@ use crate::{
 };
 use entity::{app_user, complaint, complaint_link, customer, note, team};
 
-fn parse<T: std::str::FromStr<Err = crate::domain::enums::UnknownValue>>(value: &str) -> AppResult<T> {
-    value.parse().map_err(AppError::internal)
-}
+use crate::error::stored as parse;
 
 fn decimal(value: &Option<String>) -> AppResult<Option<Decimal>> {
     value.as_deref().map(|v| v.parse::<Decimal>().map_err(AppError::internal)).transpose()

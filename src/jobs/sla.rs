@@ -108,7 +108,7 @@ pub async fn scan(services: &Services, now: DateTime<Utc>) -> AppResult<usize> {
             .into_iter()
             .filter_map(|(missed, what)| missed.then_some(what))
             .collect();
-        let tier: Tier = before.tier.parse().map_err(AppError::internal)?;
+        let tier: Tier = crate::error::stored(&before.tier)?;
         let request = escalations::new_request(
             &before,
             EscalationTrigger::Overdue,

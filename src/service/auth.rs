@@ -191,7 +191,7 @@ pub async fn authenticate(services: &Services, bearer: &str) -> AppResult<Actor>
 }
 
 pub fn actor_of(services: &Services, user: &app_user::Model) -> AppResult<Actor> {
-    let role: Role = user.role.parse().map_err(AppError::internal)?;
+    let role: Role = crate::error::stored(&user.role)?;
     let authority_limit = match &user.authority_limit {
         Some(limit) => limit.parse::<Decimal>().map_err(AppError::internal)?,
         None => services.settings.role_authority_limit(role),
@@ -241,7 +241,7 @@ async fn insert_refresh_token(services: &Services, uow: &UnitOfWork, user: Uuid,
 }
 
 fn issue_session(services: &Services, user: app_user::Model, refresh_token: String) -> AppResult<Session> {
-    let role: Role = user.role.parse().map_err(AppError::internal)?;
+    let role: Role = crate::error::stored(&user.role)?;
     let (access_token, expires_at) = services.jwt.issue(user.id, role, super::now())?;
     Ok(Session { access_token, refresh_token, expires_at, user })
 }

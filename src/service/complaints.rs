@@ -134,16 +134,12 @@ pub fn access(c: &complaint::Model) -> ComplaintAccess {
     ComplaintAccess { team_id: c.team_id, assignee_id: c.assignee_id, sensitive: c.sensitive, legal_hold: c.legal_hold }
 }
 
-fn status_parse<T: std::str::FromStr<Err = crate::domain::enums::UnknownValue>>(value: &str) -> AppResult<T> {
-    value.parse().map_err(AppError::internal)
-}
-
 fn status_tier(c: &complaint::Model) -> AppResult<Tier> {
-    c.tier.parse().map_err(AppError::internal)
+    crate::error::stored(&c.tier)
 }
 
 pub fn status(c: &complaint::Model) -> AppResult<ComplaintStatus> {
-    c.status.parse().map_err(AppError::internal)
+    crate::error::stored(&c.status)
 }
 
 fn sensitivity(c: &complaint::Model) -> Sensitivity {
@@ -609,7 +605,7 @@ async fn next_reference_number(uow: &UnitOfWork) -> AppResult<i64> {
 
 pub(crate) async fn team_tier(services: &Services, field: &'static str, team: Uuid) -> AppResult<Tier> {
     let team = team::Entity::find_by_id(team).one(&services.db).await?.ok_or(AppError::validation(field, "no such team"))?;
-    team.tier.parse().map_err(AppError::internal)
+    crate::error::stored(&team.tier)
 }
 
 async fn check_assignee(services: &Services, field: &'static str, user: Uuid, team: Option<Uuid>) -> AppResult<()> {
@@ -790,7 +786,7 @@ pub async fn update(
     if after.severity != before.severity || after.category != before.category {
         // Deadlines follow the policy of the new severity, counted from intake.
         let (first, resolve) =
-            super::sla::deadlines(services, status_parse(&after.severity)?, status_parse(&after.category)?, before.created_at).await?;
+            super::sla::deadlines(services, crate::error::stored(&after.severity)?, crate::error::stored(&after.category)?, before.created_at).await?;
         after.first_response_due = first;
         after.resolution_due = resolve;
     }

@@ -21,9 +21,7 @@ use crate::{
 };
 use entity::{complaint, escalation, team};
 
-fn parse<T: std::str::FromStr<Err = crate::domain::enums::UnknownValue>>(value: &str) -> AppResult<T> {
-    value.parse().map_err(AppError::internal)
-}
+use crate::error::stored as parse;
 
 /// A new pending request, not yet stored.
 pub(crate) fn new_request(
