@@ -9,6 +9,7 @@
 //! - [`domain`]: the rules as plain Rust — lifecycle, policy, validation, SLA.
 //! - [`audit`]: the append-only, hash-chained audit trail.
 //! - [`auth`]: JWT access tokens, argon2id passwords, refresh tokens.
+//! - [`jobs`]: background work (audit checkpoints).
 //! - [`db`]: connecting to SQLite or PostgreSQL, migrations, trigger checks.
 //! - [`error`]: [`error::AppError`] and its `extensions.code`.
 
@@ -21,6 +22,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod ids;
+pub mod jobs;
 pub mod service;
 pub mod startup;
 pub mod telemetry;

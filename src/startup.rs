@@ -59,11 +59,21 @@ impl Application {
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let services = self.state.services.clone();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let checkpoints = services.settings.audit_checkpoint_interval.map(|interval| {
+            crate::jobs::checkpoints::spawn(services.clone(), interval, services.settings.audit_checkpoint_poll, stopped)
+        });
         let router = http::router(self.state);
-        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await
-            .context("serving HTTP")
+            .context("serving HTTP");
+        let _ = stop.send(true);
+        if let Some(job) = checkpoints {
+            let _ = job.await;
+        }
+        served
     }
 }
 

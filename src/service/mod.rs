@@ -3,6 +3,7 @@
 //! event ([`UnitOfWork`]). Resolvers and CLI commands call these; nothing else
 //! touches the database for writes.
 
+pub mod audit;
 pub mod auth;
 pub mod complaints;
 pub mod demo;
@@ -15,7 +16,7 @@ use sea_orm::{
 };
 
 use crate::{
-    audit::{self, NewEvent, Origin},
+    audit::{NewEvent, Origin},
     auth::{Actor, jwt::JwtKeys},
     config::Settings,
     error::{AppError, AppResult},
@@ -28,13 +29,19 @@ pub struct Services {
     pub settings: Arc<Settings>,
     pub jwt: Arc<JwtKeys>,
     pub login_limiter: Arc<auth::LoginLimiter>,
+    /// Signs audit checkpoints and knows the anchor directory.
+    pub checkpoints: Arc<audit::CheckpointWriter>,
 }
 
 impl Services {
     pub fn new(db: DatabaseConnection, settings: Arc<Settings>) -> Services {
         let jwt = Arc::new(JwtKeys::new(settings.jwt_secret.expose().as_bytes(), settings.access_token_ttl));
         let login_limiter = Arc::new(auth::LoginLimiter::new(settings.login_attempts_per_minute));
-        Services { db, settings, jwt, login_limiter }
+        let checkpoints = Arc::new(audit::CheckpointWriter {
+            seed: settings.audit_signing_key.clone(),
+            anchor_dir: settings.audit_anchor_dir.clone(),
+        });
+        Services { db, settings, jwt, login_limiter, checkpoints }
     }
 }
 
@@ -46,6 +53,8 @@ pub struct RequestContext {
     pub auth_error: Option<AppError>,
     pub request_id: Option<String>,
     pub client_addr: Option<String>,
+    /// Complaints whose read this request already audited (once per request, not per field).
+    pub audited_reads: Arc<std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>>,
 }
 
 impl RequestContext {
@@ -101,7 +110,7 @@ impl UnitOfWork {
 
     /// Appends an audit event to its chain within this transaction.
     pub async fn record(&mut self, event: NewEvent) -> AppResult<entity::audit_event::Model> {
-        let event = audit::append(&self.txn, &self.origin, event).await?;
+        let event = crate::audit::append(&self.txn, &self.origin, event).await?;
         self.events += 1;
         Ok(event)
     }
