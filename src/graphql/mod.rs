@@ -5,6 +5,7 @@
 //! [`loaders::Loaders`]. Resolvers take the caller and the services from the
 //! context, call one service function and convert the result.
 
+pub mod audit;
 pub mod complaints;
 pub mod connection;
 pub mod context;
@@ -17,7 +18,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 /// Every query, by area.
 #[derive(MergedObject, Default)]
-pub struct Query(sessions::SessionQuery, complaints::ComplaintQuery, users::UserQuery);
+pub struct Query(sessions::SessionQuery, complaints::ComplaintQuery, users::UserQuery, audit::AuditQuery);
 
 /// Every mutation, by area.
 #[derive(MergedObject, Default)]

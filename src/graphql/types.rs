@@ -210,6 +210,18 @@ impl Complaint {
     async fn description(&self) -> &str {
         &self.0.description
     }
+    /// This complaint's audit trail, oldest first (supervisors, legal, auditors;
+    /// a supervisor outside the complaint's team sees only their own actions).
+    #[graphql(complexity = "5 + child_complexity * (first.unwrap_or(20).clamp(1, 100) as usize)")]
+    async fn audit_trail(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<super::audit::AuditEventConnection> {
+        let filter = crate::service::audit::EventFilter { complaint_id: Some(self.0.id), ..Default::default() };
+        super::audit::event_page(ctx.services()?, ctx.actor()?, filter, first, after).await
+    }
     /// Who complained (contact details masked where the caller's role does not need them).
     async fn customer(&self, ctx: &Context<'_>) -> AppResult<Customer> {
         let actor = ctx.actor()?;
