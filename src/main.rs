@@ -39,6 +39,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     "CASEWORK_AUDIT_SIGNING_KEY is not set: audit checkpoints are signed with a random key that dies with this process"
                 );
             }
+            tracing::info!(public_key = %settings.audit_signing_key.public_key_hex(), "audit checkpoints are signed with this Ed25519 key");
             if settings.audit_anchor_dir.is_none() {
                 tracing::warn!("CASEWORK_AUDIT_ANCHOR_DIR is not set: checkpoints are not copied outside the database");
             }
@@ -158,8 +159,8 @@ async fn audit(database_url: &str, command: AuditCommand) -> anyhow::Result<()> 
             let writer = checkpoint::CheckpointWriter { seed, anchor_dir: args.anchor_dir };
             match checkpoint::create(&db, &writer, args.force).await? {
                 Some(cp) => println!(
-                    "checkpoint {} over {} chains ({} events), root {}",
-                    cp.seq, cp.chain_count, cp.event_count, cp.merkle_root
+                    "checkpoint {} over {} chains ({} events), root {}, signed by {}",
+                    cp.seq, cp.chain_count, cp.event_count, cp.merkle_root, cp.public_key
                 ),
                 None => println!("no checkpoint written: nothing changed since the last one"),
             }

@@ -44,6 +44,7 @@ crate::on_both_databases!(
     audit_events_are_scoped_paged_and_masked,
     the_cli_exports_and_verifies_offline_and_names_failures,
     the_checkpoint_job_writes_signed_checkpoints,
+    the_server_refuses_to_start_without_a_checkpoint_trigger,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -891,4 +892,15 @@ async fn the_checkpoint_job_writes_signed_checkpoints(app: &TestApp) {
     let v = verify(app).await;
     assert_eq!(v["ok"], true, "{v:#}");
     assert!(v["checkpointsChecked"].as_u64().unwrap() >= 1);
+}
+
+async fn the_server_refuses_to_start_without_a_checkpoint_trigger(app: &TestApp) {
+    match app.backend {
+        Backend::Sqlite => app.sql("DROP TRIGGER audit_checkpoint_head_no_delete").await,
+        Backend::Postgres => app.sql("ALTER TABLE audit_checkpoint_head DISABLE TRIGGER audit_checkpoint_head_no_delete").await,
+    }
+    let mut settings = casework::config::Settings::for_database(&app.database_url);
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    let error = casework::startup::Application::build(settings).await.err().expect("the server must refuse to start");
+    assert!(format!("{error:#}").contains("audit_checkpoint_head_no_delete"), "{error:#}");
 }
