@@ -10,7 +10,10 @@ use std::{collections::HashMap, io::Write};
 
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
-use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder, QuerySelect};
+use sea_orm::{
+    AccessMode, DatabaseConnection, DbBackend, EntityTrait, IsolationLevel, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -123,15 +126,21 @@ pub struct Export {
 }
 
 /// Writes the trail of `db` to `out`; returns the number of events written.
+/// Everything is read in one snapshot, so events appended meanwhile cannot make
+/// the export disagree with itself (a complaint's version with its chain).
 pub async fn export(db: &DatabaseConnection, out: &mut impl Write) -> anyhow::Result<u64> {
+    let db = match db.get_database_backend() {
+        DbBackend::Postgres => db.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?,
+        // A deferred SQLite transaction reads one WAL snapshot.
+        _ => db.begin().await?,
+    };
+    let db = &db;
     let mut write = |line: &Line| -> anyhow::Result<()> {
         serde_json::to_writer(&mut *out, line)?;
         out.write_all(b"\n")?;
         Ok(())
     };
     write(&Line::Header { format: EXPORT_FORMAT.to_owned(), exported_at: Utc::now() })?;
-    // Events first are not required: checkpoints are read before, so a
-    // checkpoint written during the export covers only events already exported… or fewer.
     let checkpoints = audit_checkpoint::Entity::find().order_by_asc(audit_checkpoint::Column::Seq).all(db).await?;
     for cp in &checkpoints {
         write(&Line::Checkpoint(cp.into()))?;
