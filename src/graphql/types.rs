@@ -163,7 +163,12 @@ impl ComplaintLink {
     async fn complaint(&self, ctx: &Context<'_>) -> AppResult<Option<Complaint>> {
         let actor = ctx.actor()?;
         let found = ctx.loaders()?.complaints.load_one(self.other).await?;
-        Ok(found.filter(|c| policy::can_read_complaint(actor, &access(c))).map(Complaint))
+        let found = found.filter(|c| policy::can_read_complaint(actor, &access(c)));
+        if let Some(c) = &found {
+            // A sensitive complaint reached through a link is read too.
+            crate::service::complaints::record_reads(ctx.services()?, ctx.request()?, &[c]).await?;
+        }
+        Ok(found.map(Complaint))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.link.created_at

@@ -752,6 +752,12 @@ async fn sensitive_reads_are_audited_once_per_request(app: &TestApp) {
     let plain = fresh_complaint(app, &agent).await;
     app.ok(&agent, "query($id: ID!) { complaint(id: $id) { id } }", json!({ "id": plain["id"] })).await;
     assert!(events_of(app, &format!("complaint-access:{}", uuid_of(&plain["id"]))).await.is_empty());
+
+    // Reached through a link, the sensitive complaint is read too.
+    app.ok(&supervisor, "mutation($ids: [ID!]!) { linkComplaints(ids: $ids, kind: RELATED) { id } }", json!({ "ids": [plain["id"], c["id"]] }))
+        .await;
+    app.ok(&supervisor, "query($id: ID!) { complaint(id: $id) { links { complaint { title } } } }", json!({ "id": plain["id"] })).await;
+    assert_eq!(events_of(app, &access).await.len(), 3);
     assert_eq!(verify(app).await["ok"], true);
 }
 
