@@ -27,8 +27,11 @@ use entity::audit_checkpoint;
 /// How sensitive the complaint was when the event happened.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuditSensitivity {
+    /// An ordinary complaint (or no complaint).
     Normal,
+    /// Marked sensitive: personal data, privacy, VIP.
     Sensitive,
+    /// Referred to legal.
     LegalHold,
 }
 
@@ -48,6 +51,7 @@ impl AuditEvent {
     async fn seq(&self) -> i64 {
         self.0.event.seq
     }
+    /// When it happened (UTC, microseconds).
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.event.occurred_at
     }
@@ -63,9 +67,11 @@ impl AuditEvent {
     async fn action(&self) -> &str {
         &self.0.event.action
     }
+    /// What was acted on: `complaint`, `user`, `team`, …
     async fn target_type(&self) -> &str {
         &self.0.event.target_type
     }
+    /// The ID of what was acted on.
     async fn target_id(&self) -> Option<&str> {
         self.0.event.target_id.as_deref()
     }
@@ -73,6 +79,7 @@ impl AuditEvent {
     async fn complaint_id(&self) -> Option<ID> {
         self.0.event.complaint_id.map(|id| ids::encode(Kind::Complaint, id))
     }
+    /// How sensitive the complaint was when the event happened.
     async fn sensitivity(&self) -> AuditSensitivity {
         match self.0.event.sensitivity.as_str() {
             "SENSITIVE" => AuditSensitivity::Sensitive,
@@ -93,9 +100,11 @@ impl AuditEvent {
     async fn masked(&self) -> bool {
         self.0.masked
     }
+    /// The request that caused it (`x-request-id`).
     async fn request_id(&self) -> Option<&str> {
         self.0.event.request_id.as_deref()
     }
+    /// The client's address (`cli` for operator commands).
     async fn client_address(&self) -> Option<&str> {
         self.0.event.client_addr.as_deref()
     }
@@ -107,6 +116,7 @@ impl AuditEvent {
     async fn entry_hash(&self) -> &str {
         &self.0.event.entry_hash
     }
+    /// Version of the hashed encoding.
     async fn format_version(&self) -> i32 {
         self.0.event.format_version
     }
@@ -117,7 +127,9 @@ pub type AuditEventConnection = Connection<String, AuditEvent, EmptyFields>;
 /// Filters of the audit event list; all given filters must match.
 #[derive(InputObject, Debug, Default)]
 pub struct AuditFilter {
+    /// Events about this complaint (its changes and its audited reads).
     pub complaint_id: Option<ID>,
+    /// Events caused by this user.
     pub actor_id: Option<ID>,
     /// Exact action name, e.g. `complaint.viewed`.
     pub action: Option<String>,
@@ -132,7 +144,9 @@ pub struct AuditFilter {
 pub struct AuditFailure {
     /// The chain (or `checkpoint` for the checkpoints themselves).
     pub chain_key: String,
+    /// The event (or checkpoint) number where it failed.
     pub seq: i64,
+    /// What is wrong: edited, missing, inserted or reordered, truncated, badly signed…
     pub reason: String,
 }
 
@@ -141,7 +155,9 @@ pub struct AuditFailure {
 pub struct AuditVerification {
     /// True when every chain and checkpoint verified.
     pub ok: bool,
+    /// Events recomputed before the first failure (all of them when ok).
     pub checked_events: u64,
+    /// Signed checkpoints checked.
     pub checkpoints_checked: u64,
     /// The first altered, missing, inserted or reordered event (or bad checkpoint).
     pub first_failure: Option<AuditFailure>,
@@ -158,6 +174,7 @@ impl AuditCheckpoint {
     async fn seq(&self) -> i64 {
         self.0.seq
     }
+    /// When it was written.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -177,6 +194,7 @@ impl AuditCheckpoint {
     async fn prev_hash(&self) -> &str {
         &self.0.prev_hash
     }
+    /// SHA-256 of the canonical checkpoint (what the next one links to), hex.
     async fn checkpoint_hash(&self) -> &str {
         &self.0.checkpoint_hash
     }
