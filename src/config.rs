@@ -7,7 +7,7 @@ use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rust_decimal::Decimal;
 
-use crate::domain::Role;
+use crate::{audit::checkpoint::SigningSeed, domain::Role};
 
 /// casework: customer-complaint case management over GraphQL.
 #[derive(Parser, Debug)]
@@ -30,6 +30,55 @@ pub enum Command {
     /// Manage users from the command line.
     #[command(subcommand)]
     User(UserCommand),
+    /// Verify, export and checkpoint the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Recompute every hash chain and checkpoint; exit non-zero naming the first failure.
+    Verify(AuditVerifyArgs),
+    /// Write the trail (events, checkpoints, complaint versions) as JSON Lines.
+    Export(AuditExportArgs),
+    /// Write a signed checkpoint now (the server also writes them on its own).
+    Checkpoint(AuditCheckpointArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AuditVerifyArgs {
+    /// Only the chains of this complaint (its global ID or UUID).
+    #[arg(long)]
+    pub complaint: Option<String>,
+    /// The Ed25519 public key (hex) every checkpoint must be signed with.
+    #[arg(long, env = "CASEWORK_AUDIT_PUBLIC_KEY")]
+    pub public_key: Option<String>,
+    /// Verify an export file offline instead of the database.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// The anchor directory whose checkpoints the database must still hold.
+    #[arg(long, env = "CASEWORK_AUDIT_ANCHOR_DIR")]
+    pub anchor_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditExportArgs {
+    /// The JSON Lines file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditCheckpointArgs {
+    /// Ed25519 signing seed, 64 hex digits.
+    #[arg(long, env = "CASEWORK_AUDIT_SIGNING_KEY", hide_env_values = true)]
+    pub signing_key: Secret,
+    /// Directory of the anchor file (`checkpoints.jsonl`).
+    #[arg(long, env = "CASEWORK_AUDIT_ANCHOR_DIR")]
+    pub anchor_dir: Option<PathBuf>,
+    /// Write one even when nothing changed since the last.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -143,6 +192,24 @@ pub struct ServeArgs {
     /// `text` or `json` logs.
     #[arg(long, env = "CASEWORK_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Ed25519 seed (64 hex digits) that signs audit checkpoints. Required in
+    /// production; otherwise a random one with a warning.
+    #[arg(long, env = "CASEWORK_AUDIT_SIGNING_KEY", hide_env_values = true)]
+    pub audit_signing_key: Option<Secret>,
+    /// The public key (hex) `verifyAuditTrail` pins; default: the signing key's.
+    #[arg(long, env = "CASEWORK_AUDIT_PUBLIC_KEY")]
+    pub audit_public_key: Option<String>,
+    /// Directory outside the database where every checkpoint is also appended
+    /// (`checkpoints.jsonl`); catches a rolled-back checkpoint table.
+    #[arg(long, env = "CASEWORK_AUDIT_ANCHOR_DIR")]
+    pub audit_anchor_dir: Option<PathBuf>,
+    /// Seconds between audit checkpoints at most (0: no checkpoint job).
+    #[arg(long, env = "CASEWORK_AUDIT_CHECKPOINT_INTERVAL_SECS", default_value_t = 300)]
+    pub audit_checkpoint_interval_secs: u64,
+    /// Seconds between checks for a due checkpoint (a legal-hold change is
+    /// checkpointed within this delay).
+    #[arg(long, env = "CASEWORK_AUDIT_CHECKPOINT_POLL_SECS", default_value_t = 20)]
+    pub audit_checkpoint_poll_secs: u64,
 }
 
 /// A secret string whose `Debug` never shows it.
@@ -197,6 +264,16 @@ pub struct Settings {
     pub max_query_complexity: usize,
     pub login_attempts_per_minute: u32,
     pub log_format: LogFormat,
+    /// Signs audit checkpoints.
+    pub audit_signing_key: SigningSeed,
+    /// True when `audit_signing_key` was generated (development): warn.
+    pub audit_signing_key_generated: bool,
+    /// The public key (hex) verification pins.
+    pub audit_public_key: String,
+    pub audit_anchor_dir: Option<PathBuf>,
+    /// `None`: no checkpoint job.
+    pub audit_checkpoint_interval: Option<Duration>,
+    pub audit_checkpoint_poll: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -209,6 +286,12 @@ pub enum ConfigError {
     DemoInProduction,
     #[error("CASEWORK_DEFAULT_CURRENCY: {0}")]
     Currency(String),
+    #[error("CASEWORK_AUDIT_SIGNING_KEY is required when CASEWORK_ENV=production")]
+    MissingAuditKey,
+    #[error("CASEWORK_AUDIT_SIGNING_KEY {0}")]
+    AuditKey(String),
+    #[error("CASEWORK_AUDIT_PUBLIC_KEY: {0}")]
+    AuditPublicKey(String),
 }
 
 impl Settings {
@@ -227,7 +310,26 @@ impl Settings {
         }
         let currency = crate::domain::validation::Currency::parse("CASEWORK_DEFAULT_CURRENCY", &args.default_currency)
             .map_err(|e| ConfigError::Currency(e.message))?;
+        let (audit_signing_key, audit_signing_key_generated) = match &args.audit_signing_key {
+            Some(key) => (SigningSeed::parse(key.expose()).map_err(ConfigError::AuditKey)?, false),
+            None if production => return Err(ConfigError::MissingAuditKey),
+            None => (SigningSeed::random(), true),
+        };
+        let audit_public_key = match &args.audit_public_key {
+            Some(key) => {
+                crate::audit::checkpoint::parse_public_key(key).map_err(ConfigError::AuditPublicKey)?;
+                key.trim().to_ascii_lowercase()
+            }
+            None => audit_signing_key.public_key_hex(),
+        };
         let settings = Settings {
+            audit_signing_key,
+            audit_signing_key_generated,
+            audit_public_key,
+            audit_anchor_dir: args.audit_anchor_dir.clone(),
+            audit_checkpoint_interval: (args.audit_checkpoint_interval_secs > 0)
+                .then(|| Duration::from_secs(args.audit_checkpoint_interval_secs)),
+            audit_checkpoint_poll: Duration::from_secs(args.audit_checkpoint_poll_secs.max(1)),
             listen: args.listen,
             database_url: database.database_url.clone(),
             db_max_connections: database.db_max_connections,

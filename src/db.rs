@@ -62,21 +62,31 @@ pub async fn check_audit_triggers(db: &DatabaseConnection) -> anyhow::Result<()>
     let backend = db.get_database_backend();
     let (sql, expected) = match backend {
         DbBackend::Postgres => (
-            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_event'::regclass AND tgenabled <> 'D' AND NOT tgisinternal",
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+             WHERE c.relname IN ('audit_event', 'audit_checkpoint', 'audit_checkpoint_head') \
+             AND t.tgenabled <> 'D' AND NOT t.tgisinternal",
             migration::AUDIT_TRIGGERS_POSTGRES,
         ),
         DbBackend::Sqlite => (
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'",
+            "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger' \
+             AND tbl_name IN ('audit_event', 'audit_checkpoint', 'audit_checkpoint_head')",
             migration::AUDIT_TRIGGERS_SQLITE,
         ),
         other => bail!("unsupported database backend {other:?}"),
     };
     let rows = db.query_all_raw(Statement::from_string(backend, sql)).await?;
-    let present: Vec<String> = rows.iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).collect();
-    let missing: Vec<&str> = expected.iter().copied().filter(|t| !present.iter().any(|p| p == t)).collect();
+    let present: Vec<(String, String)> = rows
+        .iter()
+        .filter_map(|r| Some((r.try_get_by_index::<String>(0).ok()?, r.try_get_by_index::<String>(1).ok()?)))
+        .collect();
+    let missing: Vec<String> = expected
+        .iter()
+        .filter(|(table, trigger)| !present.iter().any(|(t, n)| t == table && n == trigger))
+        .map(|(table, trigger)| format!("{trigger} on {table}"))
+        .collect();
     if !missing.is_empty() {
         bail!(
-            "the audit trail is unprotected: trigger(s) {} missing or disabled on audit_event; refusing to start",
+            "the audit trail is unprotected: trigger(s) {} missing or disabled; refusing to start",
             missing.join(", ")
         );
     }

@@ -9,6 +9,7 @@
 //! - [`domain`]: the rules as plain Rust — lifecycle, policy, validation, SLA.
 //! - [`audit`]: the append-only, hash-chained audit trail.
 //! - [`auth`]: JWT access tokens, argon2id passwords, refresh tokens.
+//! - [`jobs`]: background work (audit checkpoints).
 //! - [`db`]: connecting to SQLite or PostgreSQL, migrations, trigger checks.
 //! - [`events`]: change notifications for subscriptions, across instances.
 //! - [`jobs`]: background work: the SLA monitor.

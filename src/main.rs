@@ -2,10 +2,11 @@
 
 use std::{io::Read, process::ExitCode};
 
+use anyhow::Context;
 use clap::Parser;
 
 use casework::{
-    config::{Cli, Command, ConfigError, Secret, Settings, UserCommand},
+    config::{AuditCommand, Cli, Command, ConfigError, Secret, Settings, UserCommand},
     db,
     service::{Services, users},
     startup::{Application, shutdown_signal},
@@ -31,6 +32,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (settings, generated_secret) = Settings::from_args(&cli.database, &args).map_err(explain)?;
             if generated_secret {
                 tracing::warn!("CASEWORK_JWT_SECRET is not set: using a random secret; tokens die with this process");
+            }
+            if settings.audit_signing_key_generated {
+                tracing::warn!(
+                    public_key = %settings.audit_public_key,
+                    "CASEWORK_AUDIT_SIGNING_KEY is not set: audit checkpoints are signed with a random key that dies with this process"
+                );
+            }
+            tracing::info!(public_key = %settings.audit_signing_key.public_key_hex(), "audit checkpoints are signed with this Ed25519 key");
+            if settings.audit_anchor_dir.is_none() {
+                tracing::warn!("CASEWORK_AUDIT_ANCHOR_DIR is not set: checkpoints are not copied outside the database");
             }
             let demo = settings.demo;
             let password = settings.demo_password.clone();
@@ -76,6 +87,83 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let user = users::NewUser::parse(&args.email, &args.name, args.role, team, password.expose(), None)?;
             let user = users::create_user_as_operator(&services, user).await?;
             println!("created {} ({}) with id {}", user.email, user.role, user.id);
+            Ok(())
+        }
+        Command::Audit(command) => audit(&cli.database.database_url, command).await,
+    }
+}
+
+async fn audit(database_url: &str, command: AuditCommand) -> anyhow::Result<()> {
+    use casework::audit::{checkpoint, export, verify};
+    match command {
+        AuditCommand::Verify(args) => {
+            let complaint = match &args.complaint {
+                Some(text) => Some(match casework::ids::parse(text) {
+                    Some((casework::ids::Kind::Complaint, id)) => id,
+                    _ => uuid::Uuid::parse_str(text).map_err(|_| anyhow::anyhow!("--complaint: not a complaint ID"))?,
+                }),
+                None => None,
+            };
+            let public_key = args
+                .public_key
+                .as_deref()
+                .map(checkpoint::parse_public_key)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--public-key: {e}"))?;
+            let anchor = args.anchor_dir.as_deref().map(checkpoint::read_anchor).transpose()?;
+            let options = verify::Options { complaint, public_key, anchor };
+            let started = std::time::Instant::now();
+            let report = match &args.file {
+                Some(file) => {
+                    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+                    verify::verify_export(&text, &options)?
+                }
+                None => {
+                    let db = db::connect(database_url, 2, &Default::default()).await?;
+                    verify::verify_database(&db, &options).await?
+                }
+            };
+            let elapsed = started.elapsed().as_secs_f64();
+            for warning in &report.warnings {
+                eprintln!("warning: {warning}");
+            }
+            match &report.first_failure {
+                None => {
+                    println!(
+                        "audit trail OK: {} events in {} chains, {} checkpoints, {:.2} s ({:.0} events/s)",
+                        report.checked_events,
+                        report.checked_chains,
+                        report.checkpoints_checked,
+                        elapsed,
+                        report.checked_events as f64 / elapsed.max(1e-9)
+                    );
+                    Ok(())
+                }
+                Some(failure) => anyhow::bail!("audit verification FAILED at {failure}"),
+            }
+        }
+        AuditCommand::Export(args) => {
+            let db = db::connect(database_url, 2, &Default::default()).await?;
+            let file = std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            let count = export::export(&db, &mut out).await?;
+            std::io::Write::flush(&mut out)?;
+            println!("exported {count} events to {}", args.out.display());
+            Ok(())
+        }
+        AuditCommand::Checkpoint(args) => {
+            let seed = checkpoint::SigningSeed::parse(args.signing_key.expose())
+                .map_err(|e| anyhow::anyhow!("CASEWORK_AUDIT_SIGNING_KEY {e}"))?;
+            let db = db::connect(database_url, 2, &Default::default()).await?;
+            db::migrate(&db).await?;
+            let writer = checkpoint::CheckpointWriter { seed, anchor_dir: args.anchor_dir };
+            match checkpoint::create(&db, &writer, args.force).await? {
+                Some(cp) => println!(
+                    "checkpoint {} over {} chains ({} events), root {}, signed by {}",
+                    cp.seq, cp.chain_count, cp.event_count, cp.merkle_root, cp.public_key
+                ),
+                None => println!("no checkpoint written: nothing changed since the last one"),
+            }
             Ok(())
         }
     }

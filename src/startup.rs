@@ -66,9 +66,12 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let services = self.state.services.clone();
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let monitor = tokio::spawn(jobs::sla::run(services.clone(), services.settings.sla_scan_interval, stopped));
+        let monitor = tokio::spawn(jobs::sla::run(services.clone(), services.settings.sla_scan_interval, stopped.clone()));
         let listener = (services.db.get_database_backend() == DbBackend::Postgres)
             .then(|| tokio::spawn(services.bus.clone().listen(services.settings.database_url.clone())));
+        let checkpoints = services.settings.audit_checkpoint_interval.map(|interval| {
+            jobs::checkpoints::spawn(services.clone(), interval, services.settings.audit_checkpoint_poll, stopped)
+        });
 
         let router = http::router(self.state);
         let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -77,6 +80,9 @@ impl Application {
             .context("serving HTTP");
         let _ = stop.send(true);
         let _ = monitor.await;
+        if let Some(job) = checkpoints {
+            let _ = job.await;
+        }
         if let Some(listener) = listener {
             listener.abort();
         }

@@ -6,6 +6,8 @@
 
 pub mod app_user;
 pub mod audit_chain;
+pub mod audit_checkpoint;
+pub mod audit_checkpoint_head;
 pub mod audit_event;
 pub mod complaint;
 pub mod complaint_link;

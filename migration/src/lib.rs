@@ -7,14 +7,31 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_foundation;
 mod m20261125_000002_complaints;
+mod m20261125_000003_audit_checkpoints;
 mod m20261125_000005_escalations;
 
-/// The names of the audit immutability triggers; the server refuses to start
-/// unless every one of them exists (and, on PostgreSQL, is enabled).
-pub const AUDIT_TRIGGERS_POSTGRES: &[&str] =
-    &["audit_event_no_update", "audit_event_no_delete", "audit_event_no_truncate"];
+/// The audit immutability triggers as (table, trigger); the server refuses to
+/// start unless every one of them exists (and, on PostgreSQL, is enabled).
+pub const AUDIT_TRIGGERS_POSTGRES: &[(&str, &str)] = &[
+    ("audit_event", "audit_event_no_update"),
+    ("audit_event", "audit_event_no_delete"),
+    ("audit_event", "audit_event_no_truncate"),
+    ("audit_checkpoint", "audit_checkpoint_no_update"),
+    ("audit_checkpoint", "audit_checkpoint_no_delete"),
+    ("audit_checkpoint", "audit_checkpoint_no_truncate"),
+    ("audit_checkpoint_head", "audit_checkpoint_head_no_update"),
+    ("audit_checkpoint_head", "audit_checkpoint_head_no_delete"),
+    ("audit_checkpoint_head", "audit_checkpoint_head_no_truncate"),
+];
 /// See [`AUDIT_TRIGGERS_POSTGRES`]; SQLite has no TRUNCATE.
-pub const AUDIT_TRIGGERS_SQLITE: &[&str] = &["audit_event_no_update", "audit_event_no_delete"];
+pub const AUDIT_TRIGGERS_SQLITE: &[(&str, &str)] = &[
+    ("audit_event", "audit_event_no_update"),
+    ("audit_event", "audit_event_no_delete"),
+    ("audit_checkpoint", "audit_checkpoint_no_update"),
+    ("audit_checkpoint", "audit_checkpoint_no_delete"),
+    ("audit_checkpoint_head", "audit_checkpoint_head_no_update"),
+    ("audit_checkpoint_head", "audit_checkpoint_head_no_delete"),
+];
 
 pub struct Migrator;
 
@@ -24,6 +41,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_foundation::Migration),
             Box::new(m20261125_000002_complaints::Migration),
+            Box::new(m20261125_000003_audit_checkpoints::Migration),
             Box::new(m20261125_000005_escalations::Migration),
         ]
     }

@@ -20,7 +20,7 @@ use entity::{audit_chain, audit_event};
 
 /// Domain separation for the entry hash, so an audit hash can never be
 /// confused with a hash of anything else.
-const HASH_DOMAIN: &[u8] = b"casework.audit.v1\0";
+pub(crate) const HASH_DOMAIN: &[u8] = b"casework.audit.v1\0";
 
 /// `SHA-256(domain ‖ prev_hash ‖ canonical)`, hex-encoded.
 pub fn entry_hash(prev_hash_hex: &str, canonical: &str) -> String {

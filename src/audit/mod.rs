@@ -3,9 +3,15 @@
 //!
 //! - [`canonical`]: the canonical JSON (RFC 8785) that is hashed and stored.
 //! - [`append`]: add an event to its chain inside the caller's transaction.
+//! - [`checkpoint`]: signed Merkle checkpoints over every chain head, and the anchor file.
+//! - [`verify`]: recompute the chains and checkpoints; name the first failure.
+//! - [`export`]: the trail as JSON Lines, verifiable offline.
 
 pub mod append;
 pub mod canonical;
+pub mod checkpoint;
+pub mod export;
+pub mod verify;
 
 use std::collections::BTreeMap;
 

@@ -196,6 +196,37 @@ pub fn can_verify_audit_trail(actor: &Actor) -> bool {
     matches!(actor.role, Role::Legal | Role::Auditor | Role::Admin)
 }
 
+/// Which audit events a caller may read, in a form a query can apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditScope {
+    /// Every event (legal, auditors).
+    All,
+    /// A supervisor: the events of their team's complaints, and the events
+    /// they caused themselves. Not other users' sessions or administration.
+    Team { user_id: Uuid, team_id: Option<Uuid> },
+    Nothing,
+}
+
+pub fn audit_read_scope(actor: &Actor) -> AuditScope {
+    match actor.role {
+        Role::Legal | Role::Auditor => AuditScope::All,
+        Role::Supervisor => AuditScope::Team { user_id: actor.user_id, team_id: actor.team_id },
+        Role::Agent | Role::Admin => AuditScope::Nothing,
+    }
+}
+
+/// Checkpoints carry no case content: whoever reads or verifies the trail may list them.
+pub fn can_read_checkpoints(actor: &Actor) -> bool {
+    can_read_audit_trail(actor) || can_verify_audit_trail(actor)
+}
+
+/// Whether the customer's personal data recorded in an audit event's changes
+/// is shown, given how sensitive the complaint was when the event happened.
+/// The same rule as the complaint's own customer contact.
+pub fn sees_audited_personal_data(actor: &Actor, sensitive: bool, legal_hold: bool) -> bool {
+    sees_customer_contact(actor, &ComplaintAccess { team_id: None, assignee_id: None, sensitive, legal_hold })
+}
+
 /// Users, teams and SLA policies.
 pub fn can_administer(actor: &Actor) -> bool {
     actor.role == Role::Admin
@@ -333,6 +364,29 @@ mod tests {
         assert_eq!(refer_to_legal(&actor(Role::Admin), &mine), Err(Decision::Hide));
         assert_eq!(escalation_queue(&actor(Role::Agent)), None);
         assert_eq!(escalation_queue(&actor(Role::Legal)), Some(QueueScope::LegalOnly));
+    }
+
+    #[test]
+    fn audit_scopes_and_masking() {
+        let scopes = [
+            (Role::Agent, AuditScope::Nothing),
+            (Role::Supervisor, AuditScope::Team { user_id: ME, team_id: Some(MY_TEAM) }),
+            (Role::Legal, AuditScope::All),
+            (Role::Auditor, AuditScope::All),
+            (Role::Admin, AuditScope::Nothing),
+        ];
+        for (role, scope) in scopes {
+            assert_eq!(audit_read_scope(&actor(role)), scope, "{role} reading audit events");
+        }
+        let checkpoints = [(Role::Agent, false), (Role::Supervisor, true), (Role::Legal, true), (Role::Auditor, true), (Role::Admin, true)];
+        for (role, allowed) in checkpoints {
+            assert_eq!(can_read_checkpoints(&actor(role)), allowed, "{role} listing checkpoints");
+        }
+        // (sensitive, legal hold) -> auditor sees personal data?
+        for ((sensitive, hold), sees) in [((false, false), true), ((true, false), false), ((false, true), false)] {
+            assert_eq!(sees_audited_personal_data(&actor(Role::Auditor), sensitive, hold), sees);
+            assert!(sees_audited_personal_data(&actor(Role::Legal), sensitive, hold));
+        }
     }
 
     #[test]

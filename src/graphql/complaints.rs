@@ -60,7 +60,13 @@ impl ComplaintQuery {
         let services = ctx.services()?;
         let Some((kind, uuid)) = ids::parse(&id) else { return Ok(None) };
         Ok(match kind {
-            Kind::Complaint => service::find_visible(services, actor, uuid).await?.map(|c| Node::Complaint(Complaint(c))),
+            Kind::Complaint => match service::find_visible(services, actor, uuid).await? {
+                Some(c) => {
+                    service::record_reads(services, ctx.request()?, &[&c]).await?;
+                    Some(Node::Complaint(Complaint(c)))
+                }
+                None => None,
+            },
             Kind::User => ctx.loaders()?.users.load_one(uuid).await?.map(|u| Node::User(User(u))),
             Kind::Team => ctx.loaders()?.teams.load_one(uuid).await?.map(|t| Node::Team(Team(t))),
             Kind::Escalation => crate::service::escalations::find_visible(services, ctx.request()?, uuid)
@@ -74,13 +80,21 @@ impl ComplaintQuery {
     async fn complaint(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Complaint>> {
         let actor = ctx.actor()?;
         let Some((Kind::Complaint, id)) = ids::parse(&id) else { return Ok(None) };
-        Ok(service::find_visible(ctx.services()?, actor, id).await?.map(Complaint))
+        let found = service::find_visible(ctx.services()?, actor, id).await?;
+        if let Some(c) = &found {
+            service::record_reads(ctx.services()?, ctx.request()?, &[c]).await?;
+        }
+        Ok(found.map(Complaint))
     }
 
     /// A complaint by its human reference, e.g. `CMP-2026-000042`.
     async fn complaint_by_reference(&self, ctx: &Context<'_>, reference: String) -> AppResult<Option<Complaint>> {
         let actor = ctx.actor()?;
-        Ok(service::find_visible_by_reference(ctx.services()?, actor, &reference).await?.map(Complaint))
+        let found = service::find_visible_by_reference(ctx.services()?, actor, &reference).await?;
+        if let Some(c) = &found {
+            service::record_reads(ctx.services()?, ctx.request()?, &[c]).await?;
+        }
+        Ok(found.map(Complaint))
     }
 
     /// Complaints the caller may see, as a Relay connection with keyset cursors.
@@ -109,6 +123,7 @@ impl ComplaintQuery {
         };
         let condition = service::filter_condition(&filter.unwrap_or_default(), chrono::Utc::now())?;
         let (rows, more) = service::list(services, &actor, condition.clone(), &page).await?;
+        service::record_reads(services, ctx.request()?, &rows.iter().collect::<Vec<_>>()).await?;
         prime(ctx, ctx.loaders()?, &rows).await?;
 
         let (has_previous, has_next) = if from_end { (more, page.before.is_some()) } else { (page.after.is_some(), more) };

@@ -5,6 +5,7 @@
 //! [`loaders::Loaders`]. Resolvers take the caller and the services from the
 //! context, call one service function and convert the result.
 
+pub mod audit;
 pub mod complaints;
 pub mod connection;
 pub mod context;
@@ -26,6 +27,7 @@ pub struct Query(
     complaints::ComplaintQuery,
     escalations::EscalationQuery,
     users::UserQuery,
+    audit::AuditQuery,
 );
 
 /// Every mutation, by area.

@@ -161,7 +161,12 @@ impl ComplaintLink {
     async fn complaint(&self, ctx: &Context<'_>) -> AppResult<Option<Complaint>> {
         let actor = ctx.actor()?;
         let found = ctx.loaders()?.complaints.load_one(self.other).await?;
-        Ok(found.filter(|c| policy::can_read_complaint(actor, &access(c))).map(Complaint))
+        let found = found.filter(|c| policy::can_read_complaint(actor, &access(c)));
+        if let Some(c) = &found {
+            // A sensitive complaint reached through a link is read too.
+            crate::service::complaints::record_reads(ctx.services()?, ctx.request()?, &[c]).await?;
+        }
+        Ok(found.map(Complaint))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.link.created_at
@@ -207,6 +212,18 @@ impl Complaint {
     }
     async fn description(&self) -> &str {
         &self.0.description
+    }
+    /// This complaint's audit trail, oldest first (supervisors, legal, auditors;
+    /// a supervisor outside the complaint's team sees only their own actions).
+    #[graphql(complexity = "5 + child_complexity * (first.unwrap_or(20).clamp(1, 100) as usize)")]
+    async fn audit_trail(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<super::audit::AuditEventConnection> {
+        let filter = crate::service::audit::EventFilter { complaint_id: Some(self.0.id), ..Default::default() };
+        super::audit::event_page(ctx.services()?, ctx.actor()?, filter, first, after).await
     }
     /// Who complained (contact details masked where the caller's role does not need them).
     async fn customer(&self, ctx: &Context<'_>) -> AppResult<Customer> {

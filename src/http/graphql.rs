@@ -124,6 +124,7 @@ pub async fn ws(
                         auth_error: None,
                         request_id,
                         client_addr: Some(peer.ip().to_string()),
+                        ..RequestContext::default()
                     });
                     Ok(data)
                 })
@@ -178,6 +179,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, peer: SocketAddr, reques
         auth_error: None,
         request_id: headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned),
         client_addr: Some(peer.ip().to_string()),
+        ..RequestContext::default()
     };
     if let Some(token) = bearer(headers) {
         match auth::authenticate(services, token).await {

@@ -1,3 +1,4 @@
 //! Background work. Every job is safe with several instances on one database.
 
+pub mod checkpoints;
 pub mod sla;

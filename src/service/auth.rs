@@ -167,7 +167,12 @@ pub async fn logout(services: &Services, ctx: &RequestContext, token: &str) -> A
     if stored.revoked_at.is_some() || stored.rotated_at.is_some() {
         return Ok(false);
     }
-    let mut uow = UnitOfWork::begin(services, ctx).await?;
+    // The session's owner is the actor of its end, whether or not a bearer token came along.
+    let ctx = match app_user::Entity::find_by_id(stored.user_id).one(&services.db).await? {
+        Some(user) => RequestContext { actor: Some(actor_of(services, &user)?), ..ctx.clone() },
+        None => ctx.clone(),
+    };
+    let mut uow = UnitOfWork::begin(services, &ctx).await?;
     let revoked = revoke_family(&uow, stored.family_id, super::now()).await?;
     if revoked == 0 {
         return Ok(false);

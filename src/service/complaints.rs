@@ -172,6 +172,38 @@ pub async fn record_access(
     uow.commit().await
 }
 
+/// Records the reads of sensitive and legal-hold complaints that this request
+/// has not recorded yet (`complaint.viewed`, once per complaint per request,
+/// however many fields or lookups touched it), in one transaction.
+pub async fn record_reads(services: &Services, ctx: &RequestContext, complaints: &[&complaint::Model]) -> AppResult<()> {
+    let unrecorded: Vec<&complaint::Model> = {
+        let mut seen = ctx.audited_reads.lock().map_err(|_| AppError::internal(anyhow::anyhow!("read log poisoned")))?;
+        complaints.iter().copied().filter(|c| policy::reads_are_audited(&access(c)) && seen.insert(c.id)).collect()
+    };
+    if unrecorded.is_empty() {
+        return Ok(());
+    }
+    let mut uow = UnitOfWork::begin(services, ctx).await?;
+    for c in &unrecorded {
+        uow.record(NewEvent {
+            complaint_id: Some(c.id),
+            sensitivity: sensitivity(c),
+            ..NewEvent::new(ChainKey::ComplaintAccess(c.id), "complaint.viewed", "complaint", c.id)
+        })
+        .await?;
+    }
+    let committed = uow.commit().await;
+    if committed.is_err() {
+        // Not recorded: let a retry within this request try again.
+        if let Ok(mut seen) = ctx.audited_reads.lock() {
+            for c in &unrecorded {
+                seen.remove(&c.id);
+            }
+        }
+    }
+    committed
+}
+
 /// A complaint the caller may read, or `None` (whether or not it exists).
 pub async fn find_visible(services: &Services, actor: &Actor, id: Uuid) -> AppResult<Option<complaint::Model>> {
     let found = complaint::Entity::find_by_id(id).one(&services.db).await?;

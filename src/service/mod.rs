@@ -3,6 +3,7 @@
 //! event ([`UnitOfWork`]). Resolvers and CLI commands call these; nothing else
 //! touches the database for writes.
 
+pub mod audit;
 pub mod auth;
 pub mod complaints;
 pub mod demo;
@@ -17,7 +18,7 @@ use sea_orm::{
 };
 
 use crate::{
-    audit::{self, NewEvent, Origin},
+    audit::{NewEvent, Origin},
     auth::{Actor, jwt::JwtKeys},
     config::Settings,
     error::{AppError, AppResult},
@@ -32,6 +33,8 @@ pub struct Services {
     pub jwt: Arc<JwtKeys>,
     pub login_limiter: Arc<auth::LoginLimiter>,
     pub bus: EventBus,
+    /// Signs audit checkpoints and knows the anchor directory.
+    pub checkpoints: Arc<audit::CheckpointWriter>,
 }
 
 impl Services {
@@ -39,7 +42,11 @@ impl Services {
         let jwt = Arc::new(JwtKeys::new(settings.jwt_secret.expose().as_bytes(), settings.access_token_ttl));
         let login_limiter = Arc::new(auth::LoginLimiter::new(settings.login_attempts_per_minute));
         let bus = EventBus::new(sea_orm::ConnectionTrait::get_database_backend(&db));
-        Services { db, settings, jwt, login_limiter, bus }
+        let checkpoints = Arc::new(audit::CheckpointWriter {
+            seed: settings.audit_signing_key.clone(),
+            anchor_dir: settings.audit_anchor_dir.clone(),
+        });
+        Services { db, settings, jwt, login_limiter, bus, checkpoints }
     }
 }
 
@@ -51,6 +58,8 @@ pub struct RequestContext {
     pub auth_error: Option<AppError>,
     pub request_id: Option<String>,
     pub client_addr: Option<String>,
+    /// Complaints whose read this request already audited (once per request, not per field).
+    pub audited_reads: Arc<std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>>,
 }
 
 impl RequestContext {
@@ -114,7 +123,7 @@ impl UnitOfWork {
     /// Appends an audit event to its chain within this transaction. Changes of
     /// a complaint are also announced to subscribers once committed.
     pub async fn record(&mut self, event: NewEvent) -> AppResult<entity::audit_event::Model> {
-        let event = audit::append(&self.txn, &self.origin, event).await?;
+        let event = crate::audit::append(&self.txn, &self.origin, event).await?;
         self.events += 1;
         if let (Some(complaint_id), false) = (event.complaint_id, event.chain_key.starts_with("complaint-access:")) {
             self.notifications.push(BusEvent {

@@ -17,6 +17,8 @@ use uuid::Uuid;
 
 pub const DEMO_PASSWORD: &str = "casework-demo";
 pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";
+/// The Ed25519 seed that signs the test servers' audit checkpoints.
+pub const AUDIT_SEED: &str = "0101010101010101010101010101010101010101010101010101010101010101";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -78,6 +80,8 @@ pub struct TestApp {
     pub database_url: String,
     /// A direct connection, for fixtures and for checking what was stored.
     pub db: DatabaseConnection,
+    /// Where the server appends its audit checkpoints (removed on drop).
+    pub anchor: tempfile_dir::TempDir,
     cleanup: Option<Cleanup>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -140,6 +144,12 @@ async fn start(
     settings.demo_password = casework::config::Secret::new(DEMO_PASSWORD);
     settings.jwt_secret = casework::config::Secret::new(JWT_SECRET);
     settings.db_max_connections = 8;
+    let anchor = tempfile_dir::TempDir::new();
+    settings.audit_signing_key = casework::audit::checkpoint::SigningSeed::parse(AUDIT_SEED).unwrap();
+    settings.audit_public_key = settings.audit_signing_key.public_key_hex();
+    settings.audit_anchor_dir = Some(anchor.path().into());
+    // Tests write checkpoints when they want them; one test runs the job.
+    settings.audit_checkpoint_interval = None;
     configure(&mut settings);
 
     let app = Application::build(settings).await.expect("building the application");
@@ -159,6 +169,7 @@ async fn start(
         client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
         database_url,
         db,
+        anchor,
         cleanup,
         shutdown: Some(shutdown),
         server: Some(server),

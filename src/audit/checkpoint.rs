@@ -1,0 +1,418 @@
+//! Signed checkpoints over every chain head, so a truncated or re-hashed chain
+//! is caught even though each chain on its own still links.
+//!
+//! A checkpoint holds the RFC 9162 Merkle tree hash over (chain_key, head seq,
+//! head hash) of every chain sorted by chain key, the previous checkpoint's
+//! hash, the time and the counts, as canonical JSON signed with Ed25519. The
+//! heads that moved since the previous checkpoint are stored beside it
+//! (`audit_checkpoint_head`), so a verifier can rebuild the signed head set.
+//! Each checkpoint is also appended to a JSON Lines file outside the database
+//! (the anchor), which catches a rolled-back checkpoint table.
+
+use std::{
+    collections::HashMap,
+    fmt,
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryOrder, Set, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::{GENESIS_HASH, append::timestamp, canonical::to_canonical_json};
+use entity::{audit_checkpoint, audit_checkpoint_head};
+
+/// Domain separation for checkpoint hashes.
+const CHECKPOINT_DOMAIN: &[u8] = b"casework.checkpoint.v1\0";
+/// The advisory lock that lets one PostgreSQL instance write a checkpoint at a time.
+const CHECKPOINT_LOCK: i64 = 0x6361_7365_636b_7074; // "caseckpt"
+/// The anchor file's name inside the anchor directory.
+pub const ANCHOR_FILE: &str = "checkpoints.jsonl";
+
+/// The 32-byte Ed25519 seed that signs checkpoints (`CASEWORK_AUDIT_SIGNING_KEY`,
+/// 64 hex digits). Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct SigningSeed([u8; 32]);
+
+impl SigningSeed {
+    pub fn parse(hex_text: &str) -> Result<SigningSeed, String> {
+        let bytes = hex::decode(hex_text.trim()).map_err(|_| "must be 64 hexadecimal digits".to_owned())?;
+        let seed: [u8; 32] = bytes.try_into().map_err(|_| "must be 64 hexadecimal digits (32 bytes)".to_owned())?;
+        Ok(SigningSeed(seed))
+    }
+
+    pub fn random() -> SigningSeed {
+        use argon2::password_hash::rand_core::{OsRng, RngCore};
+        let mut seed = [0u8; 32];
+        OsRng.fill_bytes(&mut seed);
+        SigningSeed(seed)
+    }
+
+    pub fn signing_key(&self) -> SigningKey {
+        SigningKey::from_bytes(&self.0)
+    }
+
+    /// The public key, hex-encoded (what verifiers pin).
+    pub fn public_key_hex(&self) -> String {
+        hex::encode(self.signing_key().verifying_key().to_bytes())
+    }
+}
+
+impl fmt::Debug for SigningSeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningSeed(…)")
+    }
+}
+
+/// Parses a hex Ed25519 public key.
+pub fn parse_public_key(hex_text: &str) -> Result<VerifyingKey, String> {
+    let bytes = hex::decode(hex_text.trim()).map_err(|_| "the public key must be 64 hexadecimal digits".to_owned())?;
+    let bytes: [u8; 32] = bytes.try_into().map_err(|_| "the public key must be 32 bytes".to_owned())?;
+    VerifyingKey::from_bytes(&bytes).map_err(|_| "not a valid Ed25519 public key".to_owned())
+}
+
+/// A chain head as a checkpoint records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub chain_key: String,
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// RFC 9162 Merkle tree hash over the heads, which must be sorted by chain key.
+/// Leaf data: `chain_key ‖ 0x00 ‖ seq (decimal) ‖ 0x00 ‖ head hash (hex)`.
+pub fn merkle_root(heads: &[Head]) -> String {
+    let leaves: Vec<[u8; 32]> = heads
+        .iter()
+        .map(|h| {
+            let mut hasher = Sha256::new();
+            hasher.update([0u8]);
+            hasher.update(h.chain_key.as_bytes());
+            hasher.update([0u8]);
+            hasher.update(h.seq.to_string().as_bytes());
+            hasher.update([0u8]);
+            hasher.update(h.hash.as_bytes());
+            hasher.finalize().into()
+        })
+        .collect();
+    hex::encode(tree_hash(&leaves))
+}
+
+fn tree_hash(leaves: &[[u8; 32]]) -> [u8; 32] {
+    match leaves.len() {
+        0 => Sha256::digest([]).into(),
+        1 => leaves[0],
+        n => {
+            // The largest power of two smaller than n.
+            let k = 1usize << (usize::BITS - 1 - (n - 1).leading_zeros());
+            let mut hasher = Sha256::new();
+            hasher.update([1u8]);
+            hasher.update(tree_hash(&leaves[..k]));
+            hasher.update(tree_hash(&leaves[k..]));
+            hasher.finalize().into()
+        }
+    }
+}
+
+/// Sorts heads the way the Merkle tree expects (bytewise by chain key, never
+/// by a database collation).
+pub fn sort_heads(heads: &mut [Head]) {
+    heads.sort_unstable_by(|a, b| a.chain_key.as_bytes().cmp(b.chain_key.as_bytes()));
+}
+
+/// The canonical JSON of a checkpoint: what is hashed and signed.
+pub fn canonical_payload(cp: &audit_checkpoint::Model) -> anyhow::Result<String> {
+    Ok(to_canonical_json(&json!({
+        "format": "casework.checkpoint.v1",
+        "seq": cp.seq,
+        "created_at": timestamp(cp.created_at),
+        "chain_count": cp.chain_count,
+        "event_count": cp.event_count,
+        "merkle_root": cp.merkle_root,
+        "prev_hash": cp.prev_hash,
+        "public_key": cp.public_key,
+    }))?)
+}
+
+pub fn checkpoint_hash(canonical: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(CHECKPOINT_DOMAIN);
+    hasher.update(canonical.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// Checks one checkpoint on its own: its columns against its signed bytes, its
+/// hash, and its signature (with `pinned` when given). `Err` says what is wrong.
+pub fn check_signature(cp: &audit_checkpoint::Model, pinned: Option<&VerifyingKey>) -> Result<(), String> {
+    let canonical = canonical_payload(cp).map_err(|e| e.to_string())?;
+    if canonical != cp.canonical {
+        return Err("the checkpoint's columns differ from its signed canonical bytes".into());
+    }
+    if checkpoint_hash(&cp.canonical) != cp.checkpoint_hash {
+        return Err("checkpoint_hash does not match its canonical bytes".into());
+    }
+    let key = match pinned {
+        Some(key) => {
+            if hex::encode(key.to_bytes()) != cp.public_key {
+                return Err(format!("signed by key {} instead of the pinned public key", cp.public_key));
+            }
+            *key
+        }
+        None => parse_public_key(&cp.public_key)?,
+    };
+    let signature = hex::decode(&cp.signature).ok().and_then(|b| <[u8; 64]>::try_from(b).ok());
+    let Some(signature) = signature else { return Err("the signature is malformed".into()) };
+    key.verify(cp.canonical.as_bytes(), &ed25519_dalek::Signature::from_bytes(&signature))
+        .map_err(|_| "the Ed25519 signature does not verify".to_owned())
+}
+
+/// One line of the anchor file (and of an export): a checkpoint as written.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CheckpointRecord {
+    pub seq: i64,
+    pub created_at: DateTime<Utc>,
+    pub chain_count: i64,
+    pub event_count: i64,
+    pub merkle_root: String,
+    pub prev_hash: String,
+    pub public_key: String,
+    pub canonical: String,
+    pub checkpoint_hash: String,
+    pub signature: String,
+}
+
+impl From<&audit_checkpoint::Model> for CheckpointRecord {
+    fn from(m: &audit_checkpoint::Model) -> Self {
+        CheckpointRecord {
+            seq: m.seq,
+            created_at: m.created_at,
+            chain_count: m.chain_count,
+            event_count: m.event_count,
+            merkle_root: m.merkle_root.clone(),
+            prev_hash: m.prev_hash.clone(),
+            public_key: m.public_key.clone(),
+            canonical: m.canonical.clone(),
+            checkpoint_hash: m.checkpoint_hash.clone(),
+            signature: m.signature.clone(),
+        }
+    }
+}
+
+impl From<CheckpointRecord> for audit_checkpoint::Model {
+    fn from(r: CheckpointRecord) -> Self {
+        audit_checkpoint::Model {
+            seq: r.seq,
+            created_at: r.created_at,
+            chain_count: r.chain_count,
+            event_count: r.event_count,
+            merkle_root: r.merkle_root,
+            prev_hash: r.prev_hash,
+            public_key: r.public_key,
+            canonical: r.canonical,
+            checkpoint_hash: r.checkpoint_hash,
+            signature: r.signature,
+        }
+    }
+}
+
+/// Reads the anchor file of `dir` (empty when there is none yet).
+pub fn read_anchor(dir: &Path) -> anyhow::Result<Vec<CheckpointRecord>> {
+    let path = dir.join(ANCHOR_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, line)| serde_json::from_str(line).with_context(|| format!("{} line {}", path.display(), i + 1)))
+        .collect()
+}
+
+fn append_anchor(dir: &Path, record: &CheckpointRecord) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(ANCHOR_FILE);
+    let mut line = serde_json::to_string(record)?;
+    line.push('\n');
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    file.write_all(line.as_bytes())?;
+    file.sync_data()?;
+    Ok(())
+}
+
+/// Where checkpoints go and what signs them.
+#[derive(Clone, Debug)]
+pub struct CheckpointWriter {
+    pub seed: SigningSeed,
+    pub anchor_dir: Option<PathBuf>,
+}
+
+/// Writes a checkpoint unless nothing changed since the last one (or `force`),
+/// or another instance is writing one right now. Returns the new checkpoint.
+pub async fn create(db: &DatabaseConnection, writer: &CheckpointWriter, force: bool) -> anyhow::Result<Option<audit_checkpoint::Model>> {
+    let backend = db.get_database_backend();
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
+    if backend == DbBackend::Postgres {
+        let row = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT pg_try_advisory_xact_lock($1)",
+                [CHECKPOINT_LOCK.into()],
+            ))
+            .await?
+            .context("pg_try_advisory_xact_lock returned no row")?;
+        if !row.try_get_by_index::<bool>(0)? {
+            return Ok(None); // another instance is writing one
+        }
+    }
+    let latest = audit_checkpoint::Entity::find().order_by_desc(audit_checkpoint::Column::Seq).one(&txn).await?;
+
+    let rows = txn
+        .query_all_raw(Statement::from_string(backend, "SELECT chain_key, head_seq, head_hash FROM audit_chain"))
+        .await?;
+    let mut heads = rows
+        .iter()
+        .map(|r| Ok(Head { chain_key: r.try_get_by_index(0)?, seq: r.try_get_by_index(1)?, hash: r.try_get_by_index(2)? }))
+        .collect::<Result<Vec<Head>, sea_orm::DbErr>>()?;
+    sort_heads(&mut heads);
+    let event_count: i64 = heads.iter().map(|h| h.seq).sum();
+    if let Some(latest) = &latest {
+        if !force && latest.event_count == event_count && latest.chain_count == heads.len() as i64 {
+            return Ok(None);
+        }
+    }
+
+    // Only the heads that moved since they were last recorded.
+    let recorded = txn
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT chain_key, MAX(head_seq) FROM audit_checkpoint_head GROUP BY chain_key",
+        ))
+        .await?;
+    let mut recorded_seq: HashMap<String, i64> = HashMap::with_capacity(recorded.len());
+    for row in &recorded {
+        recorded_seq.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+    }
+
+    let mut model = audit_checkpoint::Model {
+        seq: latest.as_ref().map_or(1, |l| l.seq + 1),
+        created_at: crate::service::now(),
+        chain_count: heads.len() as i64,
+        event_count,
+        merkle_root: merkle_root(&heads),
+        prev_hash: latest.as_ref().map_or_else(|| GENESIS_HASH.to_owned(), |l| l.checkpoint_hash.clone()),
+        public_key: writer.seed.public_key_hex(),
+        canonical: String::new(),
+        checkpoint_hash: String::new(),
+        signature: String::new(),
+    };
+    model.canonical = canonical_payload(&model)?;
+    model.checkpoint_hash = checkpoint_hash(&model.canonical);
+    model.signature = hex::encode(writer.seed.signing_key().sign(model.canonical.as_bytes()).to_bytes());
+
+    let active: audit_checkpoint::ActiveModel = sea_orm::IntoActiveModel::into_active_model(model.clone());
+    if let Err(error) = audit_checkpoint::Entity::insert(active).exec_without_returning(&txn).await {
+        if crate::service::is_unique_violation(&error) {
+            return Ok(None); // another instance took this number
+        }
+        return Err(error).context("inserting the checkpoint");
+    }
+    let moved: Vec<audit_checkpoint_head::ActiveModel> = heads
+        .iter()
+        .filter(|h| recorded_seq.get(&h.chain_key).is_none_or(|s| h.seq > *s))
+        .map(|h| audit_checkpoint_head::ActiveModel {
+            checkpoint_seq: Set(model.seq),
+            chain_key: Set(h.chain_key.clone()),
+            head_seq: Set(h.seq),
+            head_hash: Set(h.hash.clone()),
+        })
+        .collect();
+    for chunk in moved.chunks(1000) {
+        audit_checkpoint_head::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+    }
+    txn.commit().await.context("committing the checkpoint")?;
+
+    if let Some(dir) = &writer.anchor_dir {
+        append_anchor(dir, &CheckpointRecord::from(&model)).context("appending the checkpoint to the anchor file")?;
+    }
+    Ok(Some(model))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(key: &str, seq: i64) -> Head {
+        Head { chain_key: key.into(), seq, hash: "ab".repeat(32) }
+    }
+
+    #[test]
+    fn merkle_root_follows_rfc_9162() {
+        // Empty tree: SHA-256 of the empty string.
+        assert_eq!(merkle_root(&[]), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        let heads = [head("a", 1), head("b", 2), head("c", 3)];
+        let leaf = |h: &Head| -> [u8; 32] {
+            Sha256::new()
+                .chain_update([0u8])
+                .chain_update(h.chain_key.as_bytes())
+                .chain_update([0u8])
+                .chain_update(h.seq.to_string())
+                .chain_update([0u8])
+                .chain_update(h.hash.as_bytes())
+                .finalize()
+                .into()
+        };
+        let node = |l: [u8; 32], r: [u8; 32]| -> [u8; 32] { Sha256::new().chain_update([1u8]).chain_update(l).chain_update(r).finalize().into() };
+        assert_eq!(merkle_root(&heads[..1]), hex::encode(leaf(&heads[0])));
+        // Three leaves split 2 + 1.
+        let expected = node(node(leaf(&heads[0]), leaf(&heads[1])), leaf(&heads[2]));
+        assert_eq!(merkle_root(&heads), hex::encode(expected));
+        // Any change of a head changes the root.
+        assert_ne!(merkle_root(&[head("a", 1), head("b", 2), head("c", 4)]), merkle_root(&heads));
+    }
+
+    #[test]
+    fn signatures_verify_only_with_the_pinned_key() {
+        let seed = SigningSeed::random();
+        let mut cp = audit_checkpoint::Model {
+            seq: 1,
+            created_at: DateTime::from_timestamp_micros(1_764_000_000_000_000).unwrap(),
+            chain_count: 1,
+            event_count: 3,
+            merkle_root: "00".repeat(32),
+            prev_hash: GENESIS_HASH.into(),
+            public_key: seed.public_key_hex(),
+            canonical: String::new(),
+            checkpoint_hash: String::new(),
+            signature: String::new(),
+        };
+        cp.canonical = canonical_payload(&cp).unwrap();
+        cp.checkpoint_hash = checkpoint_hash(&cp.canonical);
+        cp.signature = hex::encode(seed.signing_key().sign(cp.canonical.as_bytes()).to_bytes());
+        let pinned = parse_public_key(&seed.public_key_hex()).unwrap();
+        assert_eq!(check_signature(&cp, Some(&pinned)), Ok(()));
+        let other = parse_public_key(&SigningSeed::random().public_key_hex()).unwrap();
+        assert!(check_signature(&cp, Some(&other)).unwrap_err().contains("pinned"));
+        let mut edited = cp.clone();
+        edited.event_count = 2;
+        assert!(check_signature(&edited, Some(&pinned)).is_err());
+    }
+}
