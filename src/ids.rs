@@ -16,6 +16,7 @@ pub enum Kind {
     Note,
     Link,
     AuditEvent,
+    Evidence,
 }
 
 impl Kind {
@@ -28,11 +29,20 @@ impl Kind {
             Kind::Note => "Note",
             Kind::Link => "ComplaintLink",
             Kind::AuditEvent => "AuditEvent",
+            Kind::Evidence => "Evidence",
         }
     }
 
-    const ALL: [Kind; 7] =
-        [Kind::Complaint, Kind::Customer, Kind::User, Kind::Team, Kind::Note, Kind::Link, Kind::AuditEvent];
+    const ALL: [Kind; 8] = [
+        Kind::Complaint,
+        Kind::Customer,
+        Kind::User,
+        Kind::Team,
+        Kind::Note,
+        Kind::Link,
+        Kind::AuditEvent,
+        Kind::Evidence,
+    ];
 }
 
 pub fn encode(kind: Kind, id: Uuid) -> async_graphql::ID {
@@ -73,6 +83,7 @@ impl Kind {
             Kind::Note => "note",
             Kind::Link => "link",
             Kind::AuditEvent => "audit event",
+            Kind::Evidence => "evidence",
         }
     }
 }

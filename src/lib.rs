@@ -9,6 +9,7 @@
 //! - [`domain`]: the rules as plain Rust — lifecycle, policy, validation, SLA.
 //! - [`audit`]: the append-only, hash-chained audit trail.
 //! - [`auth`]: JWT access tokens, argon2id passwords, refresh tokens.
+//! - [`storage`]: where evidence files live (a local directory or S3), content-addressed.
 //! - [`db`]: connecting to SQLite or PostgreSQL, migrations, trigger checks.
 //! - [`error`]: [`error::AppError`] and its `extensions.code`.
 
@@ -23,4 +24,5 @@ pub mod http;
 pub mod ids;
 pub mod service;
 pub mod startup;
+pub mod storage;
 pub mod telemetry;

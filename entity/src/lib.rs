@@ -10,6 +10,7 @@ pub mod audit_event;
 pub mod complaint;
 pub mod complaint_link;
 pub mod customer;
+pub mod evidence;
 pub mod note;
 pub mod refresh_token;
 pub mod team;

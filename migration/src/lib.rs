@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_foundation;
 mod m20261125_000002_complaints;
+mod m20261125_000004_evidence;
 
 /// The names of the audit immutability triggers; the server refuses to start
 /// unless every one of them exists (and, on PostgreSQL, is enabled).
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_foundation::Migration),
             Box::new(m20261125_000002_complaints::Migration),
+            Box::new(m20261125_000004_evidence::Migration),
         ]
     }
 }

@@ -5,8 +5,10 @@
 //! - [`policy`]: who may do what to which object — the only place that decides it.
 //! - [`validation`]: values parsed once at the edge (emails, money, text).
 //! - [`sla`]: deadlines from a severity's policy.
+//! - [`evidence`]: what an uploaded file really is, and whether it may be kept.
 
 pub mod enums;
+pub mod evidence;
 pub mod lifecycle;
 pub mod policy;
 pub mod sla;

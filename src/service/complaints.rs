@@ -661,7 +661,7 @@ fn diff(before: Option<&complaint::Model>, after: &complaint::Model) -> Changes 
     changes
 }
 
-fn event(c: &complaint::Model, action: &'static str, changes: Changes) -> NewEvent {
+pub(crate) fn event(c: &complaint::Model, action: &'static str, changes: Changes) -> NewEvent {
     NewEvent {
         complaint_id: Some(c.id),
         sensitivity: sensitivity(c),
@@ -1106,7 +1106,7 @@ fn new_note(actor: &Actor, complaint: Uuid, body: String, visibility: NoteVisibi
 
 /// Bumps a complaint's version without other changes: notes and links change
 /// the case without changing its row, but still extend its audit chain.
-async fn touch(uow: &UnitOfWork, id: Uuid) -> AppResult<()> {
+pub(crate) async fn touch(uow: &UnitOfWork, id: Uuid) -> AppResult<()> {
     complaint::Entity::update_many()
         .col_expr(complaint::Column::Version, Expr::col(complaint::Column::Version).add(1))
         .col_expr(complaint::Column::UpdatedAt, Expr::value(super::now()))

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod complaints;
 pub mod demo;
+pub mod evidence;
 pub mod users;
 
 use std::sync::Arc;
@@ -28,13 +29,17 @@ pub struct Services {
     pub settings: Arc<Settings>,
     pub jwt: Arc<JwtKeys>,
     pub login_limiter: Arc<auth::LoginLimiter>,
+    /// Where evidence files are kept.
+    pub evidence: Arc<dyn crate::storage::EvidenceStore>,
 }
 
 impl Services {
-    pub fn new(db: DatabaseConnection, settings: Arc<Settings>) -> Services {
+    /// Fails only when the evidence store is misconfigured.
+    pub fn new(db: DatabaseConnection, settings: Arc<Settings>) -> anyhow::Result<Services> {
         let jwt = Arc::new(JwtKeys::new(settings.jwt_secret.expose().as_bytes(), settings.access_token_ttl));
         let login_limiter = Arc::new(auth::LoginLimiter::new(settings.login_attempts_per_minute));
-        Services { db, settings, jwt, login_limiter }
+        let evidence = crate::storage::from_settings(&settings)?;
+        Ok(Services { db, settings, jwt, login_limiter, evidence })
     }
 }
 
