@@ -8,7 +8,7 @@ use super::{
     connection::{self as cursor, page_size},
     context::ContextExt,
     loaders::{Loaders, distinct},
-    types::{Complaint, Note, Team, User},
+    types::{Complaint, Evidence, Note, Team, User},
 };
 use crate::{
     auth::Actor,
@@ -30,6 +30,7 @@ pub enum Node {
     Complaint(Complaint),
     User(User),
     Team(Team),
+    Evidence(Evidence),
 }
 
 /// Fields of the complaint list beyond its edges.
@@ -64,6 +65,9 @@ impl ComplaintQuery {
                 ctx.loaders()?.users.load_one(uuid).await?.map(|u| Node::User(User(u)))
             }
             Kind::Team => ctx.loaders()?.teams.load_one(uuid).await?.map(|t| Node::Team(Team(t))),
+            Kind::Evidence => {
+                crate::service::evidence::find_visible(services, actor, uuid).await?.map(|e| Node::Evidence(Evidence(e)))
+            }
             _ => None,
         })
     }
@@ -138,12 +142,18 @@ async fn prime(ctx: &Context<'_>, loaders: &Loaders, rows: &[entity::complaint::
     let teams = if selected("team") { distinct(rows.iter().filter_map(|c| c.team_id)) } else { Vec::new() };
     let notes = if selected("notes") { distinct(ids()) } else { Vec::new() };
     let links = if selected("links") { distinct(ids()) } else { Vec::new() };
+    let evidence = if selected("evidence") { distinct(ids()) } else { Vec::new() };
+    let evidence_counts = if selected("evidenceCount") { distinct(ids()) } else { Vec::new() };
     futures_util::try_join!(
         async { if users.is_empty() { Ok(()) } else { loaders.users.load_many(users).await.map(drop) } },
         async { if customers.is_empty() { Ok(()) } else { loaders.customers.load_many(customers).await.map(drop) } },
         async { if teams.is_empty() { Ok(()) } else { loaders.teams.load_many(teams).await.map(drop) } },
         async { if notes.is_empty() { Ok(()) } else { loaders.notes.load_many(notes).await.map(drop) } },
         async { if links.is_empty() { Ok(()) } else { loaders.links.load_many(links).await.map(drop) } },
+        async { if evidence.is_empty() { Ok(()) } else { loaders.evidence.load_many(evidence).await.map(drop) } },
+        async {
+            if evidence_counts.is_empty() { Ok(()) } else { loaders.evidence_counts.load_many(evidence_counts).await.map(drop) }
+        },
     )?;
     Ok(())
 }

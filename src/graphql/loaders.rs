@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use crate::{
     error::AppError,
-    service::{Services, complaints, users},
+    service::{Services, complaints, evidence as evidence_service, users},
 };
-use entity::{app_user, complaint, complaint_link, customer, note, team};
+use entity::{app_user, complaint, complaint_link, customer, evidence, note, team};
 
 macro_rules! by_id_loader {
     ($name:ident, $model:ty, $fetch:path) => {
@@ -69,6 +69,36 @@ impl Loader<Uuid> for LinksLoader {
     }
 }
 
+/// Evidence of each complaint (deleted entries included), oldest first.
+pub struct EvidenceLoader(Services);
+
+impl Loader<Uuid> for EvidenceLoader {
+    type Value = Vec<evidence::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<evidence::Model>>, AppError> {
+        let mut grouped: HashMap<Uuid, Vec<evidence::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for item in evidence_service::by_complaints(&self.0, keys).await? {
+            grouped.entry(item.complaint_id).or_default().push(item);
+        }
+        Ok(grouped)
+    }
+}
+
+/// How many live pieces of evidence each complaint has (one grouped COUNT).
+pub struct EvidenceCountLoader(Services);
+
+impl Loader<Uuid> for EvidenceCountLoader {
+    type Value = i64;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, i64>, AppError> {
+        let mut counts: HashMap<Uuid, i64> = keys.iter().map(|k| (*k, 0)).collect();
+        counts.extend(evidence_service::counts_by_complaints(&self.0, keys).await?);
+        Ok(counts)
+    }
+}
+
 type Cached<L> = DataLoader<L, HashMapCache>;
 
 /// The loaders of one request.
@@ -79,6 +109,8 @@ pub struct Loaders {
     pub complaints: Cached<ComplaintLoader>,
     pub notes: Cached<NotesLoader>,
     pub links: Cached<LinksLoader>,
+    pub evidence: Cached<EvidenceLoader>,
+    pub evidence_counts: Cached<EvidenceCountLoader>,
 }
 
 fn loader<L: Loader<Uuid>>(inner: L) -> Cached<L> {
@@ -96,6 +128,8 @@ impl Loaders {
             complaints: loader(ComplaintLoader(services.clone())),
             notes: loader(NotesLoader(services.clone())),
             links: loader(LinksLoader(services.clone())),
+            evidence: loader(EvidenceLoader(services.clone())),
+            evidence_counts: loader(EvidenceCountLoader(services.clone())),
         }
     }
 }

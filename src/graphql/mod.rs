@@ -8,6 +8,7 @@
 pub mod complaints;
 pub mod connection;
 pub mod context;
+pub mod evidence;
 pub mod loaders;
 pub mod sessions;
 pub mod types;
@@ -21,7 +22,12 @@ pub struct Query(sessions::SessionQuery, complaints::ComplaintQuery, users::User
 
 /// Every mutation, by area.
 #[derive(MergedObject, Default)]
-pub struct Mutation(sessions::SessionMutation, complaints::ComplaintMutation, users::UserMutation);
+pub struct Mutation(
+    sessions::SessionMutation,
+    complaints::ComplaintMutation,
+    evidence::EvidenceMutation,
+    users::UserMutation,
+);
 
 pub type CaseworkSchema = Schema<Query, Mutation, EmptySubscription>;
 

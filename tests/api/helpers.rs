@@ -77,6 +77,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// A direct connection, for fixtures and for checking what was stored.
     pub db: DatabaseConnection,
+    /// Where this server keeps evidence files (a fresh temporary directory).
+    pub evidence_dir: std::path::PathBuf,
+    _evidence: tempfile_dir::TempDir,
     cleanup: Option<Cleanup>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -124,7 +127,12 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
     settings.demo_password = casework::config::Secret::new(DEMO_PASSWORD);
     settings.jwt_secret = casework::config::Secret::new(JWT_SECRET);
     settings.db_max_connections = 8;
+    let evidence = tempfile_dir::TempDir::new();
+    settings.evidence_dir = evidence.path().into();
+    // Only the S3 tests use a bucket, whatever the environment says.
+    settings.evidence_url = None;
     configure(&mut settings);
+    let evidence_dir = settings.evidence_dir.clone();
 
     let app = Application::build(settings).await.expect("building the application");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -142,6 +150,8 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
         address,
         client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
         db,
+        evidence_dir,
+        _evidence: evidence,
         cleanup: Some(cleanup),
         shutdown: Some(shutdown),
         server: Some(server),

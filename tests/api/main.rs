@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod complaints;
+mod evidence;
 mod fixtures;
 mod http_edge;
 mod permissions;
