@@ -59,6 +59,19 @@ pub fn sniff(head: &[u8], complete: bool) -> Sniffed {
     if head.starts_with(b"#!") {
         return Sniffed { mime: "text/x-shellscript".to_owned(), executable: true };
     }
+    // The executable formats by their magic numbers, however short the file
+    // (infer wants a plausible header length before it names some of them).
+    const EXECUTABLES: &[(&[u8], &str)] = &[
+        (b"MZ", "application/vnd.microsoft.portable-executable"),
+        (b"\x7fELF", "application/x-executable"),
+        (b"\xfe\xed\xfa\xce", "application/x-mach-binary"),
+        (b"\xfe\xed\xfa\xcf", "application/x-mach-binary"),
+        (b"\xce\xfa\xed\xfe", "application/x-mach-binary"),
+        (b"\xcf\xfa\xed\xfe", "application/x-mach-binary"),
+    ];
+    if let Some((_, mime)) = EXECUTABLES.iter().find(|(magic, _)| head.starts_with(magic)) {
+        return Sniffed { mime: (*mime).to_owned(), executable: true };
+    }
     if let Some(kind) = infer::get(head) {
         let mime = kind.mime_type().to_owned();
         let executable = kind.matcher_type() == infer::MatcherType::App && !matches!(kind.extension(), "der" | "pem")
@@ -214,6 +227,7 @@ mod tests {
     fn executables_and_scripts_are_refused_whatever_their_name() {
         assert!(check(EvidenceKind::Photo, "photo.png", Some("image/png"), PE).unwrap_err().contains("executables"));
         assert!(check(EvidenceKind::Other, "notes.txt", None, ELF).is_err());
+        assert!(check(EvidenceKind::Other, "a.bin.txt", None, b"\xcf\xfa\xed\xfe\x07\0\0\x01").is_err());
         assert!(check(EvidenceKind::Document, "readme.txt", Some("text/plain"), b"#!/bin/sh\nrm -rf /\n").is_err());
         assert!(check(EvidenceKind::Other, "run.sh", None, b"echo hi\n").is_err());
         assert!(check(EvidenceKind::Other, "x.txt", Some("application/x-msdownload"), b"hello").is_err());

@@ -21,6 +21,7 @@ crate::on_both_databases!(
     a_supervisor_deletes_evidence_and_the_hash_stays_on_record,
     legal_hold_evidence_cannot_be_deleted_and_downloads_are_audited,
     evidence_counts_cost_the_same_statements_whatever_the_page_size,
+    an_altered_blob_is_never_served,
 );
 
 const UPLOAD: &str = "mutation($complaintId: ID!, $kind: EvidenceKind!, $file: Upload!, $description: String) {
@@ -391,6 +392,28 @@ async fn evidence_counts_cost_the_same_statements_whatever_the_page_size(app: &T
         costs.push(app.statements().await - before);
     }
     assert_eq!(costs[0], costs[1], "statements for a page of 2 and of 12: {costs:?}");
+}
+
+async fn an_altered_blob_is_never_served(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let complaint = ComplaintBuilder::new().create(app, &agent).await;
+    let bytes = png(8192);
+    let evidence = upload_ok(app, &agent, complaint["id"].as_str().unwrap(), bytes.clone()).await;
+    let keys = Vault::of(app).settled_keys(&app.client, 1).await;
+    let blob = app.evidence_dir.join(&keys[0]);
+    let mut altered = bytes.clone();
+    altered[5000] ^= 0xff;
+    std::fs::write(&blob, &altered).unwrap();
+    for range in [None, Some("bytes=0-99")] {
+        let response = download(app, Some(&agent), &evidence, range).await;
+        assert_eq!(response.status(), 409, "{range:?}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "CONFLICT");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("SHA-256"), "{body}");
+    }
+    std::fs::remove_file(&blob).unwrap();
+    let response = download(app, Some(&agent), &evidence, None).await;
+    assert_eq!(response.status(), 409, "a missing blob");
 }
 
 // ---------------------------------------------------------------- the upload limit
