@@ -81,14 +81,11 @@ impl EvidenceStore for LocalStore {
     async fn promote(&self, staging_key: &str, key: &str) -> io::Result<()> {
         let from = self.path(staging_key)?;
         let to = self.path(key)?;
-        if tokio::fs::try_exists(&to).await? {
-            // Content-addressed: the same bytes are already stored.
-            tokio::fs::remove_file(&from).await?;
-            return Ok(());
-        }
         if let Some(parent) = to.parent() {
             tokio::fs::create_dir_all(parent).await?;
         }
+        // Atomic; over an existing blob (the same bytes, by its address) it
+        // also repairs a copy that was altered in place.
         tokio::fs::rename(&from, &to).await
     }
 

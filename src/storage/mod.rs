@@ -35,8 +35,8 @@ pub trait BlobWriter: Send {
 pub trait EvidenceStore: Send + Sync + 'static {
     /// Starts a new blob in staging.
     async fn stage(&self) -> io::Result<Box<dyn BlobWriter>>;
-    /// Moves a finished staged blob to `key` (a content address: when a blob is
-    /// already there, it holds the same bytes and the staged copy is dropped).
+    /// Moves a finished staged blob to `key`, its content address (replacing
+    /// a blob already there, which should hold the same bytes).
     async fn promote(&self, staging_key: &str, key: &str) -> io::Result<()>;
     /// Removes a staged blob that will not be kept.
     async fn discard(&self, staging_key: &str) -> io::Result<()>;

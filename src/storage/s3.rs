@@ -109,9 +109,9 @@ impl EvidenceStore for S3Store {
     async fn promote(&self, staging_key: &str, key: &str) -> io::Result<()> {
         let from = self.path(staging_key);
         let to = self.path(key);
-        if !self.exists(key).await? {
-            self.store.copy(&from, &to).await.map_err(to_io)?;
-        }
+        // Over an existing object (the same bytes, by its address) the copy
+        // also repairs one that was altered.
+        self.store.copy(&from, &to).await.map_err(to_io)?;
         self.store.delete(&from).await.map_err(to_io)
     }
 
