@@ -43,7 +43,12 @@ impl EvidenceMutation {
 
     /// Deletes evidence (supervisors only; never on a legal-hold complaint).
     /// The record stays, marked deleted, and the audit trail keeps its SHA-256.
-    async fn delete_evidence(&self, ctx: &Context<'_>, id: ID, reason: String) -> AppResult<Evidence> {
+    async fn delete_evidence(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+    ) -> AppResult<Evidence> {
         let id = ids::decode(Kind::Evidence, "id", &id)?;
         Ok(Evidence(service::delete(ctx.services()?, ctx.request()?, id, &reason).await?))
     }

@@ -147,9 +147,11 @@ pub struct Evidence(pub evidence::Model);
 
 #[Object]
 impl Evidence {
+    /// The evidence's global ID.
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Evidence, self.0.id)
     }
+    /// What the file is evidence of: a screenshot, a call recording, …
     async fn kind(&self) -> AppResult<EvidenceKind> {
         parse(&self.0.kind)
     }
@@ -173,12 +175,15 @@ impl Evidence {
     async fn sha256(&self) -> &str {
         &self.0.sha256
     }
+    /// What the uploader said the file shows.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
+    /// Who uploaded it.
     async fn uploaded_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         Ok(ctx.loaders()?.users.load_one(self.0.uploaded_by).await?.map(User))
     }
+    /// When it was stored.
     async fn uploaded_at(&self) -> DateTime<Utc> {
         self.0.uploaded_at
     }
@@ -186,12 +191,15 @@ impl Evidence {
     async fn download_url(&self) -> Option<String> {
         self.0.deleted_at.is_none().then(|| format!("/evidence/{}/content", ids::encode(Kind::Evidence, self.0.id).0))
     }
+    /// Whether a supervisor deleted it (the record and its hash remain).
     async fn deleted(&self) -> bool {
         self.0.deleted_at.is_some()
     }
+    /// When it was deleted.
     async fn deleted_at(&self) -> Option<DateTime<Utc>> {
         self.0.deleted_at
     }
+    /// Who deleted it.
     async fn deleted_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         let Some(user) = self.0.deleted_by else { return Ok(None) };
         Ok(ctx.loaders()?.users.load_one(user).await?.map(User))
