@@ -83,8 +83,9 @@ async fn timeout(State(settings): State<Arc<Settings>>, request: Request<axum::b
 fn cors(origins: &[String]) -> CorsLayer {
     let layer = CorsLayer::new()
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, REQUEST_ID])
-        .expose_headers([REQUEST_ID])
+        // Range and the download headers, so a front end can fetch evidence with its token.
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, header::RANGE, REQUEST_ID])
+        .expose_headers([REQUEST_ID, header::CONTENT_DISPOSITION, header::CONTENT_RANGE, header::ACCEPT_RANGES, header::ETAG])
         .max_age(Duration::from_secs(600));
     if origins.iter().any(|o| o == "*") {
         layer.allow_origin(AllowOrigin::any())
