@@ -53,9 +53,9 @@ fn to_io(error: object_store::Error) -> io::Error {
     }
 }
 
-/// Parts are 8 MiB (S3's minimum is 5); at most 4 in flight, so an upload
-/// holds at most ~40 MiB however large the file.
-const PART_SIZE: usize = 8 * 1024 * 1024;
+/// Parts of 5 MiB (S3's minimum; up to 10 000 parts, ~48 GiB), at most 4 in
+/// flight: an upload holds about 25 MiB however large the file.
+const PART_SIZE: usize = 5 * 1024 * 1024;
 const PARTS_IN_FLIGHT: usize = 4;
 
 struct S3Writer {
