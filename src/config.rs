@@ -198,8 +198,9 @@ pub struct Settings {
     pub evidence_dir: PathBuf,
     /// `s3://bucket/prefix`: evidence in S3 instead of `evidence_dir`.
     pub evidence_url: Option<String>,
-    /// `AWS_*` settings for the S3 store, as (name, value) pairs.
-    pub s3_options: Vec<(String, String)>,
+    /// `AWS_*` settings for the S3 store, as (name, value) pairs (values
+    /// hidden from `Debug`: they include the secret key).
+    pub s3_options: Vec<(String, Secret)>,
     pub max_upload_bytes: u64,
     pub upload_timeout: Duration,
     pub sla_scan_interval: Duration,
@@ -256,7 +257,7 @@ impl Settings {
             evidence_dir: args.evidence_dir.clone(),
             evidence_url: args.evidence_url.clone().filter(|u| !u.is_empty()),
             // The S3 store takes the usual AWS variables (credentials, region, endpoint).
-            s3_options: std::env::vars().filter(|(k, _)| k.starts_with("AWS_")).collect(),
+            s3_options: std::env::vars().filter(|(k, _)| k.starts_with("AWS_")).map(|(k, v)| (k, Secret(v))).collect(),
             max_upload_bytes: args.max_upload_bytes,
             upload_timeout: Duration::from_secs(args.upload_timeout_secs.max(1)),
             sla_scan_interval: Duration::from_secs(args.sla_scan_interval_secs.max(1)),

@@ -25,7 +25,7 @@ pub struct S3Store {
 
 impl S3Store {
     /// `url` is `s3://bucket[/prefix]`; `options` are `AWS_*`-style settings.
-    pub fn new(url: &str, options: &[(String, String)]) -> anyhow::Result<S3Store> {
+    pub fn new(url: &str, options: &[(String, crate::config::Secret)]) -> anyhow::Result<S3Store> {
         let rest = url
             .strip_prefix("s3://")
             .with_context(|| format!("CASEWORK_EVIDENCE_URL must look like s3://bucket/prefix, not {url:?}"))?;
@@ -34,7 +34,7 @@ impl S3Store {
         let mut builder = AmazonS3Builder::new().with_bucket_name(bucket);
         for (key, value) in options {
             if let Ok(key) = key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
-                builder = builder.with_config(key, value);
+                builder = builder.with_config(key, value.expose());
             }
         }
         let store = builder.build().context("configuring the S3 evidence store")?;

@@ -524,7 +524,7 @@ async fn the_s3_store_passes_the_same_tests_against_moto() {
                 ("AWS_REGION", "us-east-1"),
             ]
             .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .map(|(k, v)| (k.to_owned(), casework::config::Secret::new(v)))
             .collect();
             if let Some(limit) = limit {
                 s.max_upload_bytes = limit;
