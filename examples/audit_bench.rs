@@ -138,7 +138,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // ---- 2. createComplaint with and without the audit write
-    let services = Services::new(db.clone(), Arc::new(settings));
+    let services = Services::new(db.clone(), Arc::new(settings))?;
     demo::seed(&services).await?;
     let agent_user = entity::app_user::Entity::find()
         .all(&db)

@@ -159,6 +159,16 @@ pub struct ServeArgs {
     /// Where evidence files are stored.
     #[arg(long, env = "CASEWORK_EVIDENCE_DIR", default_value = "./evidence")]
     pub evidence_dir: PathBuf,
+    /// Store evidence in an S3-compatible bucket instead: `s3://bucket/prefix`
+    /// (credentials, region and endpoint from the usual `AWS_*` variables).
+    #[arg(long, env = "CASEWORK_EVIDENCE_URL")]
+    pub evidence_url: Option<String>,
+    /// Largest accepted evidence file, in bytes (multipart uploads).
+    #[arg(long, env = "CASEWORK_MAX_UPLOAD_BYTES", default_value_t = 100 * 1024 * 1024)]
+    pub max_upload_bytes: u64,
+    /// Seconds an upload (a multipart request) may take.
+    #[arg(long, env = "CASEWORK_UPLOAD_TIMEOUT_SECS", default_value_t = 3600)]
+    pub upload_timeout_secs: u64,
     /// Seconds between SLA scans.
     #[arg(long, env = "CASEWORK_SLA_SCAN_INTERVAL_SECS", default_value_t = 30)]
     pub sla_scan_interval_secs: u64,
@@ -253,6 +263,13 @@ pub struct Settings {
     pub demo: bool,
     pub demo_password: Secret,
     pub evidence_dir: PathBuf,
+    /// `s3://bucket/prefix`: evidence in S3 instead of `evidence_dir`.
+    pub evidence_url: Option<String>,
+    /// `AWS_*` settings for the S3 store, as (name, value) pairs (values
+    /// hidden from `Debug`: they include the secret key).
+    pub s3_options: Vec<(String, Secret)>,
+    pub max_upload_bytes: u64,
+    pub upload_timeout: Duration,
     pub sla_scan_interval: Duration,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
@@ -340,6 +357,11 @@ impl Settings {
             demo: args.demo,
             demo_password: args.demo_password.clone(),
             evidence_dir: args.evidence_dir.clone(),
+            evidence_url: args.evidence_url.clone().filter(|u| !u.is_empty()),
+            // The S3 store takes the usual AWS variables (credentials, region, endpoint).
+            s3_options: std::env::vars().filter(|(k, _)| k.starts_with("AWS_")).map(|(k, v)| (k, Secret(v))).collect(),
+            max_upload_bytes: args.max_upload_bytes,
+            upload_timeout: Duration::from_secs(args.upload_timeout_secs.max(1)),
             sla_scan_interval: Duration::from_secs(args.sla_scan_interval_secs.max(1)),
             max_body_bytes: args.max_body_bytes,
             request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),

@@ -17,6 +17,7 @@ pub enum Kind {
     Link,
     AuditEvent,
     Escalation,
+    Evidence,
 }
 
 impl Kind {
@@ -30,10 +31,11 @@ impl Kind {
             Kind::Link => "ComplaintLink",
             Kind::AuditEvent => "AuditEvent",
             Kind::Escalation => "Escalation",
+            Kind::Evidence => "Evidence",
         }
     }
 
-    const ALL: [Kind; 8] = [
+    const ALL: [Kind; 9] = [
         Kind::Complaint,
         Kind::Customer,
         Kind::User,
@@ -42,6 +44,7 @@ impl Kind {
         Kind::Link,
         Kind::AuditEvent,
         Kind::Escalation,
+        Kind::Evidence,
     ];
 }
 
@@ -84,6 +87,7 @@ impl Kind {
             Kind::Link => "link",
             Kind::AuditEvent => "audit event",
             Kind::Escalation => "escalation",
+            Kind::Evidence => "evidence",
         }
     }
 }

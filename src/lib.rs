@@ -9,7 +9,8 @@
 //! - [`domain`]: the rules as plain Rust — lifecycle, policy, validation, SLA.
 //! - [`audit`]: the append-only, hash-chained audit trail.
 //! - [`auth`]: JWT access tokens, argon2id passwords, refresh tokens.
-//! - [`jobs`]: background work (audit checkpoints).
+//! - [`jobs`]: background work: the SLA monitor, audit checkpoints.
+//! - [`storage`]: where evidence files live (a local directory or S3), content-addressed.
 //! - [`db`]: connecting to SQLite or PostgreSQL, migrations, trigger checks.
 //! - [`events`]: change notifications for subscriptions, across instances.
 //! - [`jobs`]: background work: the SLA monitor.
@@ -28,4 +29,5 @@ pub mod ids;
 pub mod jobs;
 pub mod service;
 pub mod startup;
+pub mod storage;
 pub mod telemetry;

@@ -66,7 +66,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::for_database(&cli.database.database_url);
             let db = db::connect(&settings.database_url, 2, &Default::default()).await?;
             db::migrate(&db).await?;
-            let services = Services::new(db, std::sync::Arc::new(settings));
+            let services = Services::new(db, std::sync::Arc::new(settings))?;
             let password = match args.password {
                 Some(password) => password,
                 None => {

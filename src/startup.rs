@@ -35,7 +35,8 @@ impl Application {
         crate::auth::password::warm_up();
 
         let settings = Arc::new(settings);
-        let services = Services::new(db, settings.clone());
+        let services = Services::new(db, settings.clone())?;
+        tracing::info!(store = services.evidence.describe(), "evidence store");
         if settings.demo && demo::seed(&services).await.context("seeding the demo data")? {
             tracing::info!("demo data seeded");
         }

@@ -13,6 +13,7 @@ pub mod complaint;
 pub mod complaint_link;
 pub mod customer;
 pub mod escalation;
+pub mod evidence;
 pub mod note;
 pub mod refresh_token;
 pub mod sla_policy;

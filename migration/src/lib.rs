@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_foundation;
 mod m20261125_000002_complaints;
 mod m20261125_000003_audit_checkpoints;
+mod m20261125_000004_evidence;
 mod m20261125_000005_escalations;
 
 /// The audit immutability triggers as (table, trigger); the server refuses to
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_foundation::Migration),
             Box::new(m20261125_000002_complaints::Migration),
             Box::new(m20261125_000003_audit_checkpoints::Migration),
+            Box::new(m20261125_000004_evidence::Migration),
             Box::new(m20261125_000005_escalations::Migration),
         ]
     }

@@ -6,9 +6,11 @@
 //! - [`validation`]: values parsed once at the edge (emails, money, text).
 //! - [`escalation`]: which escalation requests make sense, and when they are due.
 //! - [`sla`]: deadlines from a severity's policy, optionally in business hours.
+//! - [`evidence`]: what an uploaded file really is, and whether it may be kept.
 
 pub mod enums;
 pub mod escalation;
+pub mod evidence;
 pub mod lifecycle;
 pub mod policy;
 pub mod sla;

@@ -88,6 +88,25 @@ pub fn work_complaint(actor: &Actor, complaint: &ComplaintAccess) -> Decision {
     if allowed { Decision::Allow } else { Decision::Deny }
 }
 
+/// Uploading evidence is working the complaint.
+pub fn upload_evidence(actor: &Actor, complaint: &ComplaintAccess) -> Decision {
+    work_complaint(actor, complaint)
+}
+
+/// Downloading evidence: whoever may read the complaint (others must not learn it exists).
+pub fn read_evidence(actor: &Actor, complaint: &ComplaintAccess) -> bool {
+    can_read_complaint(actor, complaint)
+}
+
+/// Deleting evidence: supervisors only, and never while the complaint is under
+/// legal hold (nothing may be deleted then, not even by legal).
+pub fn delete_evidence(actor: &Actor, complaint: &ComplaintAccess) -> Decision {
+    if !can_read_complaint(actor, complaint) {
+        return Decision::Hide;
+    }
+    if actor.role == Role::Supervisor && !complaint.legal_hold { Decision::Allow } else { Decision::Deny }
+}
+
 /// Assigning a complaint: whoever may work it; an agent only within their own team.
 pub fn assign_complaint(actor: &Actor, complaint: &ComplaintAccess, to_team: Option<Uuid>) -> Decision {
     match work_complaint(actor, complaint) {
@@ -291,6 +310,26 @@ mod tests {
         for (role, decisions) in expected {
             for ((case, c), decision) in situations().iter().zip(decisions) {
                 assert_eq!(work_complaint(&actor(*role), c), *decision, "{role} working {case}");
+            }
+        }
+    }
+
+    #[test]
+    fn evidence_matrix() {
+        use Decision::*;
+        // Deletion, per situation of `situations()`: supervisors only, never under legal hold.
+        let expected: &[(Role, [Decision; 6])] = &[
+            (Role::Agent, [Deny, Deny, Hide, Deny, Hide, Hide]),
+            (Role::Supervisor, [Allow, Allow, Allow, Allow, Allow, Deny]),
+            (Role::Legal, [Deny; 6]),
+            (Role::Auditor, [Deny; 6]),
+            (Role::Admin, [Hide; 6]),
+        ];
+        for (role, decisions) in expected {
+            for ((case, c), decision) in situations().iter().zip(decisions) {
+                assert_eq!(delete_evidence(&actor(*role), c), *decision, "{role} deleting evidence of {case}");
+                assert_eq!(upload_evidence(&actor(*role), c), work_complaint(&actor(*role), c), "{role} uploading to {case}");
+                assert_eq!(read_evidence(&actor(*role), c), can_read_complaint(&actor(*role), c), "{role} downloading from {case}");
             }
         }
     }

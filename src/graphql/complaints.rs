@@ -8,7 +8,7 @@ use super::{
     connection::{self as cursor, page_size},
     context::ContextExt,
     loaders::{Loaders, distinct},
-    types::{Complaint, Note, Team, User},
+    types::{Complaint, Evidence, Note, Team, User},
 };
 use crate::{
     auth::Actor,
@@ -31,6 +31,7 @@ pub enum Node {
     User(User),
     Team(Team),
     Escalation(super::escalations::Escalation),
+    Evidence(Evidence),
 }
 
 /// Fields of the complaint list beyond its edges.
@@ -72,6 +73,9 @@ impl ComplaintQuery {
             Kind::Escalation => crate::service::escalations::find_visible(services, ctx.request()?, uuid)
                 .await?
                 .map(|(e, _)| Node::Escalation(super::escalations::Escalation(e))),
+            Kind::Evidence => {
+                crate::service::evidence::find_visible(services, actor, uuid).await?.map(|e| Node::Evidence(Evidence(e)))
+            }
             _ => None,
         })
     }
@@ -157,6 +161,8 @@ async fn prime(ctx: &Context<'_>, loaders: &Loaders, rows: &[entity::complaint::
     let links = if selected("links") { distinct(ids()) } else { Vec::new() };
     let escalations =
         if selected("escalations") || selected("latestEscalation") { distinct(ids()) } else { Vec::new() };
+    let evidence = if selected("evidence") { distinct(ids()) } else { Vec::new() };
+    let evidence_counts = if selected("evidenceCount") { distinct(ids()) } else { Vec::new() };
     futures_util::try_join!(
         async { if users.is_empty() { Ok(()) } else { loaders.users.load_many(users).await.map(drop) } },
         async { if customers.is_empty() { Ok(()) } else { loaders.customers.load_many(customers).await.map(drop) } },
@@ -164,6 +170,10 @@ async fn prime(ctx: &Context<'_>, loaders: &Loaders, rows: &[entity::complaint::
         async { if notes.is_empty() { Ok(()) } else { loaders.notes.load_many(notes).await.map(drop) } },
         async { if links.is_empty() { Ok(()) } else { loaders.links.load_many(links).await.map(drop) } },
         async { if escalations.is_empty() { Ok(()) } else { loaders.escalations.load_many(escalations).await.map(drop) } },
+        async { if evidence.is_empty() { Ok(()) } else { loaders.evidence.load_many(evidence).await.map(drop) } },
+        async {
+            if evidence_counts.is_empty() { Ok(()) } else { loaders.evidence_counts.load_many(evidence_counts).await.map(drop) }
+        },
     )?;
     Ok(())
 }

@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use crate::{
     error::AppError,
-    service::{Services, complaints, escalations, users},
+    service::{Services, complaints, escalations, evidence as evidence_service, users},
 };
-use entity::{app_user, complaint, complaint_link, customer, escalation, note, team};
+use entity::{app_user, complaint, complaint_link, customer, escalation, evidence, note, team};
 
 macro_rules! by_id_loader {
     ($name:ident, $model:ty, $fetch:path) => {
@@ -85,6 +85,36 @@ impl Loader<Uuid> for EscalationsLoader {
     }
 }
 
+/// Evidence of each complaint (deleted entries included), oldest first.
+pub struct EvidenceLoader(Services);
+
+impl Loader<Uuid> for EvidenceLoader {
+    type Value = Vec<evidence::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<evidence::Model>>, AppError> {
+        let mut grouped: HashMap<Uuid, Vec<evidence::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for item in evidence_service::by_complaints(&self.0, keys).await? {
+            grouped.entry(item.complaint_id).or_default().push(item);
+        }
+        Ok(grouped)
+    }
+}
+
+/// How many live pieces of evidence each complaint has (one grouped COUNT).
+pub struct EvidenceCountLoader(Services);
+
+impl Loader<Uuid> for EvidenceCountLoader {
+    type Value = i64;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, i64>, AppError> {
+        let mut counts: HashMap<Uuid, i64> = keys.iter().map(|k| (*k, 0)).collect();
+        counts.extend(evidence_service::counts_by_complaints(&self.0, keys).await?);
+        Ok(counts)
+    }
+}
+
 type Cached<L> = DataLoader<L, HashMapCache>;
 
 /// The loaders of one request.
@@ -96,6 +126,8 @@ pub struct Loaders {
     pub notes: Cached<NotesLoader>,
     pub links: Cached<LinksLoader>,
     pub escalations: Cached<EscalationsLoader>,
+    pub evidence: Cached<EvidenceLoader>,
+    pub evidence_counts: Cached<EvidenceCountLoader>,
 }
 
 fn loader<L: Loader<Uuid>>(inner: L) -> Cached<L> {
@@ -114,6 +146,8 @@ impl Loaders {
             notes: loader(NotesLoader(services.clone())),
             links: loader(LinksLoader(services.clone())),
             escalations: loader(EscalationsLoader(services.clone())),
+            evidence: loader(EvidenceLoader(services.clone())),
+            evidence_counts: loader(EvidenceCountLoader(services.clone())),
         }
     }
 
@@ -126,6 +160,8 @@ impl Loaders {
         self.notes.clear::<Uuid>();
         self.links.clear::<Uuid>();
         self.escalations.clear::<Uuid>();
+        self.evidence.clear::<Uuid>();
+        self.evidence_counts.clear::<Uuid>();
     }
 }
 

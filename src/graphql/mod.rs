@@ -10,6 +10,7 @@ pub mod complaints;
 pub mod connection;
 pub mod context;
 pub mod escalations;
+pub mod evidence;
 pub mod loaders;
 pub mod sessions;
 pub mod subscriptions;
@@ -36,6 +37,7 @@ pub struct Mutation(
     sessions::SessionMutation,
     complaints::ComplaintMutation,
     escalations::EscalationMutation,
+    evidence::EvidenceMutation,
     users::UserMutation,
 );
 

@@ -2,21 +2,21 @@
 //! (a user's password hash has no field here), and they mask what the caller's
 //! role may not see.
 
-use async_graphql::{Context, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, Object, SimpleObject, connection::{Connection, Edge}};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use super::context::ContextExt;
 use crate::{
     domain::{
-        Category, Channel, ComplaintStatus, Demand, Emotion, LinkKind, NoteVisibility, Role, RootCause, Severity,
-        Tier, policy,
+        Category, Channel, ComplaintStatus, Demand, Emotion, EvidenceKind, LinkKind, NoteVisibility, Role, RootCause,
+        Severity, Tier, policy,
     },
     error::{AppError, AppResult},
     ids::{self, Kind},
-    service::{auth::actor_of, complaints::access},
+    service::{auth::actor_of, complaints::{Cursor, access}},
 };
-use entity::{app_user, complaint, complaint_link, customer, note, team};
+use entity::{app_user, complaint, complaint_link, customer, evidence, note, team};
 
 use crate::error::stored as parse;
 
@@ -137,6 +137,85 @@ impl Note {
         self.0.created_at
     }
 }
+
+/// A file attached to a complaint. Immutable: it can only be deleted (by a
+/// supervisor, never under legal hold), and then stays listed as deleted with
+/// its SHA-256.
+pub struct Evidence(pub evidence::Model);
+
+#[Object]
+impl Evidence {
+    /// The evidence's global ID.
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Evidence, self.0.id)
+    }
+    /// What the file is evidence of: a screenshot, a call recording, …
+    async fn kind(&self) -> AppResult<EvidenceKind> {
+        parse(&self.0.kind)
+    }
+    /// The uploaded file's name, sanitised (no directories or control characters).
+    async fn filename(&self) -> &str {
+        &self.0.filename
+    }
+    /// The type sniffed from the file's content; downloads are served with it.
+    async fn content_type(&self) -> &str {
+        &self.0.detected_content_type
+    }
+    /// The type the client declared for the file, if any.
+    async fn declared_content_type(&self) -> Option<&str> {
+        self.0.declared_content_type.as_deref()
+    }
+    /// Size in bytes.
+    async fn size(&self) -> i64 {
+        self.0.size_bytes
+    }
+    /// Lowercase hex SHA-256 of the content, checked again on every download.
+    async fn sha256(&self) -> &str {
+        &self.0.sha256
+    }
+    /// What the uploader said the file shows.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// Who uploaded it.
+    async fn uploaded_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        Ok(ctx.loaders()?.users.load_one(self.0.uploaded_by).await?.map(User))
+    }
+    /// When it was stored.
+    async fn uploaded_at(&self) -> DateTime<Utc> {
+        self.0.uploaded_at
+    }
+    /// Where to GET the file (with the same bearer token); null once deleted.
+    async fn download_url(&self) -> Option<String> {
+        self.0.deleted_at.is_none().then(|| format!("/evidence/{}/content", ids::encode(Kind::Evidence, self.0.id).0))
+    }
+    /// Whether a supervisor deleted it (the record and its hash remain).
+    async fn deleted(&self) -> bool {
+        self.0.deleted_at.is_some()
+    }
+    /// When it was deleted.
+    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.deleted_at
+    }
+    /// Who deleted it.
+    async fn deleted_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        let Some(user) = self.0.deleted_by else { return Ok(None) };
+        Ok(ctx.loaders()?.users.load_one(user).await?.map(User))
+    }
+    /// Why it was deleted.
+    async fn delete_reason(&self) -> Option<&str> {
+        self.0.delete_reason.as_deref()
+    }
+}
+
+/// Fields of an evidence list beyond its edges.
+#[derive(SimpleObject)]
+pub struct EvidenceListInfo {
+    /// How many entries the list has in all (within `includeDeleted`).
+    pub total_count: i32,
+}
+
+pub type EvidenceConnection = Connection<String, Evidence, EvidenceListInfo>;
 
 /// A link from one complaint to another.
 pub struct ComplaintLink {
@@ -407,6 +486,45 @@ impl Complaint {
     /// Whether the resolution deadline was missed.
     async fn resolution_breached(&self) -> bool {
         self.0.resolution_breached
+    }
+    /// Evidence files, oldest first (deleted ones only with `includeDeleted`).
+    #[graphql(complexity = "2 + child_complexity * (first.unwrap_or(20).clamp(1, 100) as usize)")]
+    async fn evidence(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        #[graphql(default = false)] include_deleted: bool,
+    ) -> AppResult<EvidenceConnection> {
+        let (limit, _) = super::connection::page_size(first, None)?;
+        let after = after.as_deref().map(|c| super::connection::decode("after", c)).transpose()?;
+        let all: Vec<evidence::Model> = ctx
+            .loaders()?
+            .evidence
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| include_deleted || e.deleted_at.is_none())
+            .collect();
+        let total_count = i32::try_from(all.len()).unwrap_or(i32::MAX);
+        let cursor = |e: &evidence::Model| Cursor { key: e.uploaded_at, id: e.id };
+        let rest: Vec<evidence::Model> = all
+            .into_iter()
+            .filter(|e| after.is_none_or(|a| (e.uploaded_at, e.id) > (a.key, a.id)))
+            .collect();
+        let has_next = rest.len() as u64 > limit;
+        let mut connection = Connection::with_additional_fields(after.is_some(), has_next, EvidenceListInfo { total_count });
+        connection.edges = rest
+            .into_iter()
+            .take(limit as usize)
+            .map(|e| Edge::new(super::connection::encode(cursor(&e)), Evidence(e)))
+            .collect();
+        Ok(connection)
+    }
+    /// How many (not deleted) evidence files the complaint has.
+    async fn evidence_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
+        Ok(ctx.loaders()?.evidence_counts.load_one(self.0.id).await?.unwrap_or(0))
     }
     /// Links to other complaints (duplicates, related, group members).
     async fn links(&self, ctx: &Context<'_>) -> AppResult<Vec<ComplaintLink>> {

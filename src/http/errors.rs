@@ -10,7 +10,7 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::error::code;
+use crate::error::{AppError, code};
 
 /// `{"errors":[{"message":…,"extensions":{"code":…}}]}`
 pub fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
@@ -67,4 +67,25 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
 
 pub async fn not_found() -> Response {
     error_body(StatusCode::NOT_FOUND, code::NOT_FOUND, "no such resource")
+}
+
+/// An [`AppError`] outside GraphQL (e.g. a download), with its HTTP status.
+/// Internal errors are logged and answered without detail.
+pub fn app_error(error: AppError) -> Response {
+    let status = match &error {
+        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::Validation { .. } | AppError::InvalidTransition(_) | AppError::QueryTooComplex(_) => {
+            StatusCode::BAD_REQUEST
+        }
+        AppError::Conflict(_) | AppError::ApprovalRequired(_) => StatusCode::CONFLICT,
+        AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        AppError::Internal(cause) => {
+            tracing::error!(error = format!("{cause:#}"), "internal error");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    };
+    error_body(status, error.code(), &error.to_string())
 }

@@ -12,7 +12,7 @@ use async_graphql::{
 };
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLWebSocket};
 use axum::{
-    extract::{ConnectInfo, State, WebSocketUpgrade},
+    extract::{ConnectInfo, FromRequest, State, WebSocketUpgrade},
     http::{HeaderMap, StatusCode, Uri, header},
     response::{Html, IntoResponse, Response},
 };
@@ -21,7 +21,7 @@ use super::{AppState, REQUEST_ID, errors::error_body};
 use crate::{
     error::{AppError, code},
     graphql::loaders::Loaders,
-    service::{RequestContext, auth},
+    service::{RequestContext, Services, auth},
 };
 
 /// A request body async-graphql could not read, as a JSON error.
@@ -55,16 +55,64 @@ impl IntoResponse for Rejection {
     }
 }
 
+/// `POST /graphql`: JSON (at most `CASEWORK_MAX_BODY_BYTES`), or a
+/// `multipart/form-data` upload (see [`super::upload`]).
 pub async fn post(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    request: Result<GraphQLRequest<Rejection>, Rejection>,
+    request: axum::extract::Request,
 ) -> Response {
-    match request {
-        Ok(request) => execute(&state, &headers, peer, request.into_inner()).await,
-        Err(rejection) => rejection.into_response(),
+    if super::upload::is_multipart(request.headers()) {
+        return super::upload::post(&state, peer, request).await;
     }
+    let limit = state.services.settings.max_body_bytes;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large();
+    }
+    let headers = request.headers().clone();
+    let request = request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    let request = match GraphQLRequest::<Rejection>::from_request(request, &()).await {
+        Ok(request) => request.into_inner(),
+        Err(rejection) => return rejection.into_response(),
+    };
+    if let Some(refused) = refuse_upload_markers(&request) {
+        return refused;
+    }
+    let ctx = request_context(&state.services, &headers, peer).await;
+    execute(&state, &headers, ctx, request).await
+}
+
+pub(super) fn too_large() -> Response {
+    error_body(StatusCode::PAYLOAD_TOO_LARGE, code::PAYLOAD_TOO_LARGE, "the request body is too large")
+}
+
+/// The marker async-graphql uses for upload variables. Only the multipart
+/// path may produce it; a client sending it itself is refused (async-graphql
+/// would panic on a malformed one).
+pub(super) const UPLOAD_MARKER: &str = "#__graphql_file__:";
+
+/// Refuses a request whose variables already contain upload markers.
+pub(super) fn refuse_upload_markers(request: &async_graphql::Request) -> Option<Response> {
+    fn has_marker(value: &async_graphql::Value) -> bool {
+        match value {
+            async_graphql::Value::String(s) => s.starts_with(UPLOAD_MARKER),
+            async_graphql::Value::List(items) => items.iter().any(has_marker),
+            async_graphql::Value::Object(fields) => fields.values().any(has_marker),
+            _ => false,
+        }
+    }
+    request.variables.values().any(has_marker).then(|| {
+        error_body(
+            StatusCode::BAD_REQUEST,
+            code::VALIDATION,
+            "files must be sent as multipart/form-data (GraphQL multipart request spec)",
+        )
+    })
 }
 
 pub async fn get(
@@ -88,7 +136,11 @@ pub async fn get(
         response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, &headers, peer, request).await
+    if let Some(refused) = refuse_upload_markers(&request) {
+        return refused;
+    }
+    let ctx = request_context(&state.services, &headers, peer).await;
+    execute(&state, &headers, ctx, request).await
 }
 
 /// `GET /graphql/ws`: subscriptions over `graphql-transport-ws` (and the legacy
@@ -166,14 +218,8 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
     matches!(kind, Some(OperationType::Mutation | OperationType::Subscription))
 }
 
-async fn execute(state: &AppState, headers: &HeaderMap, peer: SocketAddr, request: async_graphql::Request) -> Response {
-    if request.query.trim().is_empty() {
-        return error_body(StatusCode::BAD_REQUEST, code::VALIDATION, "the request has no query");
-    }
-    let services = &state.services;
-    if let Some(name) = &request.operation_name {
-        tracing::Span::current().record("operation", name.as_str());
-    }
+/// The caller (from the bearer token), the request id and the client address.
+pub(super) async fn request_context(services: &Services, headers: &HeaderMap, peer: SocketAddr) -> RequestContext {
     let mut ctx = RequestContext {
         actor: None,
         auth_error: None,
@@ -186,6 +232,22 @@ async fn execute(state: &AppState, headers: &HeaderMap, peer: SocketAddr, reques
             Ok(actor) => ctx.actor = Some(actor),
             Err(error) => ctx.auth_error = Some(error),
         }
+    }
+    ctx
+}
+
+pub(super) async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    ctx: RequestContext,
+    request: async_graphql::Request,
+) -> Response {
+    if request.query.trim().is_empty() {
+        return error_body(StatusCode::BAD_REQUEST, code::VALIDATION, "the request has no query");
+    }
+    let services = &state.services;
+    if let Some(name) = &request.operation_name {
+        tracing::Span::current().record("operation", name.as_str());
     }
     let request = request.data(Arc::new(Loaders::new(services))).data(ctx);
     let mut response = state.schema.execute(request).await;
@@ -212,7 +274,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, peer: SocketAddr, reques
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())

@@ -2,15 +2,19 @@
 //! timeouts, panics), the GraphQL handler, health and metrics.
 
 mod errors;
+mod evidence;
 mod graphql;
 mod health;
+mod upload;
 
 use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
-    http::{HeaderName, HeaderValue, Method, Request, header},
-    middleware,
+    extract::State,
+    http::{HeaderName, HeaderValue, Method, Request, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
     routing::get,
 };
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -18,13 +22,11 @@ use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     cors::{AllowOrigin, CorsLayer},
-    limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 
-use crate::{db::StatementCounter, graphql::CaseworkSchema, service::Services};
+use crate::{config::Settings, db::StatementCounter, graphql::CaseworkSchema, service::Services};
 
 pub use errors::error_body;
 
@@ -50,7 +52,7 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID));
     let limits = ServiceBuilder::new()
         .layer(CatchPanicLayer::custom(errors::panic_response))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, settings.request_timeout))
+        .layer(middleware::from_fn_with_state(settings.clone(), timeout))
         .layer(cors(&settings.cors_origins));
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
@@ -58,19 +60,33 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/evidence/{id}/content", get(evidence::content))
         .fallback(errors::not_found)
-        .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
+        // Only `POST /graphql` reads a body, and it enforces its own limits:
+        // CASEWORK_MAX_BODY_BYTES for JSON, CASEWORK_MAX_UPLOAD_BYTES for uploads.
         .layer(limits)
         .layer(middleware::map_response(errors::json_errors))
         .layer(middleware)
         .with_state(Arc::new(state))
 }
 
+/// Abandons a request after CASEWORK_REQUEST_TIMEOUT_SECS (408), or after
+/// CASEWORK_UPLOAD_TIMEOUT_SECS for a multipart upload. A download's body
+/// streams after its response started, so it is not cut short.
+async fn timeout(State(settings): State<Arc<Settings>>, request: Request<axum::body::Body>, next: Next) -> Response {
+    let limit = if upload::is_multipart(request.headers()) { settings.upload_timeout } else { settings.request_timeout };
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
+}
+
 fn cors(origins: &[String]) -> CorsLayer {
     let layer = CorsLayer::new()
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, REQUEST_ID])
-        .expose_headers([REQUEST_ID])
+        // Range and the download headers, so a front end can fetch evidence with its token.
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, header::RANGE, REQUEST_ID])
+        .expose_headers([REQUEST_ID, header::CONTENT_DISPOSITION, header::CONTENT_RANGE, header::ACCEPT_RANGES, header::ETAG])
         .max_age(Duration::from_secs(600));
     if origins.iter().any(|o| o == "*") {
         layer.allow_origin(AllowOrigin::any())

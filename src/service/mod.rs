@@ -8,6 +8,7 @@ pub mod auth;
 pub mod complaints;
 pub mod demo;
 pub mod escalations;
+pub mod evidence;
 pub mod sla;
 pub mod users;
 
@@ -35,10 +36,13 @@ pub struct Services {
     pub bus: EventBus,
     /// Signs audit checkpoints and knows the anchor directory.
     pub checkpoints: Arc<audit::CheckpointWriter>,
+    /// Where evidence files are kept.
+    pub evidence: Arc<dyn crate::storage::EvidenceStore>,
 }
 
 impl Services {
-    pub fn new(db: DatabaseConnection, settings: Arc<Settings>) -> Services {
+    /// Fails only when the evidence store is misconfigured.
+    pub fn new(db: DatabaseConnection, settings: Arc<Settings>) -> anyhow::Result<Services> {
         let jwt = Arc::new(JwtKeys::new(settings.jwt_secret.expose().as_bytes(), settings.access_token_ttl));
         let login_limiter = Arc::new(auth::LoginLimiter::new(settings.login_attempts_per_minute));
         let bus = EventBus::new(sea_orm::ConnectionTrait::get_database_backend(&db));
@@ -46,7 +50,8 @@ impl Services {
             seed: settings.audit_signing_key.clone(),
             anchor_dir: settings.audit_anchor_dir.clone(),
         });
-        Services { db, settings, jwt, login_limiter, bus, checkpoints }
+        let evidence = crate::storage::from_settings(&settings)?;
+        Ok(Services { db, settings, jwt, login_limiter, bus, checkpoints, evidence })
     }
 }
 

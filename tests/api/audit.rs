@@ -403,6 +403,8 @@ struct Call {
     chain: Option<String>,
     /// Otherwise: "<prefix>:<uuid of the ID at this JSON pointer of the response>".
     chain_from_result: Option<(&'static str, &'static str)>,
+    /// Sent as a GraphQL multipart upload of this complaint's evidence (a PNG).
+    upload_to: Option<String>,
 }
 
 async fn fresh_complaint(app: &TestApp, token: &str) -> Value {
@@ -450,6 +452,7 @@ fn complaint_call(token: &str, actor: &'static str, name: &str, c: &Value, param
         action,
         chain: complaint_chain(c),
         chain_from_result: None,
+        upload_to: None,
     }
 }
 
@@ -471,6 +474,7 @@ async fn prepare(app: &TestApp, name: &str) -> Call {
         action,
         chain,
         chain_from_result: from_result,
+        upload_to: None,
     };
     match name {
         "createComplaint" => with(
@@ -632,6 +636,22 @@ async fn prepare(app: &TestApp, name: &str) -> Call {
             Some("system".to_owned()),
             None,
         ),
+        "uploadEvidence" => Call {
+            upload_to: Some(c["id"].as_str().unwrap().to_owned()),
+            ..with(&agent, AGENT, "", json!({}), "evidence.uploaded", complaint_chain(&c), None)
+        },
+        "deleteEvidence" => {
+            let evidence = crate::evidence::upload_ok(app, &agent, c["id"].as_str().unwrap(), crate::evidence::png(2048)).await;
+            with(
+                &supervisor,
+                SUPERVISOR,
+                "mutation($id: ID!) { deleteEvidence(id: $id, reason: \"uploaded to the wrong case\") { id } }",
+                json!({ "id": evidence["id"] }),
+                "evidence.deleted",
+                complaint_chain(&c),
+                None,
+            )
+        }
         other => panic!("the mutation `{other}` has no entry in the audit table of tests/api/audit.rs: add one"),
     }
 }
@@ -648,14 +668,22 @@ async fn user_id(app: &TestApp, email: &str) -> Uuid {
 
 /// The Mutation fields of the schema, from the SDL.
 fn schema_mutations() -> Vec<String> {
-    let sdl = casework::graphql::sdl();
-    let block = sdl.split("type Mutation {").nth(1).expect("a Mutation type").split("\n}").next().unwrap();
-    block
-        .lines()
-        .filter_map(|line| line.strip_prefix('\t'))
-        .filter(|line| line.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
-        .map(|line| line.split(['(', ':']).next().unwrap().trim().to_owned())
-        .collect()
+    use async_graphql::parser::{
+        parse_schema,
+        types::{TypeKind, TypeSystemDefinition},
+    };
+    let document = parse_schema(casework::graphql::sdl()).expect("the SDL parses");
+    document
+        .definitions
+        .into_iter()
+        .find_map(|definition| match definition {
+            TypeSystemDefinition::Type(ty) if ty.node.name.node == "Mutation" => match ty.node.kind {
+                TypeKind::Object(object) => Some(object.fields.iter().map(|f| f.node.name.node.to_string()).collect()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .expect("a Mutation type")
 }
 
 async fn every_mutation_writes_exactly_one_event(app: &TestApp) {
@@ -666,7 +694,19 @@ async fn every_mutation_writes_exactly_one_event(app: &TestApp) {
         let before = event_count(app).await;
         let watermark = Uuid::now_v7();
         let token = (!call.token.is_empty()).then_some(call.token.as_str());
-        let response = app.gql(token, &call.query, call.variables.clone()).await;
+        let response = match &call.upload_to {
+            Some(complaint) => {
+                let form = crate::evidence::upload_form(
+                    complaint,
+                    "SCREENSHOT",
+                    "screen.png",
+                    "image/png",
+                    reqwest::multipart::Part::bytes(crate::evidence::png(2048)),
+                );
+                crate::evidence::send_upload(app, token, form).await.json().await.unwrap()
+            }
+            None => app.gql(token, &call.query, call.variables.clone()).await,
+        };
         assert!(response.get("errors").is_none(), "{name}: {response:#}");
         let after = event_count(app).await;
         assert_eq!(after - before, 1, "{name} must write exactly one audit event");

@@ -82,6 +82,9 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// Where the server appends its audit checkpoints (removed on drop).
     pub anchor: tempfile_dir::TempDir,
+    /// Where this server keeps evidence files (a fresh temporary directory).
+    pub evidence_dir: std::path::PathBuf,
+    _evidence: tempfile_dir::TempDir,
     cleanup: Option<Cleanup>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -150,7 +153,12 @@ async fn start(
     settings.audit_anchor_dir = Some(anchor.path().into());
     // Tests write checkpoints when they want them; one test runs the job.
     settings.audit_checkpoint_interval = None;
+    let evidence = tempfile_dir::TempDir::new();
+    settings.evidence_dir = evidence.path().into();
+    // Only the S3 tests use a bucket, whatever the environment says.
+    settings.evidence_url = None;
     configure(&mut settings);
+    let evidence_dir = settings.evidence_dir.clone();
 
     let app = Application::build(settings).await.expect("building the application");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -170,6 +178,8 @@ async fn start(
         database_url,
         db,
         anchor,
+        evidence_dir,
+        _evidence: evidence,
         cleanup,
         shutdown: Some(shutdown),
         server: Some(server),

@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod complaints;
 mod escalations;
+mod evidence;
 mod fixtures;
 mod http_edge;
 mod permissions;

@@ -42,6 +42,7 @@ fn the_contract_names_are_present() {
         "addNote(complaintId: ID!, body: String!, visibility: NoteVisibility!): Note!",
         "linkComplaints(ids: [ID!]!, kind: LinkKind!): [Complaint!]!",
         "setFlags(id: ID!, expectedVersion: Int!, input: FlagsInput!): Complaint!",
+        "uploadEvidence(complaintId: ID!, kind: EvidenceKind!, file: Upload!, description: String): Evidence!",
         "createUser(input: CreateUserInput!): User!",
         "deactivateUser(id: ID!): User!",
         "teams: [Team!]!",
