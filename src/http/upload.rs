@@ -191,11 +191,12 @@ async fn stage(store: &dyn EvidenceStore, mut field: multer::Field<'_>, max: u64
             break Some(StageError::Store(error));
         }
     };
-    if failure.is_none() && !buffer.is_empty() {
-        if let Err(error) = writer.write(buffer.split().freeze()).await {
-            writer.abort().await;
-            return Err(StageError::Store(error));
-        }
+    if failure.is_none()
+        && !buffer.is_empty()
+        && let Err(error) = writer.write(buffer.split().freeze()).await
+    {
+        writer.abort().await;
+        return Err(StageError::Store(error));
     }
     if let Some(failure) = failure {
         writer.abort().await;
