@@ -72,33 +72,6 @@ impl EventRecord {
     }
 }
 
-impl EventRecord {
-    /// An owned copy of a borrowed row.
-    pub fn from_row(e: &EventRow<'_>) -> EventRecord {
-        EventRecord {
-            id: e.id,
-            chain_key: e.chain_key.to_owned(),
-            seq: e.seq,
-            occurred_at: e.occurred_at,
-            actor_id: e.actor_id,
-            actor_role: e.actor_role.map(str::to_owned),
-            request_id: e.request_id.map(str::to_owned),
-            client_addr: e.client_addr.map(str::to_owned),
-            action: e.action.to_owned(),
-            target_type: e.target_type.to_owned(),
-            target_id: e.target_id.map(str::to_owned),
-            complaint_id: e.complaint_id,
-            sensitivity: e.sensitivity.to_owned(),
-            reason: e.reason.map(str::to_owned),
-            changes: e.changes.to_owned(),
-            canonical: e.canonical.to_owned(),
-            prev_hash: e.prev_hash.to_owned(),
-            entry_hash: e.entry_hash.to_owned(),
-            format_version: e.format_version,
-        }
-    }
-}
-
 impl From<audit_event::Model> for EventRecord {
     fn from(m: audit_event::Model) -> Self {
         EventRecord {

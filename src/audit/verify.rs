@@ -1,7 +1,7 @@
 //! The verifier: recomputes every chain from the stored canonical bytes and
 //! reports the first altered, missing, inserted or reordered event.
 //!
-//! For each event, in seq order within its chain, it checks that
+//! For each event, in (chain_key, seq) order, it checks that
 //! 1. the seq follows its predecessor (a gap is a deleted event),
 //! 2. `prev_hash` is the predecessor's `entry_hash` (inserted or reordered events),
 //! 3. the canonical bytes rebuilt from the stored columns equal the stored
@@ -16,16 +16,10 @@
 //! linkage, their signature with the pinned public key, their Merkle root, and
 //! against the anchor file outside the database (a rolled-back table).
 //!
-//! Rows are streamed by one sequential table scan in whatever order the
-//! database returns them (insertion order, which is seq order within a chain;
-//! an event that arrives before its predecessor waits for it) and checked
-//! without per-event allocations: the canonical bytes are rebuilt into one
-//! reused buffer, hashes are compared as hex on the stack.
+//! Rows are streamed (one keyset-ordered query) and checked without per-event
+//! allocations: the canonical bytes are rebuilt into one reused buffer.
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    fmt::Write as _,
-};
+use std::{collections::HashMap, fmt::Write as _};
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use ed25519_dalek::VerifyingKey;
@@ -39,7 +33,6 @@ use super::{
     append::HASH_DOMAIN,
     canonical::write_string,
     checkpoint::{self, CheckpointRecord, Head},
-    export::EventRecord,
 };
 use entity::{audit_checkpoint, audit_checkpoint_head};
 
@@ -188,73 +181,28 @@ struct Expected {
     checkpoint: i64,
 }
 
-/// Where one chain stands while events stream in.
-struct ChainState {
-    next_seq: i64,
-    /// The hex `entry_hash` of the last verified event (the genesis hash at first).
-    last_hash: [u8; 64],
-    /// Events that arrived before their predecessor (only after tampering, or
-    /// when the database returns rows out of insertion order).
-    pending: BTreeMap<i64, EventRecord>,
-}
-
-impl ChainState {
-    fn new() -> ChainState {
-        let mut last_hash = [0u8; 64];
-        last_hash.copy_from_slice(GENESIS_HASH.as_bytes());
-        ChainState { next_seq: 1, last_hash, pending: BTreeMap::new() }
-    }
-}
-
-/// Checks streamed events. Events may come in any order (a plain table scan
-/// is sequential I/O, an index-ordered scan is random I/O): each chain keeps
-/// its position, and an event that arrives early waits for its predecessor.
+/// Checks streamed events chain by chain.
 pub struct ChainVerifier {
-    chains: HashMap<String, ChainState>,
+    chain: String,
+    next_seq: i64,
+    last_hash: String,
     buf: String,
     expected: HashMap<String, Expected>,
     versions: HashMap<Uuid, i64>,
     report: Report,
 }
 
-/// Checks `e`, the next event of the chain at `state`, and advances it.
-fn check_event(buf: &mut String, expected: &HashMap<String, Expected>, state: &mut ChainState, e: &EventRow<'_>) -> Result<(), Failure> {
-    let fail = |reason: String| Failure { chain_key: e.chain_key.to_owned(), seq: e.seq, reason };
-    if e.prev_hash.as_bytes() != state.last_hash {
-        return Err(fail(format!(
-            "prev_hash does not match the entry_hash of seq {}: an event was inserted, removed or reordered",
-            e.seq - 1
-        )));
-    }
-    rebuild_canonical(buf, e);
-    if buf.as_str() != e.canonical {
-        return Err(fail("the stored columns differ from the hashed canonical bytes: a column was edited".into()));
-    }
-    let mut hasher = Sha256::new();
-    hasher.update(HASH_DOMAIN);
-    hasher.update(e.prev_hash.as_bytes());
-    hasher.update(e.canonical.as_bytes());
-    let mut hex_hash = [0u8; 64];
-    hex::encode_to_slice(hasher.finalize(), &mut hex_hash).expect("64 bytes hold a hex SHA-256");
-    if e.entry_hash.as_bytes() != hex_hash {
-        return Err(fail("entry_hash is not the SHA-256 of the event: the event was altered".into()));
-    }
-    if let Some(x) = expected.get(e.chain_key) {
-        if x.seq == e.seq && x.hash != e.entry_hash {
-            return Err(fail(format!(
-                "the hash at seq {} differs from the one signed in checkpoint {}: the chain was rewritten",
-                e.seq, x.checkpoint
-            )));
-        }
-    }
-    state.last_hash = hex_hash;
-    state.next_seq += 1;
-    Ok(())
-}
-
 impl ChainVerifier {
     fn new(expected: HashMap<String, Expected>, versions: HashMap<Uuid, i64>) -> ChainVerifier {
-        ChainVerifier { chains: HashMap::new(), buf: String::with_capacity(2048), expected, versions, report: Report::default() }
+        ChainVerifier {
+            chain: String::new(),
+            next_seq: 1,
+            last_hash: String::new(),
+            buf: String::with_capacity(2048),
+            expected,
+            versions,
+            report: Report::default(),
+        }
     }
 
     fn fail(&mut self, chain_key: &str, seq: i64, reason: String) {
@@ -267,80 +215,107 @@ impl ChainVerifier {
         self.report.first_failure.is_some()
     }
 
-    /// Checks the next event read.
+    /// Checks the next event; events must come in (chain_key, seq) order.
     pub fn push(&mut self, e: &EventRow<'_>) {
         if self.failed() {
             return;
         }
-        let state = match self.chains.get_mut(e.chain_key) {
-            Some(state) => state,
-            None => {
-                self.report.checked_chains += 1;
-                self.chains.entry(e.chain_key.to_owned()).or_insert_with(ChainState::new)
+        if e.chain_key != self.chain {
+            if !self.chain.is_empty() {
+                self.finish_chain();
+                if self.failed() {
+                    return;
+                }
             }
-        };
-        if e.seq > state.next_seq {
-            if state.pending.insert(e.seq, EventRecord::from_row(e)).is_some() {
-                let reason = format!("seq {} appears twice (duplicated)", e.seq);
-                return self.fail(e.chain_key, e.seq, reason);
+            self.chain.clear();
+            self.chain.push_str(e.chain_key);
+            self.next_seq = 1;
+            self.last_hash.clear();
+            self.last_hash.push_str(GENESIS_HASH);
+            self.report.checked_chains += 1;
+        }
+        let chain = e.chain_key;
+        if e.seq != self.next_seq {
+            let reason = if e.seq > self.next_seq {
+                format!("event missing: expected seq {}, found seq {} (deleted)", self.next_seq, e.seq)
+            } else {
+                format!("seq {} out of order after seq {} (reordered or duplicated)", e.seq, self.next_seq - 1)
+            };
+            let at = self.next_seq;
+            return self.fail(chain, at, reason);
+        }
+        if e.prev_hash != self.last_hash {
+            return self.fail(
+                chain,
+                e.seq,
+                format!(
+                    "prev_hash does not match the entry_hash of seq {}: an event was inserted, removed or reordered",
+                    e.seq - 1
+                ),
+            );
+        }
+        let mut buf = std::mem::take(&mut self.buf);
+        rebuild_canonical(&mut buf, e);
+        let columns_match = buf == e.canonical;
+        self.buf = buf;
+        if !columns_match {
+            return self.fail(chain, e.seq, "the stored columns differ from the hashed canonical bytes: a column was edited".into());
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(HASH_DOMAIN);
+        hasher.update(e.prev_hash.as_bytes());
+        hasher.update(e.canonical.as_bytes());
+        let mut hex_hash = [0u8; 64];
+        let digest = hasher.finalize();
+        hex::encode_to_slice(digest, &mut hex_hash).expect("64 bytes hold a hex SHA-256");
+        if e.entry_hash.as_bytes() != hex_hash {
+            return self.fail(chain, e.seq, "entry_hash is not the SHA-256 of the event: the event was altered".into());
+        }
+        if let Some(expected) = self.expected.get(chain) {
+            if expected.seq == e.seq && expected.hash != e.entry_hash {
+                let reason = format!(
+                    "the hash at seq {} differs from the one signed in checkpoint {}: the chain was rewritten",
+                    e.seq, expected.checkpoint
+                );
+                return self.fail(chain, e.seq, reason);
             }
-            return;
         }
-        if e.seq < state.next_seq {
-            let reason = format!("seq {} appears twice (duplicated or reordered)", e.seq);
-            return self.fail(e.chain_key, e.seq, reason);
-        }
-        let mut result = check_event(&mut self.buf, &self.expected, state, e);
-        let mut checked = u64::from(result.is_ok());
-        while result.is_ok() {
-            let Some(next) = state.pending.remove(&state.next_seq) else { break };
-            result = check_event(&mut self.buf, &self.expected, state, &next.row());
-            checked += u64::from(result.is_ok());
-        }
-        self.report.checked_events += checked;
-        if let Err(failure) = result {
-            self.report.first_failure.get_or_insert(failure);
-        }
+        self.last_hash.clear();
+        self.last_hash.push_str(e.entry_hash);
+        self.next_seq += 1;
+        self.report.checked_events += 1;
     }
 
-    /// Ends the stream: gaps, truncated tails and versions, chain by chain in
-    /// key order; then whatever was expected but never seen.
-    pub fn finish(mut self) -> Report {
-        if self.failed() {
-            return self.report;
+    fn finish_chain(&mut self) {
+        let chain = std::mem::take(&mut self.chain);
+        let head = self.next_seq - 1;
+        if let Some(expected) = self.expected.remove(&chain) {
+            if expected.seq > head {
+                let reason = format!(
+                    "events missing: checkpoint {} recorded head seq {} but the chain ends at seq {} (truncated)",
+                    expected.checkpoint, expected.seq, head
+                );
+                self.fail(&chain, head + 1, reason);
+            }
         }
-        let mut chains: Vec<(String, ChainState)> = std::mem::take(&mut self.chains).into_iter().collect();
-        chains.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for (chain, state) in chains {
-            if let Some((&found, _)) = state.pending.first_key_value() {
-                let reason = format!("event missing: expected seq {}, found seq {found} (deleted)", state.next_seq);
-                self.fail(&chain, state.next_seq, reason);
-                break;
+        if let Some(id) = chain.strip_prefix("complaint:").and_then(|id| Uuid::parse_str(id).ok()) {
+            match self.versions.remove(&id) {
+                Some(version) if version != head => self.fail(
+                    &chain,
+                    head,
+                    format!("the complaint's version is {version} but its chain head is seq {head}"),
+                ),
+                Some(_) => {}
+                None => self.fail(&chain, head, "a chain for a complaint that does not exist".into()),
             }
-            let head = state.next_seq - 1;
-            if let Some(expected) = self.expected.remove(&chain) {
-                if expected.seq > head {
-                    let reason = format!(
-                        "events missing: checkpoint {} recorded head seq {} but the chain ends at seq {} (truncated)",
-                        expected.checkpoint, expected.seq, head
-                    );
-                    self.fail(&chain, head + 1, reason);
-                    break;
-                }
-            }
-            if let Some(id) = chain.strip_prefix("complaint:").and_then(|id| Uuid::parse_str(id).ok()) {
-                match self.versions.remove(&id) {
-                    Some(version) if version != head => {
-                        self.fail(&chain, head, format!("the complaint's version is {version} but its chain head is seq {head}"));
-                        break;
-                    }
-                    Some(_) => {}
-                    None => {
-                        self.fail(&chain, head, "a chain for a complaint that does not exist".into());
-                        break;
-                    }
-                }
-            }
+        }
+        self.chain = chain;
+    }
+
+    /// Ends the stream: the last chain, then whatever was expected but never seen.
+    pub fn finish(mut self) -> Report {
+        if !self.chain.is_empty() && !self.failed() {
+            self.finish_chain();
         }
         if !self.failed() {
             let mut missing: Vec<(String, Expected)> = self.expected.drain().collect();
@@ -533,15 +508,14 @@ macro_rules! verify_in_snapshot {
             Ok(expected) => {
                 let mut verifier = ChainVerifier::new(expected, stored.versions);
                 verifier.report = std::mem::take(&mut $report);
-                // The whole trail: one sequential table scan (an index-ordered
-                // scan costs a random read per row). One complaint: its index range.
+                // One ordered scan over the (chain_key, seq) index; rows are checked as they stream.
                 let sql = match $options.complaint {
                     Some(_) => format!(
                         "SELECT {EVENT_COLUMNS} FROM audit_event WHERE chain_key IN ({}, {}) ORDER BY chain_key, seq",
                         $ph(1),
                         $ph(2)
                     ),
-                    None => format!("SELECT {EVENT_COLUMNS} FROM audit_event"),
+                    None => format!("SELECT {EVENT_COLUMNS} FROM audit_event ORDER BY chain_key, seq"),
                 };
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
                 if let Some(id) = $options.complaint {
