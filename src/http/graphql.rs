@@ -155,29 +155,25 @@ pub async fn ws(
 ) -> Response {
     let schema = state.schema.clone();
     let services = state.services.clone();
-    let request_id = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut ctx = request_origin(&headers, peer);
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
             GraphQLWebSocket::new(socket, schema, protocol)
                 .on_connection_init(move |payload| async move {
-                    let token = ["authorization", "Authorization", "token"]
+                    // `{"authorization": "Bearer …"}`, or the bare token under `token`.
+                    let token = ["authorization", "Authorization"]
                         .iter()
-                        .find_map(|key| payload.get(*key).and_then(|v| v.as_str()))
-                        .map(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).unwrap_or(value).trim().to_owned());
+                        .find_map(|key| payload.get(*key).and_then(|v| v.as_str()).map(|v| bearer_token(v).unwrap_or(v)))
+                        .or_else(|| payload.get("token").and_then(|v| v.as_str()))
+                        .map(str::trim);
                     let Some(token) = token else {
                         return Err(AppError::Unauthenticated("send {\"authorization\": \"Bearer <token>\"} in connection_init").into());
                     };
-                    let actor = auth::authenticate(&services, &token).await?;
+                    ctx.actor = Some(auth::authenticate(&services, token).await?);
                     let mut data = async_graphql::Data::default();
                     data.insert(Arc::new(Loaders::new(&services)));
-                    data.insert(RequestContext {
-                        actor: Some(actor),
-                        auth_error: None,
-                        request_id,
-                        client_addr: Some(peer.ip().to_string()),
-                        ..RequestContext::default()
-                    });
+                    data.insert(ctx);
                     Ok(data)
                 })
                 .serve()
@@ -220,13 +216,7 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
 
 /// The caller (from the bearer token), the request id and the client address.
 pub(super) async fn request_context(services: &Services, headers: &HeaderMap, peer: SocketAddr) -> RequestContext {
-    let mut ctx = RequestContext {
-        actor: None,
-        auth_error: None,
-        request_id: headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned),
-        client_addr: Some(peer.ip().to_string()),
-        ..RequestContext::default()
-    };
+    let mut ctx = request_origin(headers, peer);
     if let Some(token) = bearer(headers) {
         match auth::authenticate(services, token).await {
             Ok(actor) => ctx.actor = Some(actor),
@@ -275,9 +265,22 @@ pub(super) async fn execute(
 }
 
 pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    bearer_token(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
+}
+
+/// The token of a `Bearer <token>` credential (the scheme is case-insensitive).
+fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The request id and client address of a request, before anyone is signed in.
+fn request_origin(headers: &HeaderMap, peer: SocketAddr) -> RequestContext {
+    RequestContext {
+        request_id: headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        client_addr: Some(peer.ip().to_string()),
+        ..RequestContext::default()
+    }
 }
 
 /// Gives errors raised by async-graphql itself (syntax, validation, limits,

@@ -163,13 +163,17 @@ pub async fn record_access(
         return Ok(());
     }
     let mut uow = UnitOfWork::begin(services, ctx).await?;
-    uow.record(NewEvent {
+    uow.record(access_event(complaint, action, target_type, target_id)).await?;
+    uow.commit().await
+}
+
+/// An audited read, on the complaint's access chain.
+fn access_event(complaint: &complaint::Model, action: &'static str, target_type: &'static str, target_id: Uuid) -> NewEvent {
+    NewEvent {
         complaint_id: Some(complaint.id),
         sensitivity: sensitivity(complaint),
         ..NewEvent::new(ChainKey::ComplaintAccess(complaint.id), action, target_type, target_id)
-    })
-    .await?;
-    uow.commit().await
+    }
 }
 
 /// Records the reads of sensitive and legal-hold complaints that this request
@@ -185,12 +189,7 @@ pub async fn record_reads(services: &Services, ctx: &RequestContext, complaints:
     }
     let mut uow = UnitOfWork::begin(services, ctx).await?;
     for c in &unrecorded {
-        uow.record(NewEvent {
-            complaint_id: Some(c.id),
-            sensitivity: sensitivity(c),
-            ..NewEvent::new(ChainKey::ComplaintAccess(c.id), "complaint.viewed", "complaint", c.id)
-        })
-        .await?;
+        uow.record(access_event(c, "complaint.viewed", "complaint", c.id)).await?;
     }
     let committed = uow.commit().await;
     if committed.is_err() {
