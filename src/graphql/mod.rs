@@ -49,11 +49,14 @@ pub struct Limits {
     pub max_depth: usize,
     pub max_complexity: usize,
     pub introspection: bool,
+    /// "Did you mean …" in validation errors (off in production: it spells
+    /// the hidden schema out field by field).
+    pub suggestions: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_depth: 12, max_complexity: 5000, introspection: true }
+        Limits { max_depth: 12, max_complexity: 5000, introspection: true, suggestions: true }
     }
 }
 
@@ -64,6 +67,7 @@ pub fn schema(limits: Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(32)
         .limit_directives(20);
+    let builder = if limits.suggestions { builder } else { builder.disable_suggestions() };
     if limits.introspection { builder } else { builder.disable_introspection() }
 }
 

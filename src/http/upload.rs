@@ -10,7 +10,7 @@ use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
 use axum::{
     extract::Request,
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, HeaderName, StatusCode, header},
     response::Response,
 };
 use bytes::BytesMut;
@@ -34,6 +34,20 @@ const MAX_FILES: usize = 10;
 /// Bytes gathered before each write to the store.
 const WRITE_BUFFER: usize = 256 * 1024;
 
+/// Headers that make a browser send a CORS preflight, as Apollo Server asks of
+/// multipart requests (a `multipart/form-data` POST is otherwise a "simple"
+/// cross-site request): `apollo-require-preflight: true` or
+/// `x-apollo-operation-name: <name>` (Apollo Client sets the latter).
+pub const PREFLIGHT: HeaderName = HeaderName::from_static("apollo-require-preflight");
+pub const OPERATION_NAME: HeaderName = HeaderName::from_static("x-apollo-operation-name");
+
+/// Whether the request carries a non-empty preflight-forcing header.
+pub fn has_preflight_header(headers: &HeaderMap) -> bool {
+    [PREFLIGHT, OPERATION_NAME]
+        .iter()
+        .any(|name| headers.get(name).is_some_and(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace)))
+}
+
 pub fn is_multipart(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
@@ -52,6 +66,11 @@ fn internal() -> Response {
 pub async fn post(state: &AppState, peer: SocketAddr, request: Request) -> Response {
     let settings = &state.services.settings;
     let headers = request.headers().clone();
+    if !has_preflight_header(&headers) {
+        return bad_request(
+            "multipart requests need an `apollo-require-preflight: true` or `x-apollo-operation-name` header (CSRF protection)",
+        );
+    }
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let Ok(boundary) = multer::parse_boundary(content_type) else {
         return bad_request("multipart/form-data without a boundary");
