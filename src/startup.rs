@@ -43,6 +43,11 @@ impl Application {
         let settings = Arc::new(settings);
         let services = Services::new(db, settings.clone())?;
         tracing::info!(store = services.evidence.describe(), "evidence store");
+        match services.evidence.clean_staging().await {
+            Ok(0) => {}
+            Ok(removed) => tracing::warn!(removed, "removed staged evidence files an earlier run left behind"),
+            Err(error) => tracing::warn!(%error, "cleaning the evidence staging area"),
+        }
         if settings.demo && demo::seed(&services).await.context("seeding the demo data")? {
             tracing::info!("demo data seeded");
         }

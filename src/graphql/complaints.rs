@@ -102,7 +102,8 @@ impl ComplaintQuery {
     }
 
     /// Complaints the caller may see, as a Relay connection with keyset cursors.
-    #[graphql(complexity = "5 + child_complexity * (first.or(last).unwrap_or(20).clamp(1, 100) as usize)")]
+    #[graphql(complexity = "5 + child_complexity * (first.or(last).unwrap_or(20).clamp(1, 100) as usize) \
+        + filter.as_ref().and_then(|f| f.search.as_ref()).map_or(0, |_| crate::graphql::EXCLUSIVE_COST)")]
     #[allow(clippy::too_many_arguments)]
     async fn complaints(
         &self,

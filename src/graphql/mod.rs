@@ -41,6 +41,25 @@ pub struct Mutation(
     users::UserMutation,
 );
 
+/// The cost of a field that scans a whole table or log (`verifyAuditTrail`,
+/// `complaints(filter: {search})`): more than half the default budget, so a
+/// document holds one, however it is aliased.
+pub const EXCLUSIVE_COST: usize = 2_600;
+/// The cap of a nested list that is not a connection (`Complaint.notes`,
+/// `escalations`, `links` when no `first` is given); its cost multiplier.
+pub const NESTED_LIST_DEFAULT: i32 = 20;
+/// The rows a small admin list (`teams`) may return; its cost multiplier.
+pub const SMALL_LIST_CAP: usize = 100;
+
+/// `first` of a capped nested list, checked: 0 ..= 100, default [`NESTED_LIST_DEFAULT`].
+pub fn nested_first(first: Option<i32>) -> Result<usize, crate::error::AppError> {
+    let first = first.unwrap_or(NESTED_LIST_DEFAULT);
+    if !(0..=connection::MAX_PAGE).contains(&first) {
+        return Err(crate::error::AppError::validation("first", format!("must be between 0 and {}", connection::MAX_PAGE)));
+    }
+    Ok(first as usize)
+}
+
 pub type CaseworkSchema = Schema<Query, Mutation, Subscription>;
 
 /// Limits that protect the server from expensive queries.

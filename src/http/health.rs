@@ -52,5 +52,9 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     body.push_str("# HELP casework_db_statements_total SQL statements executed by this server.\n");
     body.push_str("# TYPE casework_db_statements_total counter\n");
     body.push_str(&format!("casework_db_statements_total {}\n", state.statements.get()));
+    body.push_str("# HELP casework_evidence_hash_checks_total Whole-blob SHA-256 checks before downloads.\n");
+    body.push_str("# TYPE casework_evidence_hash_checks_total counter\n");
+    let checks = state.services.guards.hash_checks.load(std::sync::atomic::Ordering::Relaxed);
+    body.push_str(&format!("casework_evidence_hash_checks_total {checks}\n"));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

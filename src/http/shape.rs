@@ -14,7 +14,7 @@ use super::errors::error_body;
 use crate::error::code;
 
 /// Aliased fields in one document.
-pub const MAX_ALIASES: usize = 50;
+pub const MAX_ALIASES: usize = 100;
 /// Directives on one field, fragment or operation.
 pub const MAX_DIRECTIVES: usize = 4;
 /// Times one response key may appear in one selection set.

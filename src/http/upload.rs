@@ -84,9 +84,15 @@ pub async fn post(state: &AppState, peer: SocketAddr, request: Request) -> Respo
     }
     // Authenticate before reading a byte of a file: anonymous callers store nothing.
     let ctx = request_context(&state.services, &headers, peer).await;
-    if let Err(error) = ctx.actor() {
-        return error_body(StatusCode::UNAUTHORIZED, error.code(), &error.to_string());
-    }
+    let user = match ctx.actor() {
+        Ok(actor) => actor.user_id,
+        Err(error) => return error_body(StatusCode::UNAUTHORIZED, error.code(), &error.to_string()),
+    };
+    // At most CASEWORK_UPLOADS_PER_USER at once; the slot is freed when this returns.
+    let _slot = match state.services.guards.upload_slot(user) {
+        Ok(slot) => slot,
+        Err(error) => return error_body(StatusCode::TOO_MANY_REQUESTS, error.code(), "too many uploads at once; wait for one to finish"),
+    };
 
     let limits = SizeLimit::new()
         .whole_stream(max_total)
@@ -116,6 +122,10 @@ pub async fn post(state: &AppState, peer: SocketAddr, request: Request) -> Respo
                 };
                 if let Some(refused) = refuse_upload_markers(&request) {
                     return refused;
+                }
+                // Nothing is staged unless the operation is an upload.
+                if !is_upload_operation(&request) {
+                    return bad_request("a multipart request may only run the uploadEvidence mutation");
                 }
                 operations = Some(request);
             }
@@ -148,7 +158,12 @@ pub async fn post(state: &AppState, peer: SocketAddr, request: Request) -> Respo
                         return internal();
                     }
                 };
+                let size = file.size;
                 let index = staged.push(file);
+                if let Err(error) = state.services.guards.take_upload_bytes(user, size) {
+                    staged.discard_unclaimed().await;
+                    return error_body(StatusCode::TOO_MANY_REQUESTS, error.code(), "the daily upload quota is used up");
+                }
                 for path in paths {
                     if !set_upload(request, &path, index) {
                         return bad_request(&format!("`map` names {path:?}, which is not a variable of the operation"));
@@ -167,6 +182,26 @@ pub async fn post(state: &AppState, peer: SocketAddr, request: Request) -> Respo
     let response = execute(state, &headers, ctx, request.data(staged.clone())).await;
     staged.discard_unclaimed().await;
     response
+}
+
+/// Whether the operation to run is a mutation selecting only `uploadEvidence`
+/// (decided before any file is staged).
+fn is_upload_operation(request: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else { return false };
+    let operation = match (&document.operations, &request.operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    operation.is_some_and(|op| {
+        op.node.ty == OperationType::Mutation
+            && !op.node.selection_set.node.items.is_empty()
+            && op.node.selection_set.node.items.iter().all(|item| match &item.node {
+                Selection::Field(field) => field.node.name.node.as_str() == "uploadEvidence",
+                _ => false,
+            })
+    })
 }
 
 enum StageError {

@@ -344,6 +344,10 @@ pub fn filter_condition(filter: &ComplaintFilter, now: DateTime<Utc>) -> AppResu
         if search.chars().count() > limits::SHORT {
             return Err(AppError::validation("filter.search", "is too long"));
         }
+        // Shorter terms match most rows and cannot use the trigram index.
+        if search.chars().count() < MIN_SEARCH_CHARS {
+            return Err(AppError::validation("filter.search", format!("needs at least {MIN_SEARCH_CHARS} characters")));
+        }
         let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         let pattern = format!("%{escaped}%");
         let like = |column: complaint::Column| -> SimpleExpr {
@@ -481,6 +485,9 @@ pub async fn count(services: &Services, actor: &Actor, condition: Condition) -> 
 
 // ---------------------------------------------------------------- intake
 
+/// The shortest search term: trigram indexes serve three characters and more.
+pub const MIN_SEARCH_CHARS: usize = 3;
+
 /// Records a new complaint: validated, given its reference and SLA deadlines,
 /// assigned (by default to the creator and their team), and audited.
 #[tracing::instrument(skip_all)]
@@ -489,6 +496,7 @@ pub async fn create(services: &Services, ctx: &RequestContext, input: CreateComp
     if !policy::can_create_complaint(actor) {
         return Err(AppError::forbidden("only agents and supervisors record complaints"));
     }
+    services.guards.creations.take(actor.user_id, 1)?;
     let now = super::now();
     let customer = validate_customer("input.customer", &input.customer)?;
     let currency = Currency::parse("input.currency", input.currency.as_deref().unwrap_or(&services.settings.default_currency))?;
@@ -1247,6 +1255,7 @@ pub async fn link(services: &Services, ctx: &RequestContext, ids: &[Uuid], kind:
     if ids.len() > 50 {
         return Err(AppError::validation("ids", "link at most 50 complaints at once"));
     }
+    services.guards.links.take(actor.user_id, 1)?;
     let mut complaints = Vec::with_capacity(ids.len());
     for id in ids {
         complaints.push(load_for_work(services, actor, *id).await?);
