@@ -270,15 +270,19 @@ pub(super) async fn execute(
     if request.query.trim().is_empty() {
         return error_body(StatusCode::BAD_REQUEST, code::VALIDATION, "the request has no query");
     }
-    if let Some(refused) = super::shape::refuse(&request) {
-        return refused;
-    }
     let services = &state.services;
     if let Some(name) = &request.operation_name {
         tracing::Span::current().record("operation", name.as_str());
     }
-    let request = request.data(Arc::new(Loaders::new(services))).data(ctx);
-    let mut response = state.schema.execute(request).await;
+    // An overloaded document is a request error, answered like any other.
+    let mut response = match super::shape::check(&request.query) {
+        Some(reason) => {
+            let mut error = ServerError::new(reason, None);
+            error.extensions.get_or_insert_with(Default::default).set("code", code::QUERY_TOO_COMPLEX);
+            async_graphql::Response::from_errors(vec![error])
+        }
+        None => state.schema.execute(request.data(Arc::new(Loaders::new(services))).data(ctx)).await,
+    };
     let request_error = response.data == async_graphql::Value::Null && response.errors.iter().all(|e| e.path.is_empty());
     for error in &mut response.errors {
         classify(error);

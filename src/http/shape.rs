@@ -8,10 +8,6 @@ use async_graphql::parser::{
     Positioned,
     types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet},
 };
-use axum::{http::StatusCode, response::Response};
-
-use super::errors::error_body;
-use crate::error::code;
 
 /// Aliased fields in one document.
 pub const MAX_ALIASES: usize = 100;
@@ -26,11 +22,6 @@ pub fn check(query: &str) -> Option<String> {
     let document = async_graphql::parser::parse_query(query).ok()?;
     let mut counts = Counts::default();
     walk_document(&document, &mut counts)
-}
-
-/// [`check`] as an HTTP answer.
-pub fn refuse(request: &async_graphql::Request) -> Option<Response> {
-    check(&request.query).map(|reason| error_body(StatusCode::BAD_REQUEST, code::QUERY_TOO_COMPLEX, &reason))
 }
 
 #[derive(Default)]
