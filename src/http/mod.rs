@@ -6,6 +6,7 @@ mod evidence;
 mod graphql;
 mod health;
 mod upload;
+mod ws;
 
 use std::{sync::Arc, time::Duration};
 
@@ -56,7 +57,7 @@ pub fn router(state: AppState) -> Router {
         .layer(cors(&settings.cors_origins));
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
-        .route("/graphql/ws", get(graphql::ws))
+        .route("/graphql/ws", get(ws::ws))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
