@@ -485,3 +485,51 @@ async fn websocket_limits_init_timeout_and_subscription_caps() {
     second.close().await;
     app.finish().await;
 }
+
+/// The `graphql-ws` npm client (`.ci/ws-client`): what front ends actually use.
+/// Skipped with a notice when node or the client's packages are missing,
+/// unless `CASEWORK_TEST_REQUIRE_NODE=1` (CI), which installs them with `npm ci`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graphql_ws_npm_client_sees_every_close_code() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/ws-client");
+    let require = std::env::var("CASEWORK_TEST_REQUIRE_NODE").is_ok_and(|v| v == "1");
+    if !dir.join("node_modules/graphql-ws").exists() {
+        if !require {
+            eprintln!("NOTE: .ci/ws-client/node_modules missing; skipping the graphql-ws client test (run npm ci there)");
+            return;
+        }
+        let status = tokio::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .await
+            .expect("running npm ci");
+        assert!(status.success(), "npm ci in .ci/ws-client");
+    }
+    let Some(app) = spawn_app_with(Backend::Sqlite, |s| s.ws_init_timeout = Duration::from_secs(1)).await else { return };
+    let config = json!({
+        "http": app.url("/graphql"),
+        "ws": app.address.replace("http://", "ws://") + "/graphql/ws",
+        "agent": app.login_as("agent@example.com").await,
+        "supervisor": app.login_as("supervisor@example.com").await,
+        "complaint": ComplaintBuilder::new().with("title", json!("seen by graphql-ws")).input(),
+    });
+    let output = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new("node").arg(dir.join("client.mjs")).arg(config.to_string()).output(),
+    )
+    .await
+    .expect("the client finished in time")
+    .expect("running node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "node failed: {stdout} {}", String::from_utf8_lossy(&output.stderr));
+    let results: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| panic!("JSON from the client: {stdout}"));
+    assert_eq!(results["event"]["next"]["data"]["complaintEvents"]["complaint"]["title"], "seen by graphql-ws", "{results:#}");
+    assert_eq!(results["mutation"]["errors"][0]["extensions"]["code"], "VALIDATION", "{results:#}");
+    for (scenario, code) in
+        [("forbidden", 4403), ("invalid", 4400), ("unauthorized", 4401), ("init_timeout", 4408), ("duplicate", 4409)]
+    {
+        assert_eq!(results[scenario]["closed"], code, "{scenario}: {results:#}");
+    }
+    app.finish().await;
+}
