@@ -229,6 +229,29 @@ pub struct ServeArgs {
     pub audit_checkpoint_poll_secs: u64,
     #[command(flatten)]
     pub edge: EdgeArgs,
+    #[command(flatten)]
+    pub sessions: SessionArgs,
+}
+
+/// Limits of sessions, sign-in and WebSocket subscriptions (README "Security").
+#[derive(Args, Debug, Clone)]
+pub struct SessionArgs {
+    /// Absolute lifetime of a sign-in (a refresh-token family), in seconds; rotation never extends it.
+    #[arg(long, env = "CASEWORK_SESSION_MAX_SECS", default_value_t = 7 * 24 * 3600)]
+    pub session_max_secs: u64,
+    /// Seconds after a refresh during which presenting the old token again returns the same new
+    /// tokens (a retry of an answer lost on the network) instead of counting as reuse.
+    #[arg(long, env = "CASEWORK_REFRESH_RETRY_SECS", default_value_t = 10)]
+    pub refresh_retry_secs: u64,
+    /// Seconds a WebSocket may stay open without a `connection_init` (then closed with 4408).
+    #[arg(long, env = "CASEWORK_WS_INIT_TIMEOUT_SECS", default_value_t = 10)]
+    pub ws_init_timeout_secs: u64,
+    /// Concurrent subscriptions on one WebSocket.
+    #[arg(long, env = "CASEWORK_WS_MAX_SUBSCRIPTIONS", default_value_t = 20)]
+    pub ws_max_subscriptions: usize,
+    /// Concurrent subscriptions of one user over all their WebSockets (per instance).
+    #[arg(long, env = "CASEWORK_WS_MAX_SUBSCRIPTIONS_PER_USER", default_value_t = 50)]
+    pub ws_max_subscriptions_per_user: usize,
 }
 
 /// Limits of the HTTP edge, the database session and evidence uploads (issue 11).
@@ -375,6 +398,13 @@ pub struct Settings {
     pub audit_checkpoint_interval: Option<Duration>,
     pub audit_checkpoint_poll: Duration,
     pub edge: EdgeSettings,
+    /// Absolute lifetime of a refresh-token family.
+    pub session_max: Duration,
+    /// Window in which a rotated refresh token may be presented again as a retry.
+    pub refresh_retry: Duration,
+    pub ws_init_timeout: Duration,
+    pub ws_max_subscriptions: usize,
+    pub ws_max_subscriptions_per_user: usize,
 }
 
 /// The validated [`EdgeArgs`].
@@ -512,6 +542,11 @@ impl Settings {
             max_query_complexity: args.max_query_complexity,
             login_attempts_per_minute: args.login_attempts_per_minute,
             log_format: args.log_format,
+            session_max: Duration::from_secs(args.sessions.session_max_secs.max(1)),
+            refresh_retry: Duration::from_secs(args.sessions.refresh_retry_secs),
+            ws_init_timeout: Duration::from_secs(args.sessions.ws_init_timeout_secs.max(1)),
+            ws_max_subscriptions: args.sessions.ws_max_subscriptions.max(1),
+            ws_max_subscriptions_per_user: args.sessions.ws_max_subscriptions_per_user.max(1),
         };
         Ok((settings, generated))
     }
