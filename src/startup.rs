@@ -32,6 +32,7 @@ impl Application {
         let db = db::connect(&settings.database_url, settings.db_max_connections, &statements).await?;
         db::migrate(&db).await?;
         db::check_audit_triggers(&db).await?;
+        db::check_audit_privileges(&db, settings.is_production(), settings.audit_allow_privileged_role).await?;
         crate::auth::password::warm_up();
 
         let settings = Arc::new(settings);

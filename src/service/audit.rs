@@ -140,13 +140,24 @@ pub async fn verify(services: &Services, actor: &Actor, complaint: Option<Uuid>)
     if !policy::can_verify_audit_trail(actor) {
         return Err(AppError::forbidden("only legal, auditors and administrators verify the audit trail"));
     }
-    let public_key = crate::audit::checkpoint::parse_public_key(&services.settings.audit_public_key)
-        .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
+    let trusted_keys = if services.settings.audit_trusted_keys.is_empty() {
+        let public_key = crate::audit::checkpoint::parse_public_key(&services.settings.audit_public_key)
+            .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
+        vec![crate::audit::checkpoint::TrustedKey::always(public_key)]
+    } else {
+        services.settings.audit_trusted_keys.clone()
+    };
     let anchor = match &services.settings.audit_anchor_dir {
         Some(dir) => Some(crate::audit::checkpoint::read_anchor(dir)?),
         None => None,
     };
-    let options = verify::Options { complaint, public_key: Some(public_key), anchor };
+    let options = verify::Options {
+        complaint,
+        trusted_keys,
+        allow_unpinned: false,
+        anchor,
+        mac_key: Some(services.settings.audit_mac_key.clone()),
+    };
     Ok(verify::verify_database(&services.db, &options).await?)
 }
 

@@ -702,7 +702,9 @@ pub(crate) fn event(c: &complaint::Model, action: &'static str, changes: Changes
     NewEvent {
         complaint_id: Some(c.id),
         sensitivity: sensitivity(c),
-        ..NewEvent::new(ChainKey::Complaint(c.id), action, "complaint", c.id).changes(changes)
+        ..NewEvent::new(ChainKey::Complaint(c.id), action, "complaint", c.id)
+            .changes(changes)
+            .state(crate::audit::state::complaint_state(c))
     }
 }
 

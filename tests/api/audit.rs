@@ -54,7 +54,7 @@ fn uuid_of(id: &Value) -> Uuid {
 }
 
 fn writer(app: &TestApp) -> CheckpointWriter {
-    CheckpointWriter { seed: SigningSeed::parse(AUDIT_SEED).unwrap(), anchor_dir: Some(app.anchor.path().into()) }
+    CheckpointWriter::new(SigningSeed::parse(AUDIT_SEED).unwrap(), Some(app.anchor.path().into()))
 }
 
 async fn checkpoint_now(app: &TestApp) -> audit_checkpoint::Model {
@@ -371,7 +371,7 @@ async fn a_chain_rehashed_from_event_k_is_caught_by_the_checkpoint(app: &TestApp
 
 async fn a_checkpoint_signed_with_the_wrong_key_is_named(app: &TestApp) {
     complaint_with_trail(app).await;
-    let forger = CheckpointWriter { seed: SigningSeed::random(), anchor_dir: None };
+    let forger = CheckpointWriter { mac_key: SigningSeed::parse(AUDIT_SEED).unwrap().derive_mac_key(), ..CheckpointWriter::new(SigningSeed::random(), None) };
     let forged = checkpoint::create(&app.db, &forger, true).await.unwrap().unwrap();
     assert_eq!(forged.seq, 2);
     assert_caught(app, "checkpoint", 2, "pinned public key").await;
