@@ -240,6 +240,11 @@ pub struct ServeArgs {
     /// or may UPDATE/DELETE/TRUNCATE them (otherwise refused).
     #[arg(long, env = "CASEWORK_AUDIT_ALLOW_PRIVILEGED_ROLE")]
     pub audit_allow_privileged_role: bool,
+    /// Apply pending migrations on start. Set `false` when the server runs as a
+    /// runtime role that may not change the schema (run `casework migrate` as
+    /// the owner first); the server then refuses to start on a stale schema.
+    #[arg(long, env = "CASEWORK_MIGRATE_ON_START", default_value_t = true, action = clap::ArgAction::Set)]
+    pub migrate_on_start: bool,
     /// Seconds between audit checkpoints at most (0: no checkpoint job).
     #[arg(long, env = "CASEWORK_AUDIT_CHECKPOINT_INTERVAL_SECS", default_value_t = 300)]
     pub audit_checkpoint_interval_secs: u64,
@@ -315,12 +320,15 @@ pub struct Settings {
     /// The public key (hex) verification pins.
     pub audit_public_key: String,
     pub audit_anchor_dir: Option<PathBuf>,
-    /// Keys every audit event's MAC.
-    pub audit_mac_key: crate::audit::MacKey,
+    /// Keys every audit event's MAC; `None`: derived from `audit_signing_key`
+    /// (see [`Settings::audit_mac_key`]).
+    pub audit_mac_key: Option<crate::audit::MacKey>,
     /// Trusted checkpoint keys (empty: the public key above, without period).
     pub audit_trusted_keys: Vec<crate::audit::checkpoint::TrustedKey>,
     /// Production starts even with a privileged database role.
     pub audit_allow_privileged_role: bool,
+    /// Migrate on start (else only check that no migration is pending).
+    pub migrate_on_start: bool,
     /// `None`: no checkpoint job.
     pub audit_checkpoint_interval: Option<Duration>,
     pub audit_checkpoint_poll: Duration,
@@ -377,8 +385,8 @@ impl Settings {
             None => audit_signing_key.public_key_hex(),
         };
         let audit_mac_key = match &args.audit_mac_key {
-            Some(key) => crate::audit::MacKey::parse(key.expose()).map_err(ConfigError::AuditMacKey)?,
-            None => audit_signing_key.derive_mac_key(),
+            Some(key) => Some(crate::audit::MacKey::parse(key.expose()).map_err(ConfigError::AuditMacKey)?),
+            None => None,
         };
         let audit_trusted_keys = match &args.audit_trusted_keys {
             Some(text) => crate::audit::checkpoint::parse_trusted_keys(text).map_err(ConfigError::AuditTrustedKeys)?,
@@ -388,6 +396,7 @@ impl Settings {
             audit_mac_key,
             audit_trusted_keys,
             audit_allow_privileged_role: args.audit_allow_privileged_role,
+            migrate_on_start: args.migrate_on_start,
             audit_signing_key,
             audit_signing_key_generated,
             audit_public_key,
@@ -423,6 +432,11 @@ impl Settings {
             log_format: args.log_format,
         };
         Ok((settings, generated))
+    }
+
+    /// The events' MAC key: configured, or derived from the signing key.
+    pub fn audit_mac_key(&self) -> crate::audit::MacKey {
+        self.audit_mac_key.clone().unwrap_or_else(|| self.audit_signing_key.derive_mac_key())
     }
 
     pub fn is_production(&self) -> bool {

@@ -59,6 +59,25 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("applying database migrations")
 }
 
+/// Refuses to run on a schema with pending migrations, without trying to
+/// apply them (a runtime role may not change the schema).
+pub async fn check_migrated(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let rows = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT version FROM seaql_migrations"))
+        .await
+        .context("reading seaql_migrations (run `casework migrate` as the schema owner first)")?;
+    let applied: Vec<String> = rows.iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).collect();
+    let pending: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .filter(|name| !applied.contains(name))
+        .collect();
+    if !pending.is_empty() {
+        bail!("migrations pending ({}): run `casework migrate` as the schema owner", pending.join(", "));
+    }
+    Ok(())
+}
+
 /// Refuses to run when an audit immutability trigger is missing or disabled,
 /// or (PostgreSQL) when the function the triggers execute was replaced: its
 /// `pg_get_functiondef` must hash like the definition the migration created.

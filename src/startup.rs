@@ -30,7 +30,11 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let statements = StatementCounter::default();
         let db = db::connect(&settings.database_url, settings.db_max_connections, &statements).await?;
-        db::migrate(&db).await?;
+        if settings.migrate_on_start {
+            db::migrate(&db).await?;
+        } else {
+            db::check_migrated(&db).await?;
+        }
         db::check_audit_triggers(&db).await?;
         db::check_audit_privileges(&db, settings.is_production(), settings.audit_allow_privileged_role).await?;
         crate::auth::password::warm_up();

@@ -309,6 +309,16 @@ pub enum Anchor {
     Records(Vec<CheckpointRecord>),
 }
 
+impl Anchor {
+    /// The records read (none when missing or unreadable).
+    pub fn records(&self) -> &[CheckpointRecord] {
+        match self {
+            Anchor::Records(records) => records,
+            _ => &[],
+        }
+    }
+}
+
 /// Reads the anchor file of `dir`. A missing or unreadable file is reported,
 /// not treated as empty: the verifier decides (it fails once checkpoints exist).
 pub fn read_anchor(dir: &Path) -> anyhow::Result<Anchor> {

@@ -47,7 +47,7 @@ impl Services {
         let login_limiter = Arc::new(auth::LoginLimiter::new(settings.login_attempts_per_minute));
         let bus = EventBus::new(sea_orm::ConnectionTrait::get_database_backend(&db));
         let checkpoints = Arc::new(audit::CheckpointWriter {
-            mac_key: settings.audit_mac_key.clone(),
+            mac_key: settings.audit_mac_key(),
             ..audit::CheckpointWriter::new(settings.audit_signing_key.clone(), settings.audit_anchor_dir.clone())
         });
         let evidence = crate::storage::from_settings(&settings)?;
@@ -122,7 +122,7 @@ impl UnitOfWork {
         Ok(UnitOfWork {
             txn,
             origin: ctx.origin(),
-            mac_key: services.settings.audit_mac_key.clone(),
+            mac_key: services.checkpoints.mac_key.clone(),
             events: 0,
             bus: services.bus.clone(),
             notifications: Vec::new(),

@@ -150,7 +150,6 @@ async fn start(
     let anchor = tempfile_dir::TempDir::new();
     settings.audit_signing_key = casework::audit::checkpoint::SigningSeed::parse(AUDIT_SEED).unwrap();
     settings.audit_public_key = settings.audit_signing_key.public_key_hex();
-    settings.audit_mac_key = settings.audit_signing_key.derive_mac_key();
     settings.audit_anchor_dir = Some(anchor.path().into());
     // Tests write checkpoints when they want them; one test runs the job.
     settings.audit_checkpoint_interval = None;
