@@ -59,6 +59,8 @@ crate::on_both_databases!(
     insert_or_replace_cannot_rewrite_an_audit_row,
     a_replaced_trigger_function_is_detected,
     the_server_runs_as_a_restricted_role,
+    linking_writes_an_event_on_every_linked_chain,
+    every_path_that_hands_out_a_sensitive_complaint_records_the_read,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -163,8 +165,13 @@ async fn events_of(app: &TestApp, chain: &str) -> Vec<audit_event::Model> {
         .unwrap()
 }
 
+/// Events of change (reads of sensitive complaints, in access chains, aside).
 async fn event_count(app: &TestApp) -> u64 {
-    audit_event::Entity::find().count(&app.db).await.unwrap()
+    audit_event::Entity::find()
+        .filter(audit_event::Column::ChainKey.not_like("complaint-access:%"))
+        .count(&app.db)
+        .await
+        .unwrap()
 }
 
 fn mutation(name: &str, args: &str, params: &str) -> String {
@@ -725,9 +732,17 @@ async fn every_mutation_writes_exactly_one_event(app: &TestApp) {
         };
         assert!(response.get("errors").is_none(), "{name}: {response:#}");
         let after = event_count(app).await;
-        assert_eq!(after - before, 1, "{name} must write exactly one audit event");
-        let event = audit_event::Entity::find()
+        // A link changes every linked complaint: one event on each chain.
+        let expected = if name == "linkComplaints" { 2 } else { 1 };
+        assert_eq!(after - before, expected, "{name} must write exactly {expected} audit event(s)");
+        let mut new_events = audit_event::Entity::find()
             .filter(audit_event::Column::Id.gt(watermark))
+            .filter(audit_event::Column::ChainKey.not_like("complaint-access:%"));
+        if let Some(chain) = &call.chain {
+            new_events = new_events.filter(audit_event::Column::ChainKey.eq(chain.as_str()));
+        }
+        let event = new_events
+            .order_by_asc(audit_event::Column::Id)
             .one(&app.db)
             .await
             .unwrap()
@@ -1502,4 +1517,60 @@ async fn the_server_runs_as_a_restricted_role(app: &TestApp) {
     app.sql(&format!("REVOKE ALL ON SCHEMA public FROM {role}")).await;
     app.sql(&format!("REVOKE ALL ON DATABASE {database} FROM {role}")).await;
     app.sql(&format!("DROP ROLE {role}")).await;
+}
+
+async fn linking_writes_an_event_on_every_linked_chain(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let a = fresh_complaint(app, &agent).await;
+    let b = fresh_complaint(app, &agent).await;
+    let c = fresh_complaint(app, &agent).await;
+    let linked = app
+        .ok(
+            &agent,
+            "mutation($ids: [ID!]!) { linkComplaints(ids: $ids, kind: RELATED) { id version } }",
+            json!({ "ids": [a["id"], b["id"], c["id"]] }),
+        )
+        .await["linkComplaints"]
+        .clone();
+    // Every complaint moved to version 2, with its own event.
+    for (i, complaint) in [&a, &b, &c].into_iter().enumerate() {
+        assert_eq!(linked[i]["version"], 2, "{linked:#}");
+        let chain = format!("complaint:{}", uuid_of(&complaint["id"]));
+        let event = event_at(app, &chain, 2).await;
+        assert_eq!(event.action, "complaint.linked");
+        assert!(event.state_hash.is_some());
+    }
+    let v = verify(app).await;
+    assert_eq!(v["ok"], true, "{v:#}");
+}
+
+async fn every_path_that_hands_out_a_sensitive_complaint_records_the_read(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let supervisor = app.login_as("supervisor@example.com").await;
+    let c = fresh_complaint(app, &agent).await;
+    let access = format!("complaint-access:{}", uuid_of(&c["id"]));
+    let viewed = || async { events_of(app, &access).await.into_iter().filter(|e| e.action == "complaint.viewed").count() };
+    // A mutation result: the supervisor's setFlags hands the now-sensitive complaint out.
+    step(app, &supervisor, "setFlags", &c, ", $f: FlagsInput!", ", input: $f", json!({ "f": { "sensitive": true } })).await;
+    assert_eq!(viewed().await, 1);
+    // A nested field: Escalation.complaint, reached through the queue; twice in one
+    // operation (and through `complaint` too) is still one read.
+    app.ok(
+        &agent,
+        "mutation($id: ID!) { requestEscalation(complaintId: $id, toTier: TIER2, trigger: CUSTOMER_REQUEST, reason: \"Asks for a supervisor\") { id } }",
+        json!({ "id": c["id"] }),
+    )
+    .await;
+    let before = viewed().await;
+    app.ok(
+        &supervisor,
+        "query($id: ID!) { escalationQueue(first: 10) { edges { node { complaint { id } again: complaint { title } } } } complaint(id: $id) { id } }",
+        json!({ "id": c["id"] }),
+    )
+    .await;
+    assert_eq!(viewed().await, before + 1);
+    let last = events_of(app, &access).await.pop().unwrap();
+    assert_eq!(last.actor_role.as_deref(), Some("SUPERVISOR"));
+    let v = verify(app).await;
+    assert_eq!(v["ok"], true, "{v:#}");
 }
