@@ -1,0 +1,107 @@
+//! The shared tail of complaint mutations: load for work, version check,
+//! transition, diff, audit event, guarded save and commit.
+
+use super::*;
+
+// ---------------------------------------------------------------- work
+
+/// Loads a complaint the caller may work, or the error the policy calls for.
+pub(crate) async fn load_for_work(services: &Services, actor: &Actor, id: Uuid) -> AppResult<complaint::Model> {
+    let found = complaint::Entity::find_by_id(id).one(&services.db).await?.ok_or(AppError::NotFound("complaint"))?;
+    match policy::work_complaint(actor, &access(&found)) {
+        Decision::Allow => Ok(found),
+        Decision::Deny if found.legal_hold => {
+            Err(AppError::forbidden("the complaint is under legal hold; only the legal team may change it"))
+        }
+        Decision::Deny => Err(AppError::forbidden("you may read this complaint but not work on it")),
+        Decision::Hide => Err(AppError::NotFound("complaint")),
+    }
+}
+
+pub(crate) fn check_version(c: &complaint::Model, expected: i32) -> AppResult<()> {
+    if c.version != expected {
+        return Err(AppError::stale("complaint"));
+    }
+    Ok(())
+}
+
+pub(crate) fn transition(c: &complaint::Model, t: Transition) -> AppResult<ComplaintStatus> {
+    status(c)?.apply(t).map_err(|refused| AppError::InvalidTransition(refused.to_string()))
+}
+
+/// The audited field changes between two versions of a complaint.
+pub(crate) fn diff(before: Option<&complaint::Model>, after: &complaint::Model) -> Changes {
+    let as_map = |c: &complaint::Model| match serde_json::to_value(c) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let old = before.map(as_map).unwrap_or_default();
+    let new = as_map(after);
+    let mut changes = Changes::new();
+    for (field, value) in new {
+        if matches!(field.as_str(), "updatedAt" | "version") {
+            continue;
+        }
+        let previous = old.get(&field).cloned().unwrap_or(Value::Null);
+        changes = changes.field(&field, previous, value);
+    }
+    changes
+}
+
+pub(crate) fn event(c: &complaint::Model, action: &'static str, changes: Changes) -> NewEvent {
+    NewEvent {
+        complaint_id: Some(c.id),
+        sensitivity: sensitivity(c),
+        ..NewEvent::new(ChainKey::Complaint(c.id), action, "complaint", c.id).changes(changes)
+    }
+}
+
+/// Writes `after` if the stored version is still `before.version`, bumping it.
+/// The version guard is also the row lock that orders the complaint's audit chain.
+pub(crate) async fn save(uow: &UnitOfWork, before: &complaint::Model, after: &mut complaint::Model) -> AppResult<()> {
+    after.version = before.version + 1;
+    after.updated_at = crate::service::now();
+    let mut active = after.clone().into_active_model().reset_all();
+    active.id = NotSet;
+    active.reference = NotSet;
+    active.created_at = NotSet;
+    active.created_by = NotSet;
+    let updated = complaint::Entity::update_many()
+        .set(active)
+        .filter(complaint::Column::Id.eq(before.id))
+        .filter(complaint::Column::Version.eq(before.version))
+        .exec(uow.txn())
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(AppError::stale("complaint"));
+    }
+    Ok(())
+}
+
+/// The common tail of every complaint mutation: save, audit, commit — and
+/// store the escalation request the change raised, if any, in the same transaction.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn commit_change(
+    services: &Services,
+    ctx: &RequestContext,
+    before: &complaint::Model,
+    mut after: complaint::Model,
+    action: &'static str,
+    reason: Option<String>,
+    extra: Changes,
+    raised: Option<entity::escalation::Model>,
+) -> AppResult<complaint::Model> {
+    let mut uow = UnitOfWork::begin(services, ctx).await?;
+    save(&uow, before, &mut after).await?;
+    let mut changes = diff(Some(before), &after).merge(extra);
+    if let Some(request) = &raised {
+        crate::service::escalations::insert(&uow, request).await?;
+        changes = changes.merge(crate::service::escalations::requested_changes(request));
+    }
+    uow.record(event(&after, action, changes).reason(reason)).await?;
+    if let Some(request) = &raised {
+        uow.escalation_raised(request.id);
+    }
+    uow.commit().await?;
+    Ok(after)
+}
