@@ -135,6 +135,9 @@ pub enum LogFormat {
 /// Options of `casework serve`.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
+    /// The closed loop's timings (issue 12).
+    #[command(flatten)]
+    pub closed_loop: LoopSettings,
     /// Address to listen on.
     #[arg(long, env = "CASEWORK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -281,6 +284,7 @@ pub struct Settings {
     pub max_query_complexity: usize,
     pub login_attempts_per_minute: u32,
     pub log_format: LogFormat,
+    pub closed_loop: LoopSettings,
     /// Signs audit checkpoints.
     pub audit_signing_key: SigningSeed,
     /// True when `audit_signing_key` was generated (development): warn.
@@ -291,6 +295,20 @@ pub struct Settings {
     /// `None`: no checkpoint job.
     pub audit_checkpoint_interval: Option<Duration>,
     pub audit_checkpoint_poll: Duration,
+}
+
+/// Timings of the closed loop: repeat complaints and callbacks.
+#[derive(Args, Debug, Clone)]
+pub struct LoopSettings {
+    /// A customer's complaint within this many days of their previous one is a repeat.
+    #[arg(long, env = "CASEWORK_REPEAT_WINDOW_DAYS", default_value_t = 30)]
+    pub repeat_window_days: i64,
+    /// Hours after an unreached callback until the next attempt is due.
+    #[arg(long, env = "CASEWORK_CALLBACK_RETRY_HOURS", default_value_t = 4)]
+    pub callback_retry_hours: i64,
+    /// Unreached callback attempts after which a resolved complaint may be closed as UNREACHABLE.
+    #[arg(long, env = "CASEWORK_CALLBACK_MAX_ATTEMPTS", default_value_t = 3)]
+    pub callback_max_attempts: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -373,6 +391,7 @@ impl Settings {
             max_query_complexity: args.max_query_complexity,
             login_attempts_per_minute: args.login_attempts_per_minute,
             log_format: args.log_format,
+            closed_loop: args.closed_loop.clone(),
         };
         Ok((settings, generated))
     }

@@ -9,6 +9,7 @@ pub mod audit_chain;
 pub mod audit_checkpoint;
 pub mod audit_checkpoint_head;
 pub mod audit_event;
+pub mod callback_attempt;
 pub mod complaint;
 pub mod complaint_link;
 pub mod customer;

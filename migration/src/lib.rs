@@ -4,12 +4,14 @@
 //! are written out for each.
 
 pub use sea_orm_migration::prelude::*;
+pub use m20261126_001201_closed_loop::{email_key, phone_key};
 
 mod m20261125_000001_foundation;
 mod m20261125_000002_complaints;
 mod m20261125_000003_audit_checkpoints;
 mod m20261125_000004_evidence;
 mod m20261125_000005_escalations;
+mod m20261126_001201_closed_loop;
 
 /// The audit immutability triggers as (table, trigger); the server refuses to
 /// start unless every one of them exists (and, on PostgreSQL, is enabled).
@@ -45,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_audit_checkpoints::Migration),
             Box::new(m20261125_000004_evidence::Migration),
             Box::new(m20261125_000005_escalations::Migration),
+            Box::new(m20261126_001201_closed_loop::Migration),
         ]
     }
 }

@@ -261,6 +261,49 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// Why intake judged a complaint urgent: its first response is due within 10 minutes.
+    pub enum UrgentReason {
+        /// A medical need (medicine, treatment).
+        Medical = "MEDICAL",
+        /// An exam or a similar fixed date.
+        Exam = "EXAM",
+        /// An elderly, child, pregnant or otherwise vulnerable customer.
+        Vulnerable = "VULNERABLE",
+        /// An outage that cuts the customer off.
+        Outage = "OUTAGE",
+        /// Another reason, told in the description.
+        Other = "OTHER",
+    }
+}
+
+string_enum! {
+    /// How a complaint was closed; counted by the analysis.
+    pub enum CloseOutcome {
+        /// The customer was reached at the callback and satisfied (set by the system).
+        ResolvedSatisfied = "RESOLVED_SATISFIED",
+        /// The customer could not be reached after the allowed callback attempts.
+        Unreachable = "UNREACHABLE",
+        /// The customer withdrew the complaint.
+        Withdrawn = "WITHDRAWN",
+        /// It repeats another complaint.
+        Duplicate = "DUPLICATE",
+        /// Explained to the customer; nothing to remedy.
+        Explained = "EXPLAINED",
+        /// The customer's demand was refused, with reasons.
+        DemandRefused = "DEMAND_REFUSED",
+        /// Handled during the first contact (set by `resolveAtFirstContact`).
+        ResolvedAtFirstContact = "RESOLVED_AT_FIRST_CONTACT",
+    }
+}
+
+impl CloseOutcome {
+    /// Outcomes only the system sets, where the path implies them.
+    pub fn is_implied(self) -> bool {
+        matches!(self, CloseOutcome::ResolvedSatisfied | CloseOutcome::ResolvedAtFirstContact)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -275,10 +275,19 @@ impl ComplaintMutation {
         Ok(Complaint(service::record_callback(ctx.services()?, ctx.request()?, id, expected_version, input).await?))
     }
 
-    /// Closes the complaint with a reason.
-    async fn close_complaint(&self, ctx: &Context<'_>, id: ID, expected_version: i32, reason: String) -> AppResult<Complaint> {
+    /// Closes the complaint with a reason and an outcome. A RESOLVED complaint closes
+    /// at a satisfied callback, or here once the allowed callback attempts went
+    /// unreached (outcome UNREACHABLE by default); otherwise INVALID_TRANSITION.
+    async fn close_complaint(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        reason: String,
+        outcome: Option<crate::domain::CloseOutcome>,
+    ) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::close(ctx.services()?, ctx.request()?, id, expected_version, &reason).await?))
+        Ok(Complaint(service::close(ctx.services()?, ctx.request()?, id, expected_version, &reason, outcome).await?))
     }
 
     /// Reopens a resolved or closed complaint.

@@ -211,5 +211,7 @@ fn sample(
         occurred_at: None,
         team_id: None::<ID>,
         assignee_id: None,
+        customer_id: None,
+        urgent_reason: None,
     }
 }

@@ -40,14 +40,60 @@ pub async fn create(services: &Services, ctx: &RequestContext, input: CreateComp
     if let Some(user) = assignee_id {
         check_assignee(services, "input.assigneeId", user, team_id).await?;
     }
-    let (first_response_due, resolution_due) = crate::service::sla::deadlines(services, input.severity, input.category, now).await?;
+    let urgent = crate::domain::sla::is_urgent(input.severity, false, input.urgent_reason.is_some());
+    let due = crate::service::sla::deadlines(services, input.severity, input.category, urgent, now).await?;
 
-    let customer = customer::Model {
-        id: Uuid::now_v7(),
-        name: customer.name,
-        phone: customer.phone,
-        email: customer.email,
-        created_at: now,
+    // The customer: chosen, else matched by phone or email, else new.
+    let phone_key = customer.phone.as_deref().and_then(crate::service::customers::phone_key);
+    let email_key = customer.email.as_deref().and_then(crate::service::customers::email_key);
+    let existing = match ids::decode_opt(Kind::Customer, "input.customerId", input.customer_id.as_ref())? {
+        Some(id) => Some(
+            crate::service::customers::find_visible(services, actor, id)
+                .await?
+                .ok_or(AppError::validation("input.customerId", "no such customer"))?,
+        ),
+        None => crate::service::customers::find_match(services, phone_key.as_deref(), email_key.as_deref()).await?,
+    };
+    let (customer, customer_is_new) = match existing {
+        // A returning customer keeps their record; new contact points fill gaps.
+        Some(old) => {
+            let mut merged = old.clone();
+            if merged.phone.is_none() && customer.phone.is_some() {
+                merged.phone = customer.phone;
+                merged.phone_key = phone_key;
+            }
+            if merged.email.is_none() && customer.email.is_some() {
+                merged.email = customer.email;
+                merged.email_key = email_key;
+            }
+            (merged, false)
+        }
+        None => (
+            customer::Model {
+                id: Uuid::now_v7(),
+                name: customer.name,
+                phone: customer.phone,
+                email: customer.email,
+                phone_key,
+                email_key,
+                created_at: now,
+            },
+            true,
+        ),
+    };
+    // The same customer's latest complaint within the repeat window.
+    let window = chrono::Duration::days(std::cmp::max(services.settings.closed_loop.repeat_window_days, 0));
+    let repeat_of = if customer_is_new {
+        None
+    } else {
+        complaint::Entity::find()
+            .filter(complaint::Column::CustomerId.eq(customer.id))
+            .filter(complaint::Column::CreatedAt.gte(now - window))
+            .order_by_desc(complaint::Column::CreatedAt)
+            .order_by_desc(complaint::Column::Id)
+            .one(&services.db)
+            .await?
+            .map(|c| c.id)
     };
     let mut complaint = complaint::Model {
         id: Uuid::now_v7(),
@@ -91,14 +137,23 @@ pub async fn create(services: &Services, ctx: &RequestContext, input: CreateComp
         callback_comment: None,
         close_reason: None,
         reopen_count: 0,
-        first_response_due,
-        resolution_due,
+        first_response_due: due.first_response,
+        resolution_due: due.resolution,
         sla_breached: false,
         first_response_breached: false,
         resolution_breached: false,
         acknowledged_at: None,
         resolved_at: None,
         closed_at: None,
+        repeat_of_id: repeat_of,
+        urgent_reason: input.urgent_reason.map(|r| r.as_str().to_owned()),
+        solution_due: Some(due.solution),
+        solution_breached: false,
+        proposed_at: None,
+        cycle: 1,
+        cycle_started_at: None,
+        callback_due: None,
+        close_outcome: None,
         created_at: now,
         updated_at: now,
         version: 1,
@@ -106,12 +161,18 @@ pub async fn create(services: &Services, ctx: &RequestContext, input: CreateComp
 
     let mut uow = UnitOfWork::begin(services, ctx).await?;
     complaint.reference = validation::complaint_reference(now.year(), next_reference_number(&uow).await?);
-    customer::Entity::insert(customer.clone().into_active_model()).exec_without_returning(uow.txn()).await?;
+    if customer_is_new {
+        customer::Entity::insert(customer.clone().into_active_model()).exec_without_returning(uow.txn()).await?;
+    } else {
+        customer::Entity::update(customer.clone().into_active_model().reset_all()).exec(uow.txn()).await?;
+    }
     complaint::Entity::insert(complaint.clone().into_active_model()).exec_without_returning(uow.txn()).await?;
     let changes = diff(None, &complaint)
         .set("customer.name", customer.name.clone())
         .set("customer.phone", customer.phone.clone())
-        .set("customer.email", customer.email.clone());
+        .set("customer.email", customer.email.clone())
+        .set("customer.id", customer.id.to_string())
+        .set("customer.returning", !customer_is_new);
     uow.record(event(&complaint, "complaint.created", changes)).await?;
     uow.commit().await?;
     Ok(complaint)

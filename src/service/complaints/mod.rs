@@ -18,11 +18,13 @@ use uuid::Uuid;
 
 use super::{RequestContext, Services, UnitOfWork};
 
+mod callbacks;
 mod intake;
 mod notes;
 mod shared;
 mod transitions;
 
+pub use callbacks::*;
 pub use intake::*;
 pub use notes::*;
 pub(crate) use shared::*;
@@ -31,8 +33,8 @@ use crate::{
     audit::{ChainKey, Changes, NewEvent, Sensitivity},
     auth::Actor,
     domain::{
-        Category, Channel, ComplaintStatus, Demand, Emotion, LinkKind, NoteVisibility, RootCause, Severity, Tier,
-        Transition,
+        Category, Channel, CloseOutcome, ComplaintStatus, Demand, Emotion, LinkKind, NoteVisibility, RootCause, Severity, Tier,
+        Transition, UrgentReason,
         escalation::{self, ImpactFlags},
         policy::{self, ComplaintAccess, Decision, ReadScope},
         validation::{self, Currency, Email, Money, limits},
@@ -74,6 +76,11 @@ pub struct CreateComplaintInput {
     pub team_id: Option<ID>,
     /// Defaults to the creator.
     pub assignee_id: Option<ID>,
+    /// An existing customer (from `customers`); without it, intake matches the
+    /// customer by phone (E.164) or email, and creates one when none matches.
+    pub customer_id: Option<ID>,
+    /// Why the case is urgent: the first response is then due within 10 minutes.
+    pub urgent_reason: Option<UrgentReason>,
 }
 
 /// Corrections to intake data; absent fields stay as they are.

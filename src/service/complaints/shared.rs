@@ -105,3 +105,32 @@ pub(super) async fn commit_change(
     uow.commit().await?;
     Ok(after)
 }
+
+/// When `c`'s current handling cycle began.
+pub(crate) fn cycle_start(c: &complaint::Model) -> DateTime<Utc> {
+    c.cycle_started_at.unwrap_or(c.created_at)
+}
+
+/// Starts a new handling cycle at `now` (on reopening): fresh deadlines from the
+/// policy, and breach marks, first response, proposal and callback of the new cycle only.
+pub(crate) async fn start_new_cycle(services: &Services, after: &mut complaint::Model, now: DateTime<Utc>) -> AppResult<()> {
+    after.cycle += 1;
+    after.cycle_started_at = Some(now);
+    let due = crate::service::sla::complaint_deadlines(services, after, now).await?;
+    after.first_response_due = due.first_response;
+    after.solution_due = Some(due.solution);
+    after.resolution_due = due.resolution;
+    after.sla_breached = false;
+    after.first_response_breached = false;
+    after.solution_breached = false;
+    after.resolution_breached = false;
+    after.acknowledged_at = None;
+    after.proposed_at = None;
+    after.resolved_at = None;
+    after.callback_due = None;
+    after.closed_at = None;
+    after.close_reason = None;
+    after.close_outcome = None;
+    after.reopen_count += 1;
+    Ok(())
+}

@@ -61,11 +61,11 @@ pub async fn update(
         after.occurred_at = Some(validation::not_in_future("input.occurredAt", at, crate::service::now())?);
     }
     if after.severity != before.severity || after.category != before.category {
-        // Deadlines follow the policy of the new severity, counted from intake.
-        let (first, resolve) =
-            crate::service::sla::deadlines(services, crate::error::stored(&after.severity)?, crate::error::stored(&after.category)?, before.created_at).await?;
-        after.first_response_due = first;
-        after.resolution_due = resolve;
+        // Deadlines follow the policy of the new severity, counted from the cycle's start.
+        let due = crate::service::sla::complaint_deadlines(services, &after, cycle_start(&before)).await?;
+        after.first_response_due = due.first_response;
+        after.resolution_due = due.resolution;
+        after.solution_due = Some(due.solution);
     }
     let mut extra = Changes::new();
     let customer_update = match &input.customer {
@@ -79,7 +79,14 @@ pub async fn update(
                 .field("customer.name", old.name.clone(), valid.name.clone())
                 .field("customer.phone", old.phone.clone(), valid.phone.clone())
                 .field("customer.email", old.email.clone(), valid.email.clone());
-            Some(customer::Model { name: valid.name, phone: valid.phone, email: valid.email, ..old })
+            Some(customer::Model {
+                name: valid.name,
+                phone_key: valid.phone.as_deref().and_then(crate::service::customers::phone_key),
+                email_key: valid.email.as_deref().and_then(crate::service::customers::email_key),
+                phone: valid.phone,
+                email: valid.email,
+                ..old
+            })
         }
         None => None,
     };
@@ -181,6 +188,10 @@ pub async fn record_finding(
     check_version(&before, expected_version)?;
     let mut after = before.clone();
     after.status = transition(&before, Transition::RecordFinding)?.as_str().to_owned();
+    if after.acknowledged_at.is_none() {
+        // A reopened cycle's first response is its first finding.
+        after.acknowledged_at = Some(crate::service::now());
+    }
     after.root_cause = Some(input.root_cause.as_str().to_owned());
     after.responsibility =
         validation::optional_text("input.responsibility", input.responsibility.as_deref(), limits::SHORT)?;
@@ -221,6 +232,10 @@ pub async fn propose_resolution(
         validation::optional_text("input.preventiveMeasures", input.preventive_measures.as_deref(), limits::TEXT)?;
     after.customer_accepted = None;
     after.customer_decision_note = None;
+    if after.proposed_at.is_none() {
+        // The first proposal of the cycle meets the solution deadline.
+        after.proposed_at = Some(crate::service::now());
+    }
     let extra = Changes::new().field("authorityLimit", Value::Null, actor.authority_limit.to_string());
     let raised = match compensation.filter(|_| needs_approval) {
         Some(money) => Some(crate::service::escalations::new_request(
@@ -277,11 +292,14 @@ pub async fn resolve(
     after.status = transition(&before, Transition::Resolve)?.as_str().to_owned();
     after.resolution_note = Some(validation::required_text("summary", summary, limits::TEXT)?);
     after.resolved_at = Some(crate::service::now());
+    // The callback is due as soon as the complaint is resolved.
+    after.callback_due = after.resolved_at;
     commit_change(services, ctx, &before, after, "complaint.resolved", None, Changes::new(), None).await
 }
 
-/// Records the callback. Reached and satisfied closes the complaint; reached and
-/// unsatisfied reopens it; not reached records the attempt only.
+/// Records a callback attempt (appended to `callbacks`). Reached and satisfied
+/// closes the complaint (RESOLVED_SATISFIED); reached and unsatisfied reopens it
+/// in a new cycle; not reached keeps it RESOLVED with the next attempt due.
 #[tracing::instrument(skip_all, fields(complaint = %id))]
 pub async fn record_callback(
     services: &Services,
@@ -295,6 +313,7 @@ pub async fn record_callback(
     check_version(&before, expected_version)?;
     let score = input.score.map(|s| validation::satisfaction_score("input.score", s)).transpose()?;
     let comment = validation::optional_text("input.comment", input.comment.as_deref(), limits::TEXT)?;
+    let now = crate::service::now();
     let mut after = before.clone();
     if input.reached {
         let step = if input.satisfied { Transition::CallbackSatisfied } else { Transition::CallbackUnsatisfied };
@@ -304,13 +323,12 @@ pub async fn record_callback(
         after.satisfaction_score = score;
         match next {
             ComplaintStatus::Closed => {
-                after.closed_at = Some(crate::service::now());
+                after.closed_at = Some(now);
                 after.close_reason = Some("customer satisfied at callback".to_owned());
+                after.close_outcome = Some(CloseOutcome::ResolvedSatisfied.as_str().to_owned());
+                after.callback_due = None;
             }
-            _ => {
-                after.reopen_count += 1;
-                after.closed_at = None;
-            }
+            _ => start_new_cycle(services, &mut after, now).await?,
         }
     } else {
         if status(&before)? != ComplaintStatus::Resolved {
@@ -322,10 +340,40 @@ pub async fn record_callback(
         if score.is_some() {
             return Err(AppError::validation("input.score", "a customer who was not reached gives no score"));
         }
+        let retry = chrono::Duration::hours(std::cmp::max(services.settings.closed_loop.callback_retry_hours, 0));
+        after.callback_due = Some(now + retry);
     }
     after.callback_reached = Some(input.reached);
-    after.callback_comment = comment;
-    commit_change(services, ctx, &before, after, "complaint.callback_recorded", None, Changes::new(), None).await
+    after.callback_comment = comment.clone();
+    let attempt = entity::callback_attempt::Model {
+        id: Uuid::now_v7(),
+        complaint_id: before.id,
+        cycle: before.cycle,
+        at: now,
+        by_user: actor.user_id,
+        reached: input.reached,
+        satisfied: input.reached.then_some(input.satisfied),
+        score,
+        comment,
+    };
+    let mut uow = UnitOfWork::begin(services, ctx).await?;
+    save(&uow, &before, &mut after).await?;
+    entity::callback_attempt::Entity::insert(attempt.clone().into_active_model()).exec_without_returning(uow.txn()).await?;
+    let changes = diff(Some(&before), &after).set("callbackAttemptId", attempt.id.to_string());
+    uow.record(event(&after, "complaint.callback_recorded", changes)).await?;
+    uow.commit().await?;
+    Ok(after)
+}
+
+/// Unreached callback attempts in the complaint's current cycle.
+pub async fn unreached_attempts(services: &Services, c: &complaint::Model) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(entity::callback_attempt::Entity::find()
+        .filter(entity::callback_attempt::Column::ComplaintId.eq(c.id))
+        .filter(entity::callback_attempt::Column::Cycle.eq(c.cycle))
+        .filter(entity::callback_attempt::Column::Reached.eq(false))
+        .count(&services.db)
+        .await?)
 }
 
 /// Closes a complaint with a reason (after resolution, or as withdrawn/duplicate).
@@ -336,13 +384,33 @@ pub async fn close(
     id: Uuid,
     expected_version: i32,
     reason: &str,
+    outcome: Option<CloseOutcome>,
 ) -> AppResult<complaint::Model> {
     let actor = ctx.actor()?;
     let before = load_for_work(services, actor, id).await?;
     check_version(&before, expected_version)?;
     let reason = validation::required_text("reason", reason, limits::SHORT)?;
+    if outcome.is_some_and(CloseOutcome::is_implied) {
+        return Err(AppError::validation("outcome", "this outcome is set by the system where it is implied"));
+    }
     let mut after = before.clone();
     after.status = transition(&before, Transition::Close)?.as_str().to_owned();
+    let outcome = if status(&before)? == ComplaintStatus::Resolved {
+        // Leaving RESOLVED needs the callback: a reached customer closes or reopens
+        // it at the callback; closing by hand needs the allowed unreached attempts.
+        let max = std::cmp::max(services.settings.closed_loop.callback_max_attempts, 0) as u64;
+        let unreached = unreached_attempts(services, &before).await?;
+        if unreached < max {
+            return Err(AppError::InvalidTransition(format!(
+                "cannot close a resolved complaint before calling the customer back ({unreached} of {max} unreached attempts recorded)"
+            )));
+        }
+        Some(outcome.unwrap_or(CloseOutcome::Unreachable))
+    } else {
+        outcome
+    };
+    after.close_outcome = outcome.map(|o| o.as_str().to_owned());
+    after.callback_due = None;
     after.close_reason = Some(reason.clone());
     after.closed_at = Some(crate::service::now());
     commit_change(services, ctx, &before, after, "complaint.closed", Some(reason), Changes::new(), None).await
@@ -363,9 +431,7 @@ pub async fn reopen(
     let reason = validation::required_text("reason", reason, limits::SHORT)?;
     let mut after = before.clone();
     after.status = transition(&before, Transition::Reopen)?.as_str().to_owned();
-    after.reopen_count += 1;
-    after.closed_at = None;
-    after.close_reason = None;
+    start_new_cycle(services, &mut after, crate::service::now()).await?;
     commit_change(services, ctx, &before, after, "complaint.reopened", Some(reason), Changes::new(), None).await
 }
 
@@ -400,6 +466,9 @@ pub async fn set_flags(
     if diff(Some(&before), &after).is_empty() {
         return Err(AppError::validation("input", "nothing to change"));
     }
+    if after.vulnerable_customer != before.vulnerable_customer {
+        recompute_first_response(services, &mut after).await?;
+    }
     let flags = |c: &complaint::Model| ImpactFlags {
         vulnerable_customer: c.vulnerable_customer,
         media_attention: c.media_attention,
@@ -427,4 +496,43 @@ pub async fn set_flags(
         None
     };
     commit_change(services, ctx, &before, after, "complaint.flags_changed", None, Changes::new(), raised).await
+}
+
+/// A change of urgency recomputes the first-response deadline while it still runs
+/// (not yet responded to, not yet breached), counted from the cycle's start.
+async fn recompute_first_response(services: &Services, after: &mut complaint::Model) -> AppResult<()> {
+    if after.acknowledged_at.is_none() && !after.first_response_breached {
+        let due = crate::service::sla::complaint_deadlines(services, after, cycle_start(after)).await?;
+        after.first_response_due = due.first_response;
+    }
+    Ok(())
+}
+
+/// Closes a NEW or ACKNOWLEDGED complaint handled during the first contact
+/// (outcome RESOLVED_AT_FIRST_CONTACT), with the customer's satisfaction.
+#[tracing::instrument(skip_all, fields(complaint = %id))]
+pub async fn resolve_at_first_contact(
+    services: &Services,
+    ctx: &RequestContext,
+    id: Uuid,
+    expected_version: i32,
+    summary: &str,
+    satisfied: bool,
+) -> AppResult<complaint::Model> {
+    let actor = ctx.actor()?;
+    let before = load_for_work(services, actor, id).await?;
+    check_version(&before, expected_version)?;
+    let summary = validation::required_text("summary", summary, limits::TEXT)?;
+    let now = crate::service::now();
+    let mut after = before.clone();
+    after.status = transition(&before, Transition::ResolveAtFirstContact)?.as_str().to_owned();
+    after.acknowledged_at = after.acknowledged_at.or(Some(now));
+    after.proposed_at = Some(now);
+    after.resolution_note = Some(summary);
+    after.resolved_at = Some(now);
+    after.closed_at = Some(now);
+    after.satisfied = Some(satisfied);
+    after.close_reason = Some("resolved at first contact".to_owned());
+    after.close_outcome = Some(CloseOutcome::ResolvedAtFirstContact.as_str().to_owned());
+    commit_change(services, ctx, &before, after, "complaint.resolved_at_first_contact", None, Changes::new(), None).await
 }

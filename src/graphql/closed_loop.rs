@@ -1,0 +1,195 @@
+//! The closed loop: customers with their history, callback attempts and the
+//! callback queue, and closing at the first contact.
+
+use async_graphql::{ComplexObject, Context, ID, Object, connection::{Connection, Edge}};
+use uuid::Uuid;
+
+use super::{
+    connection::{self as cursor, page_size},
+    context::ContextExt,
+    types::{Complaint, Customer, User},
+};
+use crate::{
+    domain::ComplaintStatus,
+    error::AppResult,
+    ids::{self, Kind},
+    service::{
+        complaints::{self as complaints, ComplaintOrder, Cursor, PageRequest},
+        customers,
+    },
+};
+use entity::{callback_attempt, complaint};
+
+/// One attempt to call the customer back after resolution.
+pub struct CallbackAttempt(pub callback_attempt::Model);
+
+#[Object]
+impl CallbackAttempt {
+    /// When the call was made.
+    async fn at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.at
+    }
+    /// Who called.
+    async fn by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        Ok(ctx.loaders()?.users.load_one(self.0.by_user).await?.map(User))
+    }
+    /// Whether the customer was reached.
+    async fn reached(&self) -> bool {
+        self.0.reached
+    }
+    /// Whether the customer was satisfied; null when not reached.
+    async fn satisfied(&self) -> Option<bool> {
+        self.0.satisfied
+    }
+    /// Satisfaction from 1 to 5, when given.
+    async fn score(&self) -> Option<i32> {
+        self.0.score
+    }
+    /// What the caller noted.
+    async fn comment(&self) -> Option<&str> {
+        self.0.comment.as_deref()
+    }
+    /// The complaint's handling cycle at the time of the call.
+    async fn cycle(&self) -> i32 {
+        self.0.cycle
+    }
+}
+
+fn page_limit(first: Option<i32>) -> AppResult<u64> {
+    Ok(page_size(first, None)?.0)
+}
+
+/// The callback attempts of a complaint the caller already holds.
+pub(super) async fn callbacks_of(
+    ctx: &Context<'_>,
+    complaint_id: Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+) -> AppResult<Connection<String, CallbackAttempt>> {
+    let limit = page_limit(first)?;
+    let after = after.as_deref().map(|c| cursor::decode("after", c)).transpose()?;
+    let (rows, more) = complaints::callback_attempts(ctx.services()?, complaint_id, after, limit).await?;
+    let mut connection = Connection::new(after.is_some(), more);
+    connection.edges = rows
+        .into_iter()
+        .map(|a| Edge::new(cursor::encode(Cursor { key: a.at, id: a.id }), CallbackAttempt(a)))
+        .collect();
+    Ok(connection)
+}
+
+fn complaint_page(rows: Vec<complaint::Model>, has_previous: bool, more: bool, key: impl Fn(&complaint::Model) -> Cursor) -> Connection<String, Complaint> {
+    let mut connection = Connection::new(has_previous, more);
+    connection.edges = rows.into_iter().map(|c| Edge::new(cursor::encode(key(&c)), Complaint(c))).collect();
+    connection
+}
+
+#[ComplexObject]
+impl Customer {
+    /// The customer's complaints the caller may read, newest first; with
+    /// `openOnly`, those not yet resolved or closed (shown at intake).
+    #[graphql(complexity = "5 + child_complexity * (first.unwrap_or(20).clamp(1, 100) as usize)")]
+    async fn complaints(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        #[graphql(default)] open_only: bool,
+    ) -> AppResult<Connection<String, Complaint>> {
+        let actor = ctx.actor()?;
+        let services = ctx.services()?;
+        let order = ComplaintOrder::default();
+        let page = PageRequest {
+            order,
+            after: after.as_deref().map(|c| cursor::decode("after", c)).transpose()?,
+            before: None,
+            limit: page_limit(first)?,
+            from_end: false,
+        };
+        let mut condition = sea_orm::Condition::all().add(sea_orm::ColumnTrait::eq(&complaint::Column::CustomerId, self.uuid));
+        if open_only {
+            condition = condition.add(sea_orm::ColumnTrait::is_not_in(
+                &complaint::Column::Status,
+                [ComplaintStatus::Resolved.as_str(), ComplaintStatus::Closed.as_str()],
+            ));
+        }
+        let (rows, more) = complaints::list(services, actor, condition, &page).await?;
+        complaints::record_reads(services, ctx.request()?, &rows.iter().collect::<Vec<_>>()).await?;
+        Ok(complaint_page(rows, page.after.is_some(), more, |c| Cursor { key: order.field.key(c), id: c.id }))
+    }
+}
+
+#[derive(Default)]
+pub struct LoopQuery;
+
+#[Object]
+impl LoopQuery {
+    /// A customer by ID: visible to whoever may read one of their complaints; null otherwise.
+    async fn customer(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Customer>> {
+        let actor = ctx.actor()?;
+        let services = ctx.services()?;
+        let Some((Kind::Customer, id)) = ids::parse(&id) else { return Ok(None) };
+        let Some(found) = customers::find_visible(services, actor, id).await? else { return Ok(None) };
+        let masked = customers::masked_for(services, actor, found.id).await?;
+        Ok(Some(Customer::new(found, masked)))
+    }
+
+    /// Customers the caller may see (through their complaints), oldest first;
+    /// `search` matches a name (substring), a phone in any format, or an email.
+    #[graphql(complexity = "5 + child_complexity * (first.unwrap_or(20).clamp(1, 100) as usize)")]
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        search: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, Customer>> {
+        let actor = ctx.actor()?;
+        let services = ctx.services()?;
+        let after = after.as_deref().map(|c| cursor::decode("after", c)).transpose()?;
+        let (rows, more) = customers::list(services, actor, search.as_deref(), after, page_limit(first)?).await?;
+        let mut connection = Connection::new(after.is_some(), more);
+        for row in rows {
+            let masked = customers::masked_for(services, actor, row.id).await?;
+            let key = Cursor { key: row.created_at, id: row.id };
+            connection.edges.push(Edge::new(cursor::encode(key), Customer::new(row, masked)));
+        }
+        Ok(connection)
+    }
+
+    /// RESOLVED complaints awaiting a callback within the caller's scope, the earliest due first.
+    #[graphql(complexity = "5 + child_complexity * (first.unwrap_or(20).clamp(1, 100) as usize)")]
+    async fn callback_queue(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, Complaint>> {
+        let actor = ctx.actor()?;
+        let services = ctx.services()?;
+        let after = after.as_deref().map(|c| cursor::decode("after", c)).transpose()?;
+        let (rows, more) = complaints::callback_queue(services, actor, after, page_limit(first)?).await?;
+        complaints::record_reads(services, ctx.request()?, &rows.iter().collect::<Vec<_>>()).await?;
+        Ok(complaint_page(rows, after.is_some(), more, |c| Cursor { key: c.callback_due.unwrap_or(c.updated_at), id: c.id }))
+    }
+}
+
+#[derive(Default)]
+pub struct LoopMutation;
+
+#[Object]
+impl LoopMutation {
+    /// Closes a NEW or ACKNOWLEDGED complaint handled during the first contact
+    /// (outcome RESOLVED_AT_FIRST_CONTACT), recording whether the customer is satisfied.
+    async fn resolve_at_first_contact(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        summary: String,
+        satisfied: bool,
+    ) -> AppResult<Complaint> {
+        let id = ids::decode(Kind::Complaint, "id", &id)?;
+        let services = ctx.services()?;
+        Ok(Complaint(complaints::resolve_at_first_contact(services, ctx.request()?, id, expected_version, &summary, satisfied).await?))
+    }
+}
