@@ -5,6 +5,7 @@ use async_graphql::{ComplexObject, Context, ID, Object, connection::{Connection,
 use uuid::Uuid;
 
 use super::{
+    complaints::{ComplaintConnection, ComplaintListInfo},
     connection::{self as cursor, page_size},
     context::ContextExt,
     types::{Complaint, Customer, User},
@@ -77,8 +78,14 @@ pub(super) async fn callbacks_of(
     Ok(connection)
 }
 
-fn complaint_page(rows: Vec<complaint::Model>, has_previous: bool, more: bool, key: impl Fn(&complaint::Model) -> Cursor) -> Connection<String, Complaint> {
-    let mut connection = Connection::new(has_previous, more);
+fn complaint_page(
+    info: ComplaintListInfo,
+    rows: Vec<complaint::Model>,
+    has_previous: bool,
+    more: bool,
+    key: impl Fn(&complaint::Model) -> Cursor,
+) -> ComplaintConnection {
+    let mut connection = Connection::with_additional_fields(has_previous, more, info);
     connection.edges = rows.into_iter().map(|c| Edge::new(cursor::encode(key(&c)), Complaint(c))).collect();
     connection
 }
@@ -94,7 +101,7 @@ impl Customer {
         first: Option<i32>,
         after: Option<String>,
         #[graphql(default)] open_only: bool,
-    ) -> AppResult<Connection<String, Complaint>> {
+    ) -> AppResult<ComplaintConnection> {
         let actor = ctx.actor()?;
         let services = ctx.services()?;
         let order = ComplaintOrder::default();
@@ -112,9 +119,10 @@ impl Customer {
                 [ComplaintStatus::Resolved.as_str(), ComplaintStatus::Closed.as_str()],
             ));
         }
-        let (rows, more) = complaints::list(services, actor, condition, &page).await?;
+        let (rows, more) = complaints::list(services, actor, condition.clone(), &page).await?;
         complaints::record_reads(services, ctx.request()?, &rows.iter().collect::<Vec<_>>()).await?;
-        Ok(complaint_page(rows, page.after.is_some(), more, |c| Cursor { key: order.field.key(c), id: c.id }))
+        let info = ComplaintListInfo { actor: actor.clone(), condition };
+        Ok(complaint_page(info, rows, page.after.is_some(), more, |c| Cursor { key: order.field.key(c), id: c.id }))
     }
 }
 
@@ -163,13 +171,14 @@ impl LoopQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, Complaint>> {
+    ) -> AppResult<ComplaintConnection> {
         let actor = ctx.actor()?;
         let services = ctx.services()?;
         let after = after.as_deref().map(|c| cursor::decode("after", c)).transpose()?;
         let (rows, more) = complaints::callback_queue(services, actor, after, page_limit(first)?).await?;
         complaints::record_reads(services, ctx.request()?, &rows.iter().collect::<Vec<_>>()).await?;
-        Ok(complaint_page(rows, after.is_some(), more, |c| Cursor { key: c.callback_due.unwrap_or(c.updated_at), id: c.id }))
+        let info = ComplaintListInfo { actor: actor.clone(), condition: complaints::callback_queue_condition() };
+        Ok(complaint_page(info, rows, after.is_some(), more, |c| Cursor { key: c.callback_due.unwrap_or(c.updated_at), id: c.id }))
     }
 }
 

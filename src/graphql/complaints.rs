@@ -36,8 +36,8 @@ pub enum Node {
 
 /// Fields of the complaint list beyond its edges.
 pub struct ComplaintListInfo {
-    actor: Actor,
-    condition: Condition,
+    pub(crate) actor: Actor,
+    pub(crate) condition: Condition,
 }
 
 #[Object]

@@ -37,7 +37,12 @@ fn the_contract_names_are_present() {
         "recordCustomerDecision(id: ID!, expectedVersion: Int!, accepted: Boolean!, note: String): Complaint!",
         "resolveComplaint(id: ID!, expectedVersion: Int!, summary: String!): Complaint!",
         "recordCallback(id: ID!, expectedVersion: Int!, input: CallbackInput!): Complaint!",
-        "closeComplaint(id: ID!, expectedVersion: Int!, reason: String!): Complaint!",
+        // `outcome` was added by the closed loop (optional: old clients still work).
+        "closeComplaint(id: ID!, expectedVersion: Int!, reason: String!, outcome: CloseOutcome): Complaint!",
+        "resolveAtFirstContact(id: ID!, expectedVersion: Int!, summary: String!, satisfied: Boolean!): Complaint!",
+        "customer(id: ID!): Customer",
+        "isRepeat: Boolean!",
+        "repeatOf: Complaint",
         "reopenComplaint(id: ID!, expectedVersion: Int!, reason: String!): Complaint!",
         "addNote(complaintId: ID!, body: String!, visibility: NoteVisibility!): Note!",
         "linkComplaints(ids: [ID!]!, kind: LinkKind!): [Complaint!]!",

@@ -11,10 +11,7 @@ pub async fn callback_queue(
     after: Option<Cursor>,
     limit: u64,
 ) -> AppResult<(Vec<complaint::Model>, bool)> {
-    let mut cond = Condition::all()
-        .add(scope_condition(actor))
-        .add(complaint::Column::Status.eq(ComplaintStatus::Resolved.as_str()))
-        .add(complaint::Column::CallbackDue.is_not_null());
+    let mut cond = Condition::all().add(scope_condition(actor)).add(callback_queue_condition());
     if let Some(cursor) = after {
         cond = cond.add(
             Condition::any().add(complaint::Column::CallbackDue.gt(cursor.key)).add(
@@ -32,6 +29,13 @@ pub async fn callback_queue(
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     Ok((rows, more))
+}
+
+/// What puts a complaint in the callback queue (without the caller's scope).
+pub fn callback_queue_condition() -> Condition {
+    Condition::all()
+        .add(complaint::Column::Status.eq(ComplaintStatus::Resolved.as_str()))
+        .add(complaint::Column::CallbackDue.is_not_null())
 }
 
 /// A complaint's callback attempts, oldest first, after `after`.
