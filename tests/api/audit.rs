@@ -517,6 +517,16 @@ async fn prepare(app: &TestApp, name: &str) -> Call {
             let c = walk(app, &agent, c, &["close"]).await;
             complaint_call(&agent, AGENT, name, &c, ", $r: String!", ", reason: $r", json!({ "r": "Came back" }), "complaint.reopened")
         }
+        "resolveAtFirstContact" => complaint_call(
+            &agent,
+            AGENT,
+            name,
+            &c,
+            "",
+            ", summary: \"Explained\", satisfied: true",
+            json!({}),
+            "complaint.resolved_at_first_contact",
+        ),
         "setFlags" => complaint_call(&agent, AGENT, name, &c, ", $f: FlagsInput!", ", input: $f", json!({ "f": { "vulnerableCustomer": true } }), "complaint.flags_changed"),
         "addNote" => with(
             &agent,
