@@ -303,6 +303,9 @@ pub struct LoopSettings {
     /// A customer's complaint within this many days of their previous one is a repeat.
     #[arg(long, env = "CASEWORK_REPEAT_WINDOW_DAYS", default_value_t = 30)]
     pub repeat_window_days: i64,
+    /// Hours between progress updates owed to the customer of an open complaint.
+    #[arg(long, env = "CASEWORK_UPDATE_INTERVAL_HOURS", default_value_t = 24)]
+    pub update_interval_hours: i64,
     /// Hours after an unreached callback until the next attempt is due.
     #[arg(long, env = "CASEWORK_CALLBACK_RETRY_HOURS", default_value_t = 4)]
     pub callback_retry_hours: i64,

@@ -79,6 +79,20 @@ pub struct Model {
     pub callback_due: Option<DateTimeUtc>,
     /// How the complaint was closed (a `CloseOutcome` name).
     pub close_outcome: Option<String>,
+    /// When the customer was promised an answer (at acknowledgement; renewed by a progress update).
+    pub promised_by: Option<DateTimeUtc>,
+    /// Still open at `promised_by` (set by the SLA monitor; cleared by a new promise).
+    pub promise_breached: bool,
+    /// When the next progress update to the customer is due.
+    pub next_update_due: Option<DateTimeUtc>,
+    /// No update by `next_update_due` (set by the SLA monitor; cleared by an update).
+    pub update_overdue: bool,
+    /// When the last progress update was given.
+    pub last_update_at: Option<DateTimeUtc>,
+    /// Why the case is delayed, per the last update (a `DelayReason` name).
+    pub delay_reason: Option<String>,
+    /// When the last update said the case should be resolved.
+    pub expected_resolution_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i32,

@@ -12,6 +12,7 @@ pub mod audit_event;
 pub mod callback_attempt;
 pub mod complaint;
 pub mod complaint_link;
+pub mod contact;
 pub mod customer;
 pub mod escalation;
 pub mod evidence;

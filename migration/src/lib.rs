@@ -12,6 +12,7 @@ mod m20261125_000003_audit_checkpoints;
 mod m20261125_000004_evidence;
 mod m20261125_000005_escalations;
 mod m20261126_001201_closed_loop;
+mod m20261126_001202_promises_contacts;
 
 /// The audit immutability triggers as (table, trigger); the server refuses to
 /// start unless every one of them exists (and, on PostgreSQL, is enabled).
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_evidence::Migration),
             Box::new(m20261125_000005_escalations::Migration),
             Box::new(m20261126_001201_closed_loop::Migration),
+            Box::new(m20261126_001202_promises_contacts::Migration),
         ]
     }
 }

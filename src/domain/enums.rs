@@ -297,6 +297,52 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// Why a complaint takes longer, as told to the customer in a progress update.
+    pub enum DelayReason {
+        /// Waiting for a carrier, supplier or other outside party.
+        AwaitingThirdParty = "AWAITING_THIRD_PARTY",
+        /// Waiting for stock (a replacement, a part).
+        AwaitingStock = "AWAITING_STOCK",
+        /// Waiting for the customer (documents, an appointment).
+        AwaitingCustomer = "AWAITING_CUSTOMER",
+        /// A technical investigation takes time.
+        Technical = "TECHNICAL",
+        /// Waiting for an approval.
+        AwaitingApproval = "AWAITING_APPROVAL",
+        /// Another reason, told in the message.
+        Other = "OTHER",
+    }
+}
+
+string_enum! {
+    /// Who started a contact.
+    pub enum ContactDirection {
+        /// The customer contacted us.
+        Inbound = "INBOUND",
+        /// We contacted the customer.
+        Outbound = "OUTBOUND",
+    }
+}
+
+string_enum! {
+    /// What a contact with the customer was.
+    pub enum ContactKind {
+        /// The complaint was made.
+        Intake = "INTAKE",
+        /// The complaint was acknowledged.
+        Acknowledgement = "ACKNOWLEDGEMENT",
+        /// A progress update.
+        ProgressUpdate = "PROGRESS_UPDATE",
+        /// The customer chased an answer.
+        Chaser = "CHASER",
+        /// A callback after resolution.
+        Callback = "CALLBACK",
+        /// Anything else.
+        Other = "OTHER",
+    }
+}
+
 impl CloseOutcome {
     /// Outcomes only the system sets, where the path implies them.
     pub fn is_implied(self) -> bool {

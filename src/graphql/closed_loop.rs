@@ -182,11 +182,89 @@ impl LoopQuery {
     }
 }
 
+/// One contact with the customer about a complaint.
+pub struct Contact(pub entity::contact::Model);
+
+#[Object]
+impl Contact {
+    /// The contact's global ID.
+    async fn id(&self) -> ID {
+        ids::encode(Kind::Contact, self.0.id)
+    }
+    /// The channel used.
+    async fn channel(&self) -> AppResult<crate::domain::Channel> {
+        crate::error::stored(&self.0.channel)
+    }
+    /// Who started it.
+    async fn direction(&self) -> AppResult<crate::domain::ContactDirection> {
+        crate::error::stored(&self.0.direction)
+    }
+    /// What kind of contact it was.
+    async fn kind(&self) -> AppResult<crate::domain::ContactKind> {
+        crate::error::stored(&self.0.kind)
+    }
+    /// What came of it.
+    async fn outcome(&self) -> Option<&str> {
+        self.0.outcome.as_deref()
+    }
+    /// What was said or noted.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    /// Who recorded it.
+    async fn recorded_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        Ok(ctx.loaders()?.users.load_one(self.0.recorded_by).await?.map(User))
+    }
+    /// When it happened.
+    async fn at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.at
+    }
+}
+
+/// The contacts of a complaint the caller already holds.
+pub(super) async fn contacts_of(
+    ctx: &Context<'_>,
+    complaint_id: Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+) -> AppResult<Connection<String, Contact>> {
+    let limit = page_limit(first)?;
+    let after = after.as_deref().map(|c| cursor::decode("after", c)).transpose()?;
+    let (rows, more) = complaints::contacts_of(ctx.services()?, complaint_id, after, limit).await?;
+    let mut connection = Connection::new(after.is_some(), more);
+    connection.edges =
+        rows.into_iter().map(|c| Edge::new(cursor::encode(Cursor { key: c.at, id: c.id }), Contact(c))).collect();
+    Ok(connection)
+}
+
 #[derive(Default)]
 pub struct LoopMutation;
 
 #[Object]
 impl LoopMutation {
+    /// Tells the customer how the case progresses (a CUSTOMER_UPDATE note and an
+    /// outbound PROGRESS_UPDATE contact), with the reason for a delay; the next
+    /// update falls due `CASEWORK_UPDATE_INTERVAL_HOURS` later, and an expected
+    /// resolution time becomes the new promise.
+    async fn post_progress_update(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        input: complaints::ProgressUpdateInput,
+    ) -> AppResult<Complaint> {
+        let id = ids::decode(Kind::Complaint, "id", &id)?;
+        let services = ctx.services()?;
+        Ok(Complaint(complaints::post_progress_update(services, ctx.request()?, id, expected_version, input).await?))
+    }
+
+    /// Records a contact with the customer. An inbound CHASER past the promised
+    /// time raises a CUSTOMER_REQUEST escalation.
+    async fn record_contact(&self, ctx: &Context<'_>, complaint_id: ID, input: complaints::ContactInput) -> AppResult<Contact> {
+        let id = ids::decode(Kind::Complaint, "complaintId", &complaint_id)?;
+        Ok(Contact(complaints::record_contact(ctx.services()?, ctx.request()?, id, input).await?))
+    }
+
     /// Closes a NEW or ACKNOWLEDGED complaint handled during the first contact
     /// (outcome RESOLVED_AT_FIRST_CONTACT), recording whether the customer is satisfied.
     async fn resolve_at_first_contact(

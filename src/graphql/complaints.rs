@@ -219,16 +219,21 @@ impl ComplaintMutation {
         Ok(Complaint(service::assign(ctx.services()?, ctx.request()?, id, expected_version, assignee, team).await?))
     }
 
-    /// Acknowledges the complaint to the customer (NEW → ACKNOWLEDGED).
+    /// Acknowledges the complaint to the customer (NEW → ACKNOWLEDGED), optionally
+    /// with `promisedBy`, the time the customer is promised an answer (the monitor
+    /// marks `promiseBreached` after it); a progress update is then owed within
+    /// `CASEWORK_UPDATE_INTERVAL_HOURS`.
     async fn acknowledge_complaint(
         &self,
         ctx: &Context<'_>,
         id: ID,
         expected_version: i32,
         message: Option<String>,
+        promised_by: Option<chrono::DateTime<chrono::Utc>>,
     ) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::acknowledge(ctx.services()?, ctx.request()?, id, expected_version, message).await?))
+        let services = ctx.services()?;
+        Ok(Complaint(service::acknowledge(services, ctx.request()?, id, expected_version, message, promised_by).await?))
     }
 
     /// Records what the investigation found (→ INVESTIGATING).

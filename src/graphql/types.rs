@@ -346,6 +346,44 @@ impl Complaint {
     async fn close_outcome(&self) -> AppResult<Option<CloseOutcome>> {
         self.0.close_outcome.as_deref().map(parse).transpose()
     }
+    /// When the customer was promised an answer.
+    async fn promised_by(&self) -> Option<DateTime<Utc>> {
+        self.0.promised_by
+    }
+    /// Still open at `promisedBy` (marked by the SLA monitor; a new promise clears it).
+    async fn promise_breached(&self) -> bool {
+        self.0.promise_breached
+    }
+    /// When the next progress update to the customer is due.
+    async fn next_update_due(&self) -> Option<DateTime<Utc>> {
+        self.0.next_update_due
+    }
+    /// No progress update by `nextUpdateDue` (marked by the SLA monitor; an update clears it).
+    async fn update_overdue(&self) -> bool {
+        self.0.update_overdue
+    }
+    /// When the last progress update was given.
+    async fn last_update_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_update_at
+    }
+    /// Why the case is delayed, per the last progress update.
+    async fn delay_reason(&self) -> AppResult<Option<crate::domain::DelayReason>> {
+        self.0.delay_reason.as_deref().map(parse).transpose()
+    }
+    /// When the last progress update said the case should be resolved.
+    async fn expected_resolution_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expected_resolution_at
+    }
+    /// Every contact with the customer, oldest first.
+    #[graphql(complexity = "2 + child_complexity * (first.unwrap_or(20).clamp(1, 100) as usize)")]
+    async fn contacts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, super::closed_loop::Contact>> {
+        super::closed_loop::contacts_of(ctx, self.0.id, first, after).await
+    }
     /// Every callback attempt, oldest first, across cycles.
     #[graphql(complexity = "2 + child_complexity * (first.unwrap_or(20).clamp(1, 100) as usize)")]
     async fn callbacks(

@@ -79,7 +79,8 @@ pub async fn scan(services: &Services, now: DateTime<Utc>) -> AppResult<usize> {
         }
         let Some(before) = query.one(uow.txn()).await? else {
             drop(uow);
-            return Ok(raised + mark_overdue_escalations(services, now).await?);
+            let marked = mark_promises_and_updates(services, now).await?;
+            return Ok(raised + marked + mark_overdue_escalations(services, now).await?);
         };
         let (first, solution, resolution) = breaches(&before, now);
         if !first && !solution && !resolution {
@@ -137,6 +138,40 @@ pub async fn scan(services: &Services, now: DateTime<Utc>) -> AppResult<usize> {
         uow.commit().await?;
         raised += 1;
     }
+}
+
+/// Marks open complaints whose promise passed (`promiseBreached`) or whose
+/// progress update is late (`updateOverdue`), once each: the guarded update
+/// lets one instance win, and its audit event reaches `complaintEvents` subscribers.
+async fn mark_promises_and_updates(services: &Services, now: DateTime<Utc>) -> AppResult<usize> {
+    let open = complaint::Column::Status.is_not_in([ComplaintStatus::Resolved.as_str(), ComplaintStatus::Closed.as_str()]);
+    let due = Condition::any()
+        .add(Condition::all().add(complaint::Column::PromiseBreached.eq(false)).add(complaint::Column::PromisedBy.lt(now)))
+        .add(Condition::all().add(complaint::Column::UpdateOverdue.eq(false)).add(complaint::Column::NextUpdateDue.lt(now)));
+    let candidates = complaint::Entity::find().filter(open).filter(due).limit(500).all(&services.db).await?;
+    let mut marked = 0;
+    for before in candidates {
+        let promise = !before.promise_breached && before.promised_by.is_some_and(|at| at < now);
+        let update = !before.update_overdue && before.next_update_due.is_some_and(|at| at < now);
+        if !promise && !update {
+            continue;
+        }
+        let mut after = before.clone();
+        after.promise_breached |= promise;
+        after.update_overdue |= update;
+        let mut uow = UnitOfWork::begin(services, &RequestContext::system("sla-monitor")).await?;
+        match complaints::save(&uow, &before, &mut after).await {
+            Ok(()) => {}
+            // Another instance (or a user) changed it first; look again next pass.
+            Err(AppError::Conflict(_)) => continue,
+            Err(other) => return Err(other),
+        }
+        let action = if promise { "complaint.promise_breached" } else { "complaint.update_overdue" };
+        uow.record(complaints::event(&after, action, complaints::diff(Some(&before), &after))).await?;
+        uow.commit().await?;
+        marked += 1;
+    }
+    Ok(marked)
 }
 
 /// Marks pending escalation requests past their `dueBy` as overdue and
@@ -266,6 +301,13 @@ mod tests {
             cycle_started_at: None,
             callback_due: None,
             close_outcome: None,
+            promised_by: None,
+            promise_breached: false,
+            next_update_due: None,
+            update_overdue: false,
+            last_update_at: None,
+            delay_reason: None,
+            expected_resolution_at: None,
             created_at: now,
             updated_at: now,
             version: 1,

@@ -451,3 +451,122 @@ async fn the_new_cycle_is_monitored_once_with_two_servers_on_sqlite() {
 async fn the_new_cycle_is_monitored_once_with_two_servers_on_postgres() {
     the_new_cycle_is_monitored_once_with_two_servers(Backend::Postgres).await;
 }
+
+/// Manual 004 continued: the parcel is acknowledged with a promise, a progress
+/// update tells the customer the carrier is late (AWAITING_THIRD_PARTY), the
+/// renewed promise passes, and the monitor marks it and the late update once
+/// (announced to subscribers); the customer chasing after the promise raises a
+/// CUSTOMER_REQUEST.
+async fn parcel_004_a_missed_promise_is_marked_and_chasing_escalates(backend: Backend) {
+    let fast = |s: &mut casework::config::Settings| s.sla_scan_interval = Duration::from_millis(200);
+    let Some(app) = spawn_app_with(backend, fast).await else { return };
+    let second = spawn_another(&app, |s| {
+        // SQLite is one process's database: its subscribers hear only their own
+        // server, so there the second server does not scan.
+        s.sla_scan_interval = if backend == Backend::Postgres { Duration::from_millis(200) } else { Duration::from_secs(3600) };
+        s.demo = false;
+    })
+    .await;
+    let agent = app.login_as("agent@example.com").await;
+    let agent2 = app.login_as("agent2@example.com").await;
+    let parcel = ComplaintBuilder::new()
+        .with("title", json!("Maternity clothes a week late"))
+        .with("customer", json!({ "name": "Ms. Huang Li", "phone": "+86 137 4444 5555" }))
+        .with("urgentReason", json!("VULNERABLE"));
+    let c = create(&app, &agent, parcel.input()).await;
+    assert_eq!(minutes(&c, "createdAt", "firstResponseDue"), 10);
+
+    // A promise in the past is refused; a real one is kept.
+    let past_promise = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let response = try_step(&app, &agent, "acknowledgeComplaint", &c, ", $p: DateTime", ", promisedBy: $p", json!({ "p": past_promise })).await;
+    assert_eq!(first_error_code(&response), "VALIDATION");
+    let promise = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339();
+    let c = step(&app, &agent, "acknowledgeComplaint", &c, ", $p: DateTime", ", promisedBy: $p, message: \"We are on it\"", json!({ "p": promise })).await;
+    let detail = "query($id: ID!) { complaint(id: $id) { version status promisedBy promiseBreached nextUpdateDue updateOverdue lastUpdateAt
+        delayReason expectedResolutionAt notes { body visibility } contacts { edges { node { kind direction channel note recordedBy { email } } } }
+        escalations { trigger status } } }";
+    let seen = app.ok(&agent, detail, json!({ "id": c["id"] })).await["complaint"].clone();
+    assert!(seen["promisedBy"].is_string());
+    assert_eq!((at(&seen, "nextUpdateDue") - chrono::Utc::now().fixed_offset()).num_hours(), 23, "an update is owed within 24 h");
+
+    // The carrier is late: a progress update with the reason and a new expected time.
+    let expected = (chrono::Utc::now() + chrono::Duration::hours(30)).to_rfc3339();
+    let update = ", input: { message: \"The carrier lost a day; your parcel arrives tomorrow\", delayReason: AWAITING_THIRD_PARTY, expectedResolutionAt: $e }";
+    let c = step(&app, &agent, "postProgressUpdate", &c, ", $e: DateTime", update, json!({ "e": expected })).await;
+    let seen = app.ok(&agent, detail, json!({ "id": c["id"] })).await["complaint"].clone();
+    assert_eq!(seen["delayReason"], "AWAITING_THIRD_PARTY");
+    assert_eq!(at(&seen, "promisedBy"), at(&seen, "expectedResolutionAt"), "the expected time is the new promise");
+    assert!(seen["lastUpdateAt"].is_string());
+    assert!(seen["notes"].as_array().unwrap().iter().any(|n| n["visibility"] == "CUSTOMER_UPDATE" && n["body"].as_str().unwrap().contains("carrier")));
+    let contacts = seen["contacts"]["edges"].as_array().unwrap();
+    assert_eq!(contacts.len(), 1);
+    assert_eq!(contacts[0]["node"]["kind"], "PROGRESS_UPDATE");
+    assert_eq!(contacts[0]["node"]["direction"], "OUTBOUND");
+    assert_eq!(contacts[0]["node"]["recordedBy"]["email"], "agent@example.com");
+    // Another team's agent can neither update nor record contacts.
+    let response = try_step(&app, &agent2, "postProgressUpdate", &c, ", $e: DateTime", update, json!({ "e": expected })).await;
+    assert_eq!(first_error_code(&response), "NOT_FOUND");
+    let contact = "mutation($id: ID!, $i: ContactInput!) { recordContact(complaintId: $id, input: $i) { kind direction } }";
+    let chaser = json!({ "channel": "PHONE", "direction": "INBOUND", "kind": "CHASER", "note": "Where is my parcel?" });
+    assert_eq!(app.error_code(Some(&agent2), contact, json!({ "id": c["id"], "i": chaser })).await, "NOT_FOUND");
+    // Chasing before the promise passes is just a contact.
+    app.ok(&agent, contact, json!({ "id": c["id"], "i": chaser })).await;
+
+    // The promise and the next update pass, watched by a subscriber.
+    let listener = if backend == Backend::Postgres { &second } else { &app };
+    let mut ws = crate::helpers::WsClient::connect(listener, &agent).await;
+    ws.subscribe("events", "subscription($id: ID) { complaintEvents(complaintId: $id) { action complaint { promiseBreached updateOverdue } } }", json!({ "id": c["id"] })).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let past = match backend {
+        Backend::Sqlite => "'2020-01-01 00:00:00+00:00'",
+        Backend::Postgres => "'2020-01-01T00:00:00Z'",
+    };
+    app.sql(&format!("UPDATE complaint SET promised_by = {past}, next_update_due = {past} WHERE title = 'Maternity clothes a week late'")).await;
+    let mut announced = Vec::new();
+    while let Some(message) = ws.next(Duration::from_secs(5)).await {
+        announced.push(message["payload"]["data"]["complaintEvents"].clone());
+        if announced.iter().any(|e| e["action"] == "complaint.promise_breached") {
+            break;
+        }
+    }
+    let marked = announced.iter().find(|e| e["action"] == "complaint.promise_breached").unwrap_or_else(|| panic!("{announced:#?}"));
+    assert_eq!(marked["complaint"]["promiseBreached"], true);
+    assert_eq!(marked["complaint"]["updateOverdue"], true);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let auditor = app.login_as("auditor@example.com").await;
+    let trail = app.ok(&auditor, "query($id: ID!) { complaint(id: $id) { auditTrail(first: 100) { edges { node { action } } } } }", json!({ "id": c["id"] })).await;
+    let marks = trail["complaint"]["auditTrail"]["edges"].as_array().unwrap().iter().filter(|e| e["node"]["action"] == "complaint.promise_breached").count();
+    assert_eq!(marks, 1, "marked once with two servers");
+    ws.close().await;
+
+    // Chasing after the promise raises one CUSTOMER_REQUEST, however often the customer calls.
+    app.ok(&agent, contact, json!({ "id": c["id"], "i": chaser })).await;
+    app.ok(&agent, contact, json!({ "id": c["id"], "i": chaser })).await;
+    let seen = app.ok(&agent, detail, json!({ "id": c["id"] })).await["complaint"].clone();
+    let requests = seen["escalations"].as_array().unwrap().iter().filter(|e| e["trigger"] == "CUSTOMER_REQUEST").count();
+    assert_eq!(requests, 1, "{seen:#}");
+    assert_eq!(seen["contacts"]["edges"].as_array().unwrap().len(), 4);
+
+    // A new update clears the late mark and renews the promise.
+    let current = json!({ "id": c["id"], "version": seen["version"] });
+    let renewed = step(&app, &agent, "postProgressUpdate", &current, ", $e: DateTime", update, json!({ "e": expected })).await;
+    let seen = app.ok(&agent, detail, json!({ "id": renewed["id"] })).await["complaint"].clone();
+    assert_eq!(seen["updateOverdue"], false);
+    assert_eq!(seen["promiseBreached"], false);
+    // Closed complaints take no more updates.
+    let closed = step(&app, &agent, "closeComplaint", &json!({ "id": c["id"], "version": seen["version"] }), "", ", reason: \"delivered\", outcome: EXPLAINED", json!({})).await;
+    let response = try_step(&app, &agent, "postProgressUpdate", &closed, ", $e: DateTime", update, json!({ "e": expected })).await;
+    assert_eq!(first_error_code(&response), "INVALID_TRANSITION");
+    second.finish().await;
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parcel_004_a_missed_promise_is_marked_and_chasing_escalates_on_sqlite() {
+    parcel_004_a_missed_promise_is_marked_and_chasing_escalates(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parcel_004_a_missed_promise_is_marked_and_chasing_escalates_on_postgres() {
+    parcel_004_a_missed_promise_is_marked_and_chasing_escalates(Backend::Postgres).await;
+}

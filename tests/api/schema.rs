@@ -31,7 +31,11 @@ fn the_contract_names_are_present() {
         "logout(refreshToken: String!): Boolean!",
         "createComplaint(input: CreateComplaintInput!): Complaint!",
         "updateComplaint(id: ID!, expectedVersion: Int!, input: UpdateComplaintInput!): Complaint!",
-        "acknowledgeComplaint(id: ID!, expectedVersion: Int!, message: String): Complaint!",
+        // `promisedBy` was added by the closed loop (optional: old clients still work).
+        "acknowledgeComplaint(id: ID!, expectedVersion: Int!, message: String, promisedBy: DateTime): Complaint!",
+        "postProgressUpdate(id: ID!, expectedVersion: Int!, input: ProgressUpdateInput!): Complaint!",
+        "recordContact(complaintId: ID!, input: ContactInput!): Contact!",
+        "callbackQueue(first: Int, after: String): ComplaintConnection!",
         "recordFinding(id: ID!, expectedVersion: Int!, input: FindingInput!): Complaint!",
         "proposeResolution(id: ID!, expectedVersion: Int!, input: ResolutionInput!): Complaint!",
         "recordCustomerDecision(id: ID!, expectedVersion: Int!, accepted: Boolean!, note: String): Complaint!",

@@ -19,12 +19,14 @@ use uuid::Uuid;
 use super::{RequestContext, Services, UnitOfWork};
 
 mod callbacks;
+mod contacts;
 mod intake;
 mod notes;
 mod shared;
 mod transitions;
 
 pub use callbacks::*;
+pub use contacts::*;
 pub use intake::*;
 pub use notes::*;
 pub(crate) use shared::*;

@@ -152,14 +152,22 @@ pub async fn acknowledge(
     id: Uuid,
     expected_version: i32,
     message: Option<String>,
+    promised_by: Option<DateTime<Utc>>,
 ) -> AppResult<complaint::Model> {
     let actor = ctx.actor()?;
     let before = load_for_work(services, actor, id).await?;
     check_version(&before, expected_version)?;
     let message = validation::optional_text("message", message.as_deref(), limits::TEXT)?;
+    let now = crate::service::now();
+    if promised_by.is_some_and(|at| at <= now) {
+        return Err(AppError::validation("promisedBy", "must be in the future"));
+    }
     let mut after = before.clone();
     after.status = transition(&before, Transition::Acknowledge)?.as_str().to_owned();
-    after.acknowledged_at = Some(crate::service::now());
+    after.acknowledged_at = Some(now);
+    after.promised_by = promised_by;
+    after.promise_breached = false;
+    after.next_update_due = Some(now + update_interval(services));
 
     let mut uow = UnitOfWork::begin(services, ctx).await?;
     save(&uow, &before, &mut after).await?;
@@ -535,4 +543,9 @@ pub async fn resolve_at_first_contact(
     after.close_reason = Some("resolved at first contact".to_owned());
     after.close_outcome = Some(CloseOutcome::ResolvedAtFirstContact.as_str().to_owned());
     commit_change(services, ctx, &before, after, "complaint.resolved_at_first_contact", None, Changes::new(), None).await
+}
+
+/// How long until the next progress update is owed.
+pub(crate) fn update_interval(services: &Services) -> chrono::Duration {
+    chrono::Duration::hours(std::cmp::max(services.settings.closed_loop.update_interval_hours, 1))
 }
