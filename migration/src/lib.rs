@@ -11,6 +11,7 @@ mod m20261125_000002_complaints;
 mod m20261125_000003_audit_checkpoints;
 mod m20261125_000004_evidence;
 mod m20261125_000005_escalations;
+mod m20261126_001101_search_trigram;
 mod m20261126_001201_closed_loop;
 mod m20261126_001202_promises_contacts;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_audit_checkpoints::Migration),
             Box::new(m20261125_000004_evidence::Migration),
             Box::new(m20261125_000005_escalations::Migration),
+            Box::new(m20261126_001101_search_trigram::Migration),
             Box::new(m20261126_001201_closed_loop::Migration),
             Box::new(m20261126_001202_promises_contacts::Migration),
         ]

@@ -13,3 +13,4 @@ mod fixtures;
 mod http_edge;
 mod permissions;
 mod schema;
+mod security;

@@ -4,6 +4,9 @@ use super::*;
 
 // ---------------------------------------------------------------- intake
 
+/// The shortest search term: trigram indexes serve three characters and more.
+pub const MIN_SEARCH_CHARS: usize = 3;
+
 /// Records a new complaint: validated, given its reference and SLA deadlines,
 /// assigned (by default to the creator and their team), and audited.
 #[tracing::instrument(skip_all)]
