@@ -153,6 +153,9 @@ pub enum LogFormat {
 /// Options of `casework serve`.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
+    /// The closed loop's timings (issue 12).
+    #[command(flatten)]
+    pub closed_loop: LoopSettings,
     /// Address to listen on.
     #[arg(long, env = "CASEWORK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -419,6 +422,7 @@ pub struct Settings {
     pub max_query_complexity: usize,
     pub login_attempts_per_minute: u32,
     pub log_format: LogFormat,
+    pub closed_loop: LoopSettings,
     /// Signs audit checkpoints.
     pub audit_signing_key: SigningSeed,
     /// True when `audit_signing_key` was generated (development): warn.
@@ -487,6 +491,23 @@ impl EdgeSettings {
             upload_quota_bytes_per_day: (args.upload_quota_bytes_per_day > 0).then_some(args.upload_quota_bytes_per_day),
         })
     }
+}
+
+/// Timings of the closed loop: repeat complaints and callbacks.
+#[derive(Args, Debug, Clone)]
+pub struct LoopSettings {
+    /// A customer's complaint within this many days of their previous one is a repeat.
+    #[arg(long, env = "CASEWORK_REPEAT_WINDOW_DAYS", default_value_t = 30)]
+    pub repeat_window_days: i64,
+    /// Hours between progress updates owed to the customer of an open complaint.
+    #[arg(long, env = "CASEWORK_UPDATE_INTERVAL_HOURS", default_value_t = 24)]
+    pub update_interval_hours: i64,
+    /// Hours after an unreached callback until the next attempt is due.
+    #[arg(long, env = "CASEWORK_CALLBACK_RETRY_HOURS", default_value_t = 4)]
+    pub callback_retry_hours: i64,
+    /// Unreached callback attempts after which a resolved complaint may be closed as UNREACHABLE.
+    #[arg(long, env = "CASEWORK_CALLBACK_MAX_ATTEMPTS", default_value_t = 3)]
+    pub callback_max_attempts: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -604,6 +625,7 @@ impl Settings {
             ws_init_timeout: Duration::from_secs(args.sessions.ws_init_timeout_secs.max(1)),
             ws_max_subscriptions: args.sessions.ws_max_subscriptions.max(1),
             ws_max_subscriptions_per_user: args.sessions.ws_max_subscriptions_per_user.max(1),
+            closed_loop: args.closed_loop.clone(),
         };
         Ok((settings, generated))
     }

@@ -4,6 +4,7 @@
 //! are written out for each.
 
 pub use sea_orm_migration::prelude::*;
+pub use m20261126_001201_closed_loop::{email_key, phone_key};
 
 mod m20261125_000001_foundation;
 mod m20261125_000002_complaints;
@@ -13,6 +14,8 @@ mod m20261125_000005_escalations;
 mod m20261126_000901_audit_mac_state;
 mod m20261126_001001_sessions;
 mod m20261126_001101_search_trigram;
+mod m20261126_001201_closed_loop;
+mod m20261126_001202_promises_contacts;
 
 /// The audit immutability triggers as (table, trigger); the server refuses to
 /// start unless every one of them exists (and, on PostgreSQL, is enabled).
@@ -71,6 +74,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000901_audit_mac_state::Migration),
             Box::new(m20261126_001001_sessions::Migration),
             Box::new(m20261126_001101_search_trigram::Migration),
+            Box::new(m20261126_001201_closed_loop::Migration),
+            Box::new(m20261126_001202_promises_contacts::Migration),
         ]
     }
 }

@@ -36,8 +36,8 @@ pub enum Node {
 
 /// Fields of the complaint list beyond its edges.
 pub struct ComplaintListInfo {
-    actor: Actor,
-    condition: Condition,
+    pub(crate) actor: Actor,
+    pub(crate) condition: Condition,
 }
 
 #[Object]
@@ -220,16 +220,21 @@ impl ComplaintMutation {
         Complaint::hand_out(ctx, service::assign(ctx.services()?, ctx.request()?, id, expected_version, assignee, team).await?).await
     }
 
-    /// Acknowledges the complaint to the customer (NEW → ACKNOWLEDGED).
+    /// Acknowledges the complaint to the customer (NEW → ACKNOWLEDGED), optionally
+    /// with `promisedBy`, the time the customer is promised an answer (the monitor
+    /// marks `promiseBreached` after it); a progress update is then owed within
+    /// `CASEWORK_UPDATE_INTERVAL_HOURS`.
     async fn acknowledge_complaint(
         &self,
         ctx: &Context<'_>,
         id: ID,
         expected_version: i32,
         message: Option<String>,
+        promised_by: Option<chrono::DateTime<chrono::Utc>>,
     ) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Complaint::hand_out(ctx, service::acknowledge(ctx.services()?, ctx.request()?, id, expected_version, message).await?).await
+        let services = ctx.services()?;
+        Complaint::hand_out(ctx, service::acknowledge(services, ctx.request()?, id, expected_version, message, promised_by).await?).await
     }
 
     /// Records what the investigation found (→ INVESTIGATING).
@@ -276,10 +281,19 @@ impl ComplaintMutation {
         Complaint::hand_out(ctx, service::record_callback(ctx.services()?, ctx.request()?, id, expected_version, input).await?).await
     }
 
-    /// Closes the complaint with a reason.
-    async fn close_complaint(&self, ctx: &Context<'_>, id: ID, expected_version: i32, reason: String) -> AppResult<Complaint> {
+    /// Closes the complaint with a reason and an outcome. A RESOLVED complaint closes
+    /// at a satisfied callback, or here once the allowed callback attempts went
+    /// unreached (outcome UNREACHABLE by default); otherwise INVALID_TRANSITION.
+    async fn close_complaint(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        reason: String,
+        outcome: Option<crate::domain::CloseOutcome>,
+    ) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Complaint::hand_out(ctx, service::close(ctx.services()?, ctx.request()?, id, expected_version, &reason).await?).await
+        Complaint::hand_out(ctx, service::close(ctx.services()?, ctx.request()?, id, expected_version, &reason, outcome).await?).await
     }
 
     /// Reopens a resolved or closed complaint.

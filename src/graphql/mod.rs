@@ -6,6 +6,7 @@
 //! context, call one service function and convert the result.
 
 pub mod audit;
+pub mod closed_loop;
 pub mod complaints;
 pub mod connection;
 pub mod context;
@@ -29,6 +30,7 @@ pub struct Query(
     escalations::EscalationQuery,
     users::UserQuery,
     audit::AuditQuery,
+    closed_loop::LoopQuery,
 );
 
 /// Every mutation, by area.
@@ -39,6 +41,7 @@ pub struct Mutation(
     escalations::EscalationMutation,
     evidence::EvidenceMutation,
     users::UserMutation,
+    closed_loop::LoopMutation,
 );
 
 /// The cost of a field that scans a whole table or log (`verifyAuditTrail`,

@@ -47,6 +47,7 @@ pub(crate) fn new_request(
         decided_at: None,
         decision_note: None,
         due_by: rules::decision_due(now, trigger, severity),
+        overdue: false,
     })
 }
 

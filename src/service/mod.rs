@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth;
 pub mod complaints;
+pub mod customers;
 pub mod demo;
 pub mod escalations;
 pub mod evidence;

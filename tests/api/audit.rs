@@ -540,6 +540,35 @@ async fn prepare(app: &TestApp, name: &str) -> Call {
             let c = walk(app, &agent, c, &["close"]).await;
             complaint_call(&agent, AGENT, name, &c, ", $r: String!", ", reason: $r", json!({ "r": "Came back" }), "complaint.reopened")
         }
+        "postProgressUpdate" => complaint_call(
+            &agent,
+            AGENT,
+            name,
+            &c,
+            "",
+            ", input: { message: \"The carrier is late\", delayReason: AWAITING_THIRD_PARTY }",
+            json!({}),
+            "complaint.progress_updated",
+        ),
+        "recordContact" => with(
+            &agent,
+            AGENT,
+            "mutation($id: ID!) { recordContact(complaintId: $id, input: { channel: PHONE, direction: INBOUND, kind: OTHER }) { kind } }",
+            json!({ "id": c["id"] }),
+            "contact.recorded",
+            complaint_chain(&c),
+            None,
+        ),
+        "resolveAtFirstContact" => complaint_call(
+            &agent,
+            AGENT,
+            name,
+            &c,
+            "",
+            ", summary: \"Explained\", satisfied: true",
+            json!({}),
+            "complaint.resolved_at_first_contact",
+        ),
         "setFlags" => complaint_call(&agent, AGENT, name, &c, ", $f: FlagsInput!", ", input: $f", json!({ "f": { "vulnerableCustomer": true } }), "complaint.flags_changed"),
         "addNote" => with(
             &agent,
