@@ -13,6 +13,7 @@ pub mod escalations;
 pub mod evidence;
 pub mod loaders;
 pub mod sessions;
+pub mod stats;
 pub mod subscriptions;
 pub mod types;
 pub mod users;
@@ -29,6 +30,7 @@ pub struct Query(
     escalations::EscalationQuery,
     users::UserQuery,
     audit::AuditQuery,
+    stats::StatsQuery,
 );
 
 /// Every mutation, by area.

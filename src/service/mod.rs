@@ -9,7 +9,9 @@ pub mod complaints;
 pub mod demo;
 pub mod escalations;
 pub mod evidence;
+pub mod report;
 pub mod sla;
+pub mod stats;
 pub mod users;
 
 use std::sync::Arc;

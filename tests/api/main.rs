@@ -12,3 +12,4 @@ mod fixtures;
 mod http_edge;
 mod permissions;
 mod schema;
+mod stats;
