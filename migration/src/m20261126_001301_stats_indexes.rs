@@ -1,5 +1,7 @@
 //! Indexes for complaint statistics: recognising a repeat customer by phone or
-//! email looks customers up by those columns for every complaint of a range.
+//! email looks customers up by those columns, and their earlier complaints by
+//! customer and time, for every complaint of a range. The customer indexes
+//! carry the id so the lookups read the index only.
 
 use sea_orm_migration::prelude::*;
 
@@ -9,10 +11,18 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for (name, column) in [("customer_phone", "phone"), ("customer_email", "email")] {
-            manager
-                .create_index(Index::create().name(name).table("customer").col(column).if_not_exists().to_owned())
-                .await?;
+        for (name, table, columns) in [
+            ("customer_phone", "customer", &["phone", "id"][..]),
+            ("customer_email", "customer", &["email", "id"][..]),
+            ("customer_identity", "customer", &["id", "phone", "email"][..]),
+            ("complaint_customer_created", "complaint", &["customer_id", "created_at"][..]),
+        ] {
+            let mut index = Index::create();
+            index.name(name).table(table).if_not_exists();
+            for column in columns {
+                index.col(*column);
+            }
+            manager.create_index(index.to_owned()).await?;
         }
         Ok(())
     }

@@ -34,7 +34,13 @@ impl StatsQuery {
         #[graphql(desc = "Only complaints matching this filter.")] filter: Option<ComplaintFilter>,
     ) -> AppResult<Vec<StatsBucket>> {
         let actor = ctx.actor()?;
-        service::complaint_stats(ctx.services()?, actor, from, to, group_by, filter.as_ref()).await
+        // The costlier figures only when the query selects them.
+        let look = ctx.look_ahead();
+        let figures = service::Figures {
+            repeat: look.field("repeatRate").exists(),
+            escalation: look.field("escalationRate").exists() || look.field("firstContactResolutionRate").exists(),
+        };
+        service::complaint_stats(ctx.services()?, actor, from, to, group_by, filter.as_ref(), figures).await
     }
 
     /// Customers with at least `minCount` complaints created in `[from, to)`

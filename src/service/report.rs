@@ -12,7 +12,7 @@ use sea_orm::{
     sea_query::{Expr, Query},
 };
 
-use super::stats::{self, Grouping, MoneyTotal, Range, StatsBucket, StatsDimension};
+use super::stats::{self, Figures, Grouping, MoneyTotal, Range, StatsBucket, StatsDimension};
 use crate::domain::periods;
 use entity::complaint;
 
@@ -58,7 +58,14 @@ pub fn parse_month(text: &str) -> anyhow::Result<(i32, u32)> {
 }
 
 /// Computes the report of `month` (`YYYY-MM` in `tz`) over every complaint.
-pub async fn build(db: &impl ConnectionTrait, tz: Tz, month: &str) -> anyhow::Result<Report> {
+pub async fn build(db: &sea_orm::DatabaseConnection, tz: Tz, month: &str) -> anyhow::Result<Report> {
+    let txn = stats::snapshot(db).await?;
+    let report = build_in(&txn, tz, month).await?;
+    txn.commit().await?;
+    Ok(report)
+}
+
+async fn build_in(db: &impl ConnectionTrait, tz: Tz, month: &str) -> anyhow::Result<Report> {
     let (year, m) = parse_month(month)?;
     let (py, pm) = if m == 1 { (year - 1, 12) } else { (year, m - 1) };
     let bounds = |y, m| periods::month(tz, y, m).ok_or_else(|| anyhow::anyhow!("--month: no such month"));
@@ -67,10 +74,10 @@ pub async fn build(db: &impl ConnectionTrait, tz: Tz, month: &str) -> anyhow::Re
     let range = Range { from, to };
     let now = super::now();
     let all = Condition::all;
-    let by = |d| stats::compute(db, tz, range, Grouping::By(d), all(), now);
+    let by = |d| stats::compute(db, tz, range, Grouping::By(d), all(), now, Figures::ALL);
     let first = |mut v: Vec<StatsBucket>| v.pop().unwrap_or_default();
-    let totals = first(stats::compute(db, tz, range, Grouping::Total, all(), now).await?);
-    let previous = first(stats::compute(db, tz, Range { from: pfrom, to: pto }, Grouping::Total, all(), now).await?);
+    let totals = first(stats::compute(db, tz, range, Grouping::Total, all(), now, Figures::ALL).await?);
+    let previous = first(stats::compute(db, tz, Range { from: pfrom, to: pto }, Grouping::Total, all(), now, Figures::ALL).await?);
     let by_root_cause = by(StatsDimension::RootCause).await?;
     let measures = preventive_measures(db, range).await?;
     let top_root_causes = by_root_cause

@@ -170,6 +170,20 @@ pub struct StatsBucket {
     pub compensation_totals: Vec<MoneyTotal>,
 }
 
+/// Which of the costlier figures to compute (each needs a correlated lookup
+/// per complaint); the resolver asks only for those the query selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Figures {
+    /// `repeatRate`: an earlier complaint by the same customer.
+    pub repeat: bool,
+    /// `escalationRate` and `firstContactResolutionRate`: the complaint's escalations.
+    pub escalation: bool,
+}
+
+impl Figures {
+    pub const ALL: Figures = Figures { repeat: true, escalation: true };
+}
+
 /// `[from, to)` after validation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Range {
@@ -199,6 +213,7 @@ pub async fn complaint_stats(
     to: DateTime<Utc>,
     dimension: StatsDimension,
     filter: Option<&super::complaints::ComplaintFilter>,
+    figures: Figures,
 ) -> AppResult<Vec<StatsBucket>> {
     if policy::stats_scope(actor).is_none() {
         return Err(AppError::forbidden("administrators do not see complaint statistics"));
@@ -209,7 +224,26 @@ pub async fn complaint_stats(
     if let Some(filter) = filter {
         condition = condition.add(super::complaints::filter_condition(filter, now)?);
     }
-    compute(&services.db, services.settings.report_timezone, range, Grouping::By(dimension), condition, now).await
+    let txn = snapshot(&services.db).await?;
+    let out = compute(&txn, services.settings.report_timezone, range, Grouping::By(dimension), condition, now, figures).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// The read transaction statistics run in: one snapshot for every statement
+/// of a request (repeatable read, read only, on PostgreSQL), without JIT
+/// compilation, which costs more than it saves on sub-second analytic queries
+/// (measured: about a second of compilation on a one-month query).
+pub async fn snapshot(db: &sea_orm::DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{AccessMode, IsolationLevel, TransactionTrait};
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let txn = db.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?;
+            txn.execute_unprepared("SET LOCAL jit = off").await?;
+            Ok(txn)
+        }
+        _ => db.begin().await,
+    }
 }
 
 /// The figures of `range` grouped by `grouping`, over the complaints matching
@@ -221,42 +255,10 @@ pub async fn compute(
     grouping: Grouping,
     condition: Condition,
     now: DateTime<Utc>,
+    figures: Figures,
 ) -> AppResult<Vec<StatsBucket>> {
     let backend = db.get_database_backend();
-    let periods = match grouping {
-        Grouping::By(d) => d.period_unit().map(|unit| periods::periods(unit, tz, range.from, range.to)),
-        Grouping::Total => None,
-    };
-    let key = bucket_key(grouping, periods.as_deref());
-    let inner = |need: Need| -> Statement {
-        backend.build(&facts(backend, key.clone(), range, condition.clone(), need, now))
-    };
-    // Calendar keys are integer literals (int4 on PostgreSQL): read them as BIGINT.
-    let key_sql = if periods.is_some() { "CAST(bucket_key AS BIGINT)" } else { "bucket_key" };
-
-    let main = wrap(
-        inner(Need::Main),
-        |sql| {
-            format!(
-                "SELECT {key_sql}, COUNT(*), {} FROM ({sql}) f GROUP BY bucket_key",
-                MAIN_SUMS.iter().map(|s| format!("CAST(COALESCE(SUM({s}), 0) AS BIGINT)")).collect::<Vec<_>>().join(", ")
-            )
-        },
-    );
-    let p90 = wrap(inner(Need::Resolution), |sql| {
-        format!(
-            "SELECT {key_sql}, res_secs FROM (SELECT bucket_key, res_secs, \
-             ROW_NUMBER() OVER (PARTITION BY bucket_key ORDER BY res_secs) AS rn, \
-             COUNT(*) OVER (PARTITION BY bucket_key) AS cnt FROM ({sql}) f WHERE res_secs IS NOT NULL) r \
-             WHERE rn = (9 * cnt + 9) / 10"
-        )
-    });
-    let money = wrap(inner(Need::Compensation), |sql| {
-        format!(
-            "SELECT {key_sql}, comp_currency, CAST(SUM(comp_minor) AS BIGINT) FROM ({sql}) f \
-             WHERE comp_minor IS NOT NULL GROUP BY bucket_key, comp_currency"
-        )
-    });
+    let Statements { main, p90, money, periods } = statements(backend, tz, range, grouping, condition, now, figures);
 
     let read_key = |row: &QueryResult| -> AppResult<Key> { Key::read(row, grouping, periods.is_some()) };
     let mut buckets: HashMap<Key, StatsBucket> = HashMap::new();
@@ -326,6 +328,57 @@ pub async fn compute(
         }
     };
     Ok(out)
+}
+
+/// The three statements of one request, and the calendar periods they bucket by.
+pub struct Statements {
+    pub main: Statement,
+    pub p90: Statement,
+    pub money: Statement,
+    pub periods: Option<Vec<Period>>,
+}
+
+/// Builds the statements of [`compute`] (public so the benchmark can show their plans).
+pub fn statements(
+    backend: DbBackend,
+    tz: Tz,
+    range: Range,
+    grouping: Grouping,
+    condition: Condition,
+    now: DateTime<Utc>,
+    figures: Figures,
+) -> Statements {
+    let periods = match grouping {
+        Grouping::By(d) => d.period_unit().map(|unit| periods::periods(unit, tz, range.from, range.to)),
+        Grouping::Total => None,
+    };
+    let key = bucket_key(grouping, periods.as_deref());
+    let inner = |need: Need| -> Statement {
+        backend.build(&facts(backend, key.clone(), range, condition.clone(), need, now, figures))
+    };
+    // Calendar keys are integer literals (int4 on PostgreSQL): read them as BIGINT.
+    let key_sql = if periods.is_some() { "CAST(bucket_key AS BIGINT)" } else { "bucket_key" };
+    let main = wrap(inner(Need::Main), |sql| {
+        format!(
+            "SELECT {key_sql}, COUNT(*), {} FROM ({sql}) f GROUP BY bucket_key",
+            MAIN_SUMS.iter().map(|s| format!("CAST(COALESCE(SUM({s}), 0) AS BIGINT)")).collect::<Vec<_>>().join(", ")
+        )
+    });
+    let p90 = wrap(inner(Need::Resolution), |sql| {
+        format!(
+            "SELECT {key_sql}, res_secs FROM (SELECT bucket_key, res_secs, \
+             ROW_NUMBER() OVER (PARTITION BY bucket_key ORDER BY res_secs) AS rn, \
+             COUNT(*) OVER (PARTITION BY bucket_key) AS cnt FROM ({sql}) f WHERE res_secs IS NOT NULL) r \
+             WHERE rn = (9 * cnt + 9) / 10"
+        )
+    });
+    let money = wrap(inner(Need::Compensation), |sql| {
+        format!(
+            "SELECT {key_sql}, comp_currency, CAST(SUM(comp_minor) AS BIGINT) FROM ({sql}) f \
+             WHERE comp_minor IS NOT NULL GROUP BY bucket_key, comp_currency"
+        )
+    });
+    Statements { main, p90, money, periods }
 }
 
 /// The sums of the main statement, in the order of its columns after the key
@@ -455,6 +508,7 @@ fn facts(
     condition: Condition,
     need: Need,
     now: DateTime<Utc>,
+    figures: Figures,
 ) -> SelectStatement {
     use complaint::Column as C;
     let mut q = Query::select();
@@ -502,10 +556,13 @@ fn facts(
                 .expr_as(flag(col("satisfied")), Alias::new("sat_yes"))
                 .expr_as(flag(sources::callback_known()), Alias::new("cb_known"))
                 .expr_as(flag(sources::callback_reached()), Alias::new("cb_yes"))
-                .expr_as(flag(sources::escalated()), Alias::new("escalated"))
+                .expr_as(if figures.escalation { flag(sources::escalated()) } else { Expr::cust("0") }, Alias::new("escalated"))
                 .expr_as(flag(format!("{} > 0", col("reopen_count"))), Alias::new("reopened"))
-                .expr_as(flag(sources::repeat()), Alias::new("is_repeat"))
-                .expr_as(flag(sources::first_contact_resolution()), Alias::new("fcr"))
+                .expr_as(if figures.repeat { flag(sources::repeat()) } else { Expr::cust("0") }, Alias::new("is_repeat"))
+                .expr_as(
+                    if figures.escalation { flag(sources::first_contact_resolution()) } else { Expr::cust("0") },
+                    Alias::new("fcr"),
+                )
                 .expr_as(flag(sources::group_member()), Alias::new("grouped"));
         }
     }
