@@ -57,6 +57,15 @@ pub fn complaint_read_scope(actor: &Actor) -> ReadScope {
     }
 }
 
+/// Statistics: over the complaints the caller may read (supervisors, legal and
+/// auditors all; agents their own and their team's); administrators none.
+pub fn stats_scope(actor: &Actor) -> Option<ReadScope> {
+    match complaint_read_scope(actor) {
+        ReadScope::Nothing => None,
+        scope => Some(scope),
+    }
+}
+
 pub fn can_read_complaint(actor: &Actor, complaint: &ComplaintAccess) -> bool {
     match complaint_read_scope(actor) {
         ReadScope::All => true,
@@ -278,6 +287,19 @@ mod tests {
             ("sensitive, own team", complaint(MY_TEAM, Some(SOMEONE), true, false)),
             ("legal hold, assigned to me", complaint(MY_TEAM, Some(ME), false, true)),
         ]
+    }
+
+    #[test]
+    fn stats_scope_matrix() {
+        for (role, expected) in [
+            (Role::Supervisor, Some(ReadScope::All)),
+            (Role::Legal, Some(ReadScope::All)),
+            (Role::Auditor, Some(ReadScope::All)),
+            (Role::Agent, Some(ReadScope::Agent { user_id: ME, team_id: Some(MY_TEAM) })),
+            (Role::Admin, None),
+        ] {
+            assert_eq!(stats_scope(&actor(role)), expected, "{role:?}");
+        }
     }
 
     #[test]

@@ -15,3 +15,4 @@ mod permissions;
 mod schema;
 mod security;
 mod sessions;
+mod stats;
