@@ -7,14 +7,13 @@ use std::{net::SocketAddr, sync::Arc};
 
 use async_graphql::{
     ParseRequestError, ServerError,
-    http::GraphiQLSource,
     parser::types::{DocumentOperations, OperationType},
 };
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLWebSocket};
 use axum::{
     extract::{ConnectInfo, FromRequest, State, WebSocketUpgrade},
     http::{HeaderMap, StatusCode, Uri, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 
 use super::{AppState, REQUEST_ID, errors::error_body};
@@ -126,7 +125,7 @@ pub async fn get(
         if state.services.settings.is_production() {
             return error_body(StatusCode::NOT_FOUND, code::NOT_FOUND, "GraphiQL is disabled in production");
         }
-        return Html(GraphiQLSource::build().endpoint("/graphql").title("casework GraphiQL").finish()).into_response();
+        return super::console::graphiql(&headers);
     }
     let Some(request) = parse_query_string(query) else {
         return error_body(StatusCode::BAD_REQUEST, code::VALIDATION, "the query string is not a GraphQL request");

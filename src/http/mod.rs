@@ -1,6 +1,8 @@
 //! The HTTP edge: routes, middleware (request id, tracing, limits, CORS,
 //! timeouts, panics), the GraphQL handler, health and metrics.
 
+mod assets;
+mod console;
 mod errors;
 mod evidence;
 mod graphql;
@@ -61,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/evidence/{id}/content", get(evidence::content))
+        .merge(console::routes())
         .fallback(errors::not_found)
         // Only `POST /graphql` reads a body, and it enforces its own limits:
         // CASEWORK_MAX_BODY_BYTES for JSON, CASEWORK_MAX_UPLOAD_BYTES for uploads.

@@ -175,3 +175,26 @@ mod tests {
         assert!(!mask_changes(&mut json!({"status": ["NEW", "ACKNOWLEDGED"]})));
     }
 }
+
+/// The whole trail as JSON Lines (the format of `casework audit export`, with
+/// the checkpoints) for legal, auditors and administrators, who verify it
+/// offline. It holds unmasked changes, so the export itself is audited.
+#[tracing::instrument(skip_all)]
+pub async fn export(services: &Services, ctx: &super::RequestContext) -> AppResult<(Vec<u8>, u64)> {
+    let actor = ctx.actor()?;
+    if !policy::can_verify_audit_trail(actor) {
+        return Err(AppError::forbidden("only legal, auditors and administrators export the audit trail"));
+    }
+    let mut out = Vec::new();
+    let count = crate::audit::export::export(&services.db, &mut out).await?;
+    let mut uow = super::UnitOfWork::begin(services, ctx).await?;
+    uow.record(crate::audit::NewEvent::new(
+        crate::audit::ChainKey::User(actor.user_id),
+        "audit.exported",
+        "user",
+        actor.user_id,
+    ))
+    .await?;
+    uow.commit().await?;
+    Ok((out, count))
+}
