@@ -175,15 +175,17 @@ try {
     await shot(agent, '06-agent-after-approval');
   });
 
-  const file = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(6 * 1024 * 1024)]);
+  const file = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(3 * 1024 * 1024)]);
   const fileSha = sha256(file);
   await step('upload by drag and drop shows progress; the download has the same SHA-256', async () => {
     // Slow the upload down so the progress bar is visible (loopback is instant).
     const cdp = await agentCtx.newCDPSession(agent);
     await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 2 * 1024 * 1024 });
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 1024 * 1024 });
     const dataTransfer = await agent.evaluateHandle(({ b64 }) => {
-      const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+      const text = atob(b64);
+      const bytes = new Uint8Array(text.length);
+      for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
       const dt = new DataTransfer();
       dt.items.add(new File([bytes], 'crushed-carton.png', { type: 'image/png' }));
       return dt;
@@ -249,7 +251,7 @@ try {
     const ctx = await context({ locale: 'zh-CN' });
     const page = await ctx.newPage();
     await page.goto(`${BASE}/console`);
-    await page.getByLabel('Language').selectOption('zh');
+    await page.getByLabel(/Language|语言/).selectOption('zh');
     await page.getByLabel('邮箱').fill('agent@example.com');
     await page.getByLabel('密码').fill(PASSWORD);
     await page.getByRole('button', { name: '登录' }).click();
@@ -301,19 +303,23 @@ try {
     const csp = response.headers()['content-security-policy'] || '';
     check(/default-src 'self'/.test(csp), `GraphiQL's CSP allows only the server (got ${csp})`);
     await page.locator('.graphiql-container').waitFor({ timeout: 20000 });
+    // Put the cursor in the operation (GraphiQL runs the one under the cursor), then Ctrl-Enter.
     const run = async (operation) => {
-      await page.locator('.graphiql-execute-button').click();
-      const item = page.getByRole('menuitem', { name: operation });
-      if (await item.count().catch(() => 0)) await item.click();
-      else await page.locator(`text=${operation}`).last().click().catch(() => {});
+      await page.evaluate((op) => {
+        const cm = [...document.querySelectorAll('.CodeMirror')].map((el) => el.CodeMirror).filter(Boolean).find((c) => c.getValue().includes('mutation Login'));
+        const line = cm.getValue().split('\n').findIndex((l) => new RegExp(`^(query|mutation) ${op}\\b`).test(l));
+        cm.focus();
+        cm.setCursor({ line: line + 1, ch: 2 });
+      }, operation);
+      await page.keyboard.press('Control+Enter');
     };
     await run('Login');
     await page.locator('.result-window').getByText('accessToken').waitFor({ timeout: 15000 });
     const resultText = await page.evaluate(() => document.querySelector('.result-window .CodeMirror').CodeMirror.getValue());
     const token = JSON.parse(resultText).data.login.accessToken;
     await page.evaluate((tok) => {
-      const editors = [...document.querySelectorAll('.CodeMirror')].map((el) => el.CodeMirror);
-      const headers = editors.find((cm) => cm.getValue().includes('"authorization"'));
+      const editors = [...document.querySelectorAll('.CodeMirror')].map((el) => el.CodeMirror).filter(Boolean);
+      const headers = editors.find((cm) => cm.getValue().includes('"authorization"') && !cm.getValue().includes('mutation Login'));
       headers.setValue(JSON.stringify({ authorization: `Bearer ${tok}` }, null, 2));
     }, token);
     await run('Me');

@@ -86,24 +86,45 @@ impl Asset {
 
     /// The file as a response under `csp`, or 304 when the client holds it.
     pub fn respond(&'static self, request_headers: &HeaderMap, csp: &'static str) -> Response {
-        let etag = self.etag();
+        let (bytes, etag) = self.current();
         let fresh = request_headers
             .get(header::IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-        let mut response =
-            if fresh { StatusCode::NOT_MODIFIED.into_response() } else { Body::from(self.bytes).into_response() };
+        let mut response = if fresh { StatusCode::NOT_MODIFIED.into_response() } else { Body::from(bytes).into_response() };
         let headers = response.headers_mut();
         if !fresh {
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type));
         }
-        headers.insert(header::ETAG, HeaderValue::from_static(etag));
+        if let Ok(value) = HeaderValue::from_str(&etag) {
+            headers.insert(header::ETAG, value);
+        }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
         headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         response
+    }
+
+    /// The embedded bytes and their ETag.
+    #[cfg(not(debug_assertions))]
+    fn current(&'static self) -> (std::borrow::Cow<'static, [u8]>, std::borrow::Cow<'static, str>) {
+        (self.bytes.into(), self.etag().into())
+    }
+
+    /// Debug builds read web/ from the source tree on each request when it is
+    /// there, so editing the console needs no rebuild; release builds never do.
+    #[cfg(debug_assertions)]
+    fn current(&'static self) -> (std::borrow::Cow<'static, [u8]>, std::borrow::Cow<'static, str>) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web").join(self.path);
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&bytes))[..32]);
+                (bytes.into(), etag.into())
+            }
+            Err(_) => (self.bytes.into(), self.etag().into()),
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 // The casework reference console: a single-page app on the public API only.
 // Preact + htm as ES modules (vendored, no build step), hash routing.
 
-import { html, render, useState, useEffect, useRef } from '../vendor/preact-htm.mjs';
+import { h, html, render, useState, useEffect, useRef } from '../vendor/preact-htm.mjs';
 import * as api from './api.js';
 import { t, label, when, span, getLang, setLang } from './i18n.js';
 
@@ -30,17 +30,26 @@ function ErrorBox({ error }) {
     error.field ? html` <span class="field">(${error.field})</span>` : null}</div>`;
 }
 
-/** A labelled control (the label wraps it); `error` shows under it when the API named this field. */
+let idCounter = 0;
+
+/** A labelled control (`<label for>`); `error` shows under it when the API named this field. */
 function Field({ label: text, error, children, hint }) {
+  const id = useRef(`f${++idCounter}`).current;
+  const errId = `${id}-err`;
+  const child = Array.isArray(children) ? children.find((c) => c && c.type) : children;
+  const control = child && child.type
+    ? h(child.type, { ...child.props, ref: child.ref, id, 'aria-invalid': error ? 'true' : undefined, 'aria-describedby': error ? errId : undefined })
+    : child;
   return html`<div class=${`fieldrow${error ? ' invalid' : ''}`}>
-    <label><span class="lbl">${text}</span>${children}</label>
+    <label for=${id}>${text}</label>
+    ${control}
     ${hint ? html`<small>${hint}</small>` : null}
-    ${error ? html`<div class="field-error" role="alert">${error.message} <code class="code">${error.code}</code></div>` : null}
+    ${error ? html`<div class="field-error" id=${errId} role="alert">${error.message} <code class="code">${error.code}</code></div>` : null}
   </div>`;
 }
 
-function Select({ value, onChange, options, any, name }) {
-  return html`<select name=${name} value=${value || ''} onChange=${(e) => onChange(e.target.value || null)}>
+function Select({ value, onChange, options, any, name, id }) {
+  return html`<select id=${id} name=${name} value=${value || ''} onChange=${(e) => onChange(e.target.value || null)}>
     ${any ? html`<option value="">${t('Any')}</option>` : null}
     ${options.map((o) => html`<option value=${o}>${label(o)}</option>`)}
   </select>`;
