@@ -48,8 +48,9 @@ async fn file(headers: HeaderMap, Path((dir, file)): Path<(String, String)>) -> 
     if dir != "console" && dir != "vendor" && dir != "graphiql" {
         return not_found().await;
     }
-    let csp = if dir == "console" { CONSOLE_CSP } else { GRAPHIQL_CSP };
-    serve(&headers, &format!("{dir}/{file}"), csp)
+    // A script's or stylesheet's own CSP does not govern the page; only
+    // GraphiQL's page needs the looser style policy.
+    serve(&headers, &format!("{dir}/{file}"), CONSOLE_CSP)
 }
 
 fn serve(headers: &HeaderMap, path: &str, csp: &'static str) -> Response {

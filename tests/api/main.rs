@@ -6,6 +6,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod complaints;
+mod console;
 mod escalations;
 mod evidence;
 mod fixtures;
