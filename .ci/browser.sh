@@ -14,11 +14,11 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/casework-target}"
 ./web/vendor.sh
 git diff --exit-code --stat -- web/vendor || { echo "web/vendor/ differs from web/vendor.sh's output: run it and commit" >&2; exit 1; }
 
-# 2. Debian's chromium.
-if ! command -v chromium >/dev/null 2>&1; then
-    echo "installing chromium (apt-get)"
+# 2. Debian's chromium, and CJK fonts for the Chinese interface's screenshots.
+if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+    echo "installing chromium and fonts-noto-cjk (apt-get)"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi
 chromium --version
 

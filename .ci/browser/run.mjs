@@ -49,9 +49,14 @@ function watch(page) {
   page.on('pageerror', (e) => problems.push(`page error on ${page.url()}: ${e.message}`));
 }
 
-async function shot(page, name) {
+async function shot(page, name, docs) {
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
+  // The README's pictures: the viewport only (copied to docs/ by hand).
+  if (docs) {
+    mkdirSync(join(ARTIFACTS, 'docs'), { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'docs', `${docs}.png`) });
+  }
   return path;
 }
 
@@ -163,7 +168,7 @@ try {
     await card.waitFor({ timeout: 15000 });
     check(await card.locator('.badge.new').count() === 1, 'marked as a new request (arrived over the WebSocket)');
     check(/EXCEEDS|Exceeds/i.test(await card.innerText()), 'trigger shown');
-    await shot(supervisor, '05-supervisor-queue-live');
+    await shot(supervisor, '05-supervisor-queue-live', 'console-queue');
     await card.getByLabel('Decision note').fill('Approved: carrier at fault, customer vulnerable');
     await card.getByRole('button', { name: 'Approve' }).click();
     await card.locator('.v-APPROVED').waitFor();
@@ -231,6 +236,8 @@ try {
     check(await timeline.locator('del', { hasText: 'INVESTIGATING' }).count() > 0, 'before → after of the status');
     check(await auditor.locator('details.action').count() === 0, 'an auditor is offered no actions');
     await shot(auditor, '08-auditor-timeline');
+    await timeline.locator('tbody tr').nth(1).evaluate((el) => el.scrollIntoView());
+    await shot(auditor, '08-auditor-timeline', 'console-timeline');
     await auditor.getByRole('link', { name: 'Audit trail' }).click();
     await auditor.getByRole('button', { name: 'Verify' }).click();
     await auditor.locator('.verify [role="status"]').waitFor({ timeout: 60000 });
@@ -267,7 +274,7 @@ try {
     await page.getByRole('button', { name: '受理' }).click();
     await page.locator('.status-line .v-ACKNOWLEDGED').waitFor();
     check((await page.locator('.status-line .v-ACKNOWLEDGED').innerText()).includes('已受理'), 'status in Chinese');
-    await shot(page, '11-zh-complaint');
+    await shot(page, '11-zh-complaint', 'console-zh');
     await ctx.close();
   });
 
@@ -293,6 +300,47 @@ try {
     await page.keyboard.type(PASSWORD);
     await page.keyboard.press('Enter');
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await ctx.close();
+  });
+
+  await step("a reused refresh token signs the console out with the API's code", async () => {
+    const ctx = await context();
+    const page = await ctx.newPage();
+    await signIn(page, 'agent@example.com');
+    const stolen = await page.evaluate(() => sessionStorage.getItem('casework.refreshToken'));
+    check(stolen && !(await page.evaluate(() => localStorage.getItem('casework.refreshToken'))), 'refresh token in sessionStorage only');
+    // Someone else uses the tab's refresh token first; the tab's next refresh is a reuse.
+    const thief = await fetch(`${BASE}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }', variables: { t: stolen } }) });
+    check((await thief.json()).data.refreshSession.accessToken, 'the first use succeeds');
+    await page.reload();
+    const notice = page.locator('.signin .error');
+    await notice.waitFor();
+    const text = await notice.innerText();
+    check(/UNAUTHENTICATED/.test(text), `signed out with the API's code (got ${text})`);
+    check(await page.evaluate(() => sessionStorage.getItem('casework.refreshToken')) === null, 'the refresh token is dropped');
+    await shot(page, '14-signed-out-on-reuse');
+    await ctx.close();
+  });
+
+  await step('a lost WebSocket reconnects with backoff and says so', async () => {
+    const ctx = await context();
+    let attempts = 0;
+    await ctx.routeWebSocket(/\/graphql\/ws$/, (ws) => {
+      attempts += 1;
+      ws.connectToServer();
+      if (attempts === 1) setTimeout(() => ws.close({ code: 1012, reason: 'restart' }), 2000);
+    });
+    const page = await ctx.newPage();
+    await signIn(page, 'supervisor@example.com');
+    await page.getByRole('link', { name: 'Escalation queue' }).click();
+    await liveConnected(page);
+    await page.locator('.live-waiting').waitFor({ timeout: 10000 });
+    const text = await page.locator('.live-waiting').innerText();
+    check(/retrying in \d+ seconds/.test(text), `the header says it is retrying (got ${text})`);
+    await shot(page, '15-websocket-reconnecting');
+    await page.locator('.live-open').waitFor({ timeout: 15000 });
+    check(attempts >= 2, `reconnected (${attempts} connections)`);
     await ctx.close();
   });
 

@@ -198,12 +198,12 @@ function ComplaintList({ user, overdueOnly }) {
       <${Field} label=${t('Status')}><${Select} any value=${filters.status} onChange=${set('status')} options=${ENUMS.Status} /><//>
       <${Field} label=${t('Severity')}><${Select} any value=${filters.severity} onChange=${set('severity')} options=${ENUMS.Severity} /><//>
       ${overdueOnly ? null : html`<${Field} label=${t('Only overdue')}><input type="checkbox" checked=${filters.overdue} onChange=${(e) => set('overdue')(e.target.checked)} /><//>`}
-      ${user.role === 'AGENT' ? html`<${Field} label=${t('Assignee')}><input type="checkbox" checked=${filters.mine} onChange=${(e) => set('mine')(e.target.checked)} /><//>` : null}
+      ${user.role === 'AGENT' ? html`<${Field} label=${t('Assigned to me')}><input type="checkbox" checked=${filters.mine} onChange=${(e) => set('mine')(e.target.checked)} /><//>` : null}
       <button type="submit">${t('Apply')}</button>
     </form>
     <${ErrorBox} error=${q.error} />
     ${q.loading && !conn ? html`<p>${t('Loading…')}</p>` : null}
-    ${conn ? html`<p class="muted">${conn.totalCount} ${t('total')}</p>
+    ${conn ? html`<p class="muted">${getLang() === 'zh' ? `共 ${conn.totalCount} 条` : `${conn.totalCount} in all`}</p>
       <div class="scroll"><table class="list">
         <thead><tr><th>${t('Reference')}</th><th>${t('Title')}</th><th>${t('Status')}</th><th>${t('Severity')}</th><th>${t('Customer')}</th><th>${t('Deadline')}</th></tr></thead>
         <tbody>${conn.edges.map(({ node: c }) => html`<tr class=${c.overdue ? 'row-late' : ''}>
