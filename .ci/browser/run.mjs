@@ -303,6 +303,30 @@ try {
     await ctx.close();
   });
 
+  await step('an admin manages users, teams and SLA policies (and reads no case content)', async () => {
+    const ctx = await context();
+    const page = await ctx.newPage();
+    await signIn(page, 'admin@example.com');
+    await page.getByRole('heading', { name: 'Users' }).waitFor();
+    await page.locator('table.list', { hasText: 'agent@example.com' }).waitFor();
+    check(await page.getByRole('link', { name: /Complaints/ }).count() === 0, 'no complaint pages for admins');
+    await page.getByRole('link', { name: 'Teams' }).click();
+    await page.getByLabel('Name').fill('Callback Desk');
+    await page.getByRole('button', { name: 'Create team' }).click();
+    await page.locator('ul.plain', { hasText: 'Callback Desk' }).waitFor();
+    await page.getByRole('link', { name: 'SLA policies' }).click();
+    await page.getByLabel('First response (min)').fill('0');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    const error = page.locator('.fieldrow.invalid .field-error, .error');
+    await error.first().waitFor();
+    check(/VALIDATION/.test(await error.first().innerText()), 'an invalid policy shows the API error with its code');
+    await page.getByLabel('First response (min)').fill('20');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.locator('table.list td', { hasText: /^20$/ }).first().waitFor();
+    await shot(page, '16-admin-sla');
+    await ctx.close();
+  });
+
   await step("a reused refresh token signs the console out with the API's code", async () => {
     const ctx = await context();
     const page = await ctx.newPage();

@@ -523,7 +523,7 @@ function EventTable({ events }) {
   return html`<div class="scroll"><table class="list events">
     <thead><tr><th>#</th><th>${t('When')}</th><th>${t('Action')}</th><th>${t('Role')}</th><th>${t('Actor')}</th><th>${t('Changes')}</th></tr></thead>
     <tbody>${events.map((e) => html`<tr><td>${e.seq}</td><td>${when(e.occurredAt)}</td><td><code>${e.action}</code></td><td>${label(e.actorRole) || 'system'}</td>
-      <td><code class="hash" title=${e.actorId || ''}>${e.actorId ? e.actorId.slice(0, 10) : '–'}</code></td>
+      <td><code class="hash" title=${e.actorId || ''}>${e.actorId ? `…${e.actorId.slice(-8)}` : '–'}</code></td>
       <td><${Changes} changes=${e.changes} />${e.masked ? html`<em class="muted">(${t('masked')})</em>` : null}${e.reason ? html`<div class="muted">${e.reason}</div>` : null}</td></tr>`)}</tbody>
   </table></div>`;
 }
