@@ -170,14 +170,14 @@ function LiveStatus({ live }) {
 
 // ---------------------------------------------------------------- complaint list
 
-const LIST = `query List($f: ComplaintFilter, $first: Int, $after: String, $last: Int, $before: String) {
-  complaints(filter: $f, first: $first, after: $after, last: $last, before: $before) {
+const LIST = `query List($f: ComplaintFilter, $o: ComplaintOrder, $first: Int, $after: String, $last: Int, $before: String) {
+  complaints(filter: $f, orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
     totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     edges { node { id reference title status severity category slaBreached overdue firstResponseDue resolutionDue acknowledgedAt resolvedAt
       customer { name } assignee { displayName } } } } }`;
 
 function ComplaintList({ user, overdueOnly }) {
-  const [filters, setFilters] = useState({ search: '', status: null, severity: null, overdue: !!overdueOnly, mine: false });
+  const [filters, setFilters] = useState({ search: '', status: null, severity: null, category: null, overdue: !!overdueOnly, mine: false, order: 'CREATED_AT' });
   const [applied, setApplied] = useState(filters);
   const [page, setPage] = useState({ first: 20 });
   const now = useNow();
@@ -185,9 +185,11 @@ function ComplaintList({ user, overdueOnly }) {
   if (applied.search.trim()) filter.search = applied.search.trim();
   if (applied.status) filter.status = [applied.status];
   if (applied.severity) filter.severity = [applied.severity];
+  if (applied.category) filter.category = [applied.category];
   if (applied.overdue || overdueOnly) filter.overdue = true;
   if (applied.mine) filter.assigneeId = user.id;
-  const q = useQuery(LIST, { f: filter, ...page }, [JSON.stringify(filter), JSON.stringify(page)]);
+  const orderBy = applied.order === 'RESOLUTION_DUE' ? { field: 'RESOLUTION_DUE', direction: 'ASC' } : { field: 'CREATED_AT', direction: 'DESC' };
+  const q = useQuery(LIST, { f: filter, o: orderBy, ...page }, [JSON.stringify(filter), JSON.stringify(page), applied.order]);
   const conn = q.data && q.data.complaints;
   const set = (k) => (v) => setFilters({ ...filters, [k]: v });
   const title = overdueOnly ? t('Overdue') : user.role === 'AGENT' ? t('My complaints') : t('Complaints');
@@ -197,6 +199,9 @@ function ComplaintList({ user, overdueOnly }) {
       <${Field} label=${t('Search')}><input type="search" value=${filters.search} onInput=${(e) => set('search')(e.target.value)} /><//>
       <${Field} label=${t('Status')}><${Select} any value=${filters.status} onChange=${set('status')} options=${ENUMS.Status} /><//>
       <${Field} label=${t('Severity')}><${Select} any value=${filters.severity} onChange=${set('severity')} options=${ENUMS.Severity} /><//>
+      <${Field} label=${t('Category')}><${Select} any value=${filters.category} onChange=${set('category')} options=${ENUMS.Category} /><//>
+      <${Field} label=${t('Order')}><select value=${filters.order} onChange=${(e) => set('order')(e.target.value)}>
+        <option value="CREATED_AT">${t('Newest first')}</option><option value="RESOLUTION_DUE">${t('Deadline first')}</option></select><//>
       ${overdueOnly ? null : html`<${Field} label=${t('Only overdue')}><input type="checkbox" checked=${filters.overdue} onChange=${(e) => set('overdue')(e.target.checked)} /><//>`}
       ${user.role === 'AGENT' ? html`<${Field} label=${t('Assigned to me')}><input type="checkbox" checked=${filters.mine} onChange=${(e) => set('mine')(e.target.checked)} /><//>` : null}
       <button type="submit">${t('Apply')}</button>
@@ -360,8 +365,11 @@ function Actions({ c, onDone }) {
   const other = (query, vars) => a.run(async () => { await api.gql(query, vars); onDone(); });
   const fe = (n) => a.fieldError(n);
   const any = Object.values(can).some(Boolean);
+  const me = api.session.user;
   return html`<div class="actions">
     ${!any ? html`<p class="muted">${t('No actions are open to you now.')}</p>` : null}
+    ${can.assign && (!c.assignee || c.assignee.id !== me.id) && (me.role !== 'AGENT' || !c.assignee) ? html`<p><button type="button" disabled=${a.busy}
+      onClick=${() => mutate('assignComplaint', ', $u: ID', ', assigneeId: $u', { u: me.id })}>${t('Assign to me')}</button></p>` : null}
     ${can.acknowledge ? html`<${ActionForm} title=${t('Acknowledge')} a=${a} open onSubmit=${() => mutate('acknowledgeComplaint', ', $m: String', ', message: $m', { m: v.message || null })}>
       <${Field} label=${t('Message to the customer')}><input value=${v.message} onInput=${set('message')} /><//><//>` : null}
     ${can.recordFinding ? html`<${ActionForm} title=${t('Record finding')} a=${a} open=${c.status !== 'INVESTIGATING'} onSubmit=${() => mutate('recordFinding', ', $f: FindingInput!', ', input: $f',

@@ -12,7 +12,7 @@ const zh = {
   // list
   'Search': '搜索', 'Status': '状态', 'Severity': '严重程度', 'Only overdue': '仅超时', 'Apply': '应用', 'Any': '全部',
   'Reference': '编号', 'Title': '标题', 'Customer': '客户', 'Deadline': '时限', 'Next page': '下一页', 'Previous page': '上一页',
-  'Breached': '已违约', 'Assigned to me': '仅分配给我', 'due in': '剩余', 'overdue by': '已超时', 'total': '共', 'No complaints.': '没有投诉。',
+  'Breached': '已违约', 'Assigned to me': '仅分配给我', 'Assign to me': '分配给我', 'Order': '排序', 'Newest first': '最新登记', 'Deadline first': '时限最近', 'due in': '剩余', 'overdue by': '已超时', 'total': '共', 'No complaints.': '没有投诉。',
   // intake
   'Channel': '渠道', 'Category': '类别', 'Description': '描述', 'Customer name': '客户姓名', 'Phone': '电话',
   'Customer email': '客户邮箱', 'Core demand': '核心诉求', 'Requested amount': '诉求金额', 'Emotion': '情绪',
