@@ -278,6 +278,22 @@ try {
     await ctx.close();
   });
 
+  await step('four-eyes: a supervisor sees their own request without decision buttons', async () => {
+    await supervisor.goto(complaintUrl);
+    const esc = supervisor.locator('details.action', { hasText: 'Request escalation' });
+    await esc.locator('summary').click();
+    await esc.getByLabel('To tier').selectOption('TIER3');
+    await esc.getByLabel('Trigger').selectOption('TECHNICAL');
+    await esc.getByLabel('Reason').fill('Hub scanner logs need the vendor');
+    await esc.getByRole('button', { name: 'Request escalation' }).click();
+    await supervisor.locator('section', { hasText: 'Escalations' }).locator('text=Hub scanner logs need the vendor').waitFor();
+    await supervisor.getByRole('link', { name: 'Escalation queue' }).click();
+    const card = supervisor.locator(`li.card[data-reference="${reference}"]`, { hasText: 'Hub scanner logs' });
+    await card.waitFor();
+    check(/another supervisor must decide/.test(await card.innerText()), 'the four-eyes rule is shown');
+    check(await card.getByRole('button', { name: 'Approve' }).count() === 0, 'no Approve on one\'s own request');
+  });
+
   await step('works on a 390 px phone', async () => {
     const ctx = await context({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     const page = await ctx.newPage();
