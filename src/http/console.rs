@@ -101,7 +101,8 @@ async fn audit_export(
 ) -> Response {
     let ctx = super::graphql::request_context(&state.services, &headers, peer).await;
     match audit::export(&state.services, &ctx).await {
-        Ok((body, _)) => {
+        Ok((file, _)) => {
+            let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
             let name = format!("casework-audit-{}.jsonl", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
             let disposition = format!("attachment; filename=\"{name}\"");
             let mut response = body.into_response();

@@ -240,6 +240,8 @@ function Intake() {
       occurredAt: v.occurredAt ? new Date(v.occurredAt).toISOString() : null };
     const r = await a.run(() => api.gql('mutation Create($i: CreateComplaintInput!) { createComplaint(input: $i) { id reference } }', { i: input }));
     if (r) go(`#/complaint/${r.createComplaint.id}`);
+    // Keyboard users land on the field the API named.
+    else setTimeout(() => { const bad = document.querySelector('[aria-invalid="true"]'); if (bad) bad.focus(); }, 0);
   };
   const fe = (n) => a.fieldError(`input.${n}`);
   return html`<main>
