@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod closed_loop;
 mod complaints;
+mod console;
 mod escalations;
 mod evidence;
 mod fixtures;
