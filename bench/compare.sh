@@ -5,6 +5,7 @@
 #   bench/compare.sh --complaints 10000            # seed (if needed) and run everything
 #   bench/compare.sh --complaints 1000000 --duration 10 --clients "1 8 32"
 #   options: --reseed (drop and seed again)  --skip-audit  --skip-upload  --skip-peer
+#   env: CASEWORK_BIN=<another build> SKIP_BUILD=1 (use what is built)
 #
 # Needs: cargo, psql + pgbench, root for `apt-get install -y wrk` (if wrk is
 # missing), npm (PostGraphile and Node 22 come from bench/postgraphile's
@@ -66,7 +67,7 @@ for tool in psql pgbench python3 curl npm; do command -v $tool >/dev/null || { e
 [ -d bench/postgraphile/node_modules ] || (cd bench/postgraphile && npm ci --no-audit --no-fund && npm rebuild node)
 NODE=$ROOT/bench/postgraphile/node_modules/.bin/node
 log "building the release server and examples"
-cargo build --release --quiet --bin casework --example bench_floor --example audit_bench
+[ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release --quiet --bin casework --example bench_floor --example audit_bench
 BIN=${CASEWORK_BIN:-$CARGO_TARGET_DIR/release/casework}  # CASEWORK_BIN: compare another build
 FLOOR=$CARGO_TARGET_DIR/release/examples/bench_floor
 
@@ -109,8 +110,8 @@ login() {
 }
 
 # ---------------------------------------------------------------- 1. database
-exists=$(psql "$PG/postgres" -Atc "SELECT 1 FROM pg_database WHERE datname = '$DB'")
-if [ "$RESEED" = 1 ] || [ -z "$exists" ]; then
+seeded=$(psql "$URL_DB" -Atc "SELECT count(*) >= $COMPLAINTS FROM complaint" 2>/dev/null || true)
+if [ "$RESEED" = 1 ] || [ "$seeded" != t ]; then
   log "seeding $DB with $COMPLAINTS complaints"
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
   start_casework; stop_server   # migrations and the demo users and teams
@@ -135,8 +136,11 @@ Q=$WORK/q; mkdir -p "$Q"
 cat > "$Q/cw-list.json" <<'EOF'
 {"query":"{ complaints(first: 50) { edges { node { id reference status severity title createdAt resolutionDue customer { name phone } assignee { displayName } evidenceCount latestEscalation { trigger status } } } } }"}
 EOF
+# The same page without sensitive / legal-hold complaints: reading those is
+# audited (an audit event per complaint, a write transaction per request).
+sed 's/complaints(first: 50)/complaints(first: 50, filter: {sensitive: false, legalHold: false})/' "$Q/cw-list.json" > "$Q/cw-listplain.json"
 cat > "$Q/cw-byid.json" <<EOF
-{"query":"query(\$id: ID!) { complaint(id: \$id) { id reference status severity title description createdAt customer { name phone } assignee { displayName } notes { body createdAt author { displayName } } escalations { trigger status requestedAt } } }","variables":{"id":"$COMPLAINT_GID"}}
+{"query":"query(\$id: ID!) { complaint(id: \$id) { id reference status severity title description createdAt customer { name phone } assignee { displayName } notes { body createdAt } escalations { trigger status requestedAt } } }","variables":{"id":"$COMPLAINT_GID"}}
 EOF
 cat > "$Q/cw-create.json" <<'EOF'
 {"query":"mutation($i: CreateComplaintInput!) { createComplaint(input: $i) { id reference } }","variables":{"i":{"channel":"PHONE","category":"LOGISTICS","severity":"MEDIUM","title":"Parcel late","description":"Benchmark complaint","customer":{"name":"Bench Customer","phone":"+86 138 0000 0000"},"coreDemand":"APOLOGY","emotion":"CALM"}}}
@@ -148,15 +152,17 @@ echo '{"query":"{ __typename }"}' > "$Q/cw-typename.json"
 cp "$Q/cw-typename.json" "$Q/pgl-typename.json"
 # PostGraphile 5 (amber, default inflection): the same shapes.
 cat > "$Q/pgl-list.json" <<'EOF'
-{"query":"{ allComplaints(first: 50, orderBy: [CREATED_AT_DESC, ID_DESC]) { nodes { id reference status severity title createdAt resolutionDue customerByCustomerId { name phone } userByAssigneeId: appUserByAssigneeId { displayName } evidencesByComplaintId { totalCount } escalationsByComplaintId(first: 1, orderBy: [REQUESTED_AT_DESC]) { nodes { trigger status } } } } }"}
+{"query":"{ allComplaints(first: 50, orderBy: [CREATED_AT_DESC, ROW_ID_DESC]) { nodes { id reference status severity title createdAt resolutionDue customerByCustomerId { name phone } appUserByAssigneeId { displayName } evidencesByComplaintId { totalCount } escalationsByComplaintId(first: 1, orderBy: [REQUESTED_AT_DESC]) { nodes { trigger status } } } } }"}
 EOF
 cat > "$Q/pgl-byid.json" <<EOF
-{"query":"query(\$id: UUID!) { complaintById(id: \$id) { id reference status severity title description createdAt customerByCustomerId { name phone } appUserByAssigneeId { displayName } notesByComplaintId(orderBy: [CREATED_AT_ASC]) { nodes { body createdAt appUserByAuthorId { displayName } } } escalationsByComplaintId(orderBy: [REQUESTED_AT_ASC]) { nodes { trigger status requestedAt } } } }","variables":{"id":"$COMPLAINT_UUID"}}
+{"query":"query(\$id: UUID!) { complaintByRowId(rowId: \$id) { id reference status severity title description createdAt customerByCustomerId { name phone } appUserByAssigneeId { displayName } notesByComplaintId(orderBy: [CREATED_AT_ASC]) { nodes { body createdAt } } escalationsByComplaintId(orderBy: [REQUESTED_AT_ASC]) { nodes { trigger status requestedAt } } } }","variables":{"id":"$COMPLAINT_UUID"}}
 EOF
 cat > "$Q/pgl-queue.json" <<'EOF'
-{"query":"{ allEscalations(first: 50, condition: {status: \"PENDING\"}, filter: null, orderBy: [REQUESTED_AT_ASC, ID_ASC]) { nodes { id trigger status reason requestedAt dueBy complaintByComplaintId { reference title severity } } } }"}
+{"query":"{ allEscalations(first: 50, condition: {status: \"PENDING\"}, filter: null, orderBy: [REQUESTED_AT_ASC, ROW_ID_ASC]) { nodes { id trigger status reason requestedAt dueBy complaintByComplaintId { reference title severity } } } }"}
 EOF
 sed -i 's/, filter: null//' "$Q/pgl-queue.json"
+# PostGraphile has no audited reads; its page is the same work either way.
+cp "$Q/pgl-list.json" "$Q/pgl-listplain.json"
 
 # ---------------------------------------------------------------- measurement helpers
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -220,11 +226,12 @@ CW_URL="http://127.0.0.1:$CW_PORT/graphql"
 SUP=$(login supervisor@example.com)
 AGENT=$(login agent@example.com)
 count_statements casework list "$CW_URL" "$SUP" "$Q/cw-list.json"
+count_statements casework listplain "$CW_URL" "$SUP" "$Q/cw-listplain.json"
 count_statements casework byid "$CW_URL" "$SUP" "$Q/cw-byid.json"
 count_statements casework create "$CW_URL" "$AGENT" "$Q/cw-create.json"
 count_statements casework queue "$CW_URL" "$SUP" "$Q/cw-queue.json"
 count_statements casework typename "$CW_URL" "$SUP" "$Q/cw-typename.json"
-for shape in list byid create; do
+for shape in list listplain byid create; do
   token=$SUP; [ $shape = create ] && token=$AGENT
   off=$(log_size)
   gql "$CW_URL" "$token" "$Q/cw-$shape.json" > "$WORK/captured-$shape.json"
@@ -260,13 +267,14 @@ SUP=$(login supervisor@example.com); AGENT=$(login agent@example.com)
 note casework_rss_idle_kb "$(rss_kb "$SERVER")"
 for c in $CLIENTS; do
   wrk_run casework list "$c" "$Q/cw-list.json" "$CW_URL" "$SUP"
+  wrk_run casework listplain "$c" "$Q/cw-listplain.json" "$CW_URL" "$SUP"
   wrk_run casework byid "$c" "$Q/cw-byid.json" "$CW_URL" "$SUP"
   wrk_run casework queue "$c" "$Q/cw-queue.json" "$CW_URL" "$SUP"
   wrk_run casework typename "$c" "$Q/cw-typename.json" "$CW_URL" "$SUP"
 done
 note casework_rss_peak_kb "$(hwm_kb "$SERVER")"
 note casework_rss_after_kb "$(rss_kb "$SERVER")"
-gql "$CW_URL" "$SUP" "$Q/cw-list.json" > "$WORK/list-response.json"
+gql "$CW_URL" "$SUP" "$Q/cw-listplain.json" > "$WORK/list-response.json"
 stop_server
 
 if [ "$PEER" = 1 ]; then
@@ -274,6 +282,7 @@ if [ "$PEER" = 1 ]; then
   start_postgraphile
   for c in $CLIENTS; do
     wrk_run postgraphile list "$c" "$Q/pgl-list.json" "$PGL_URL"
+    wrk_run postgraphile listplain "$c" "$Q/pgl-listplain.json" "$PGL_URL"
     wrk_run postgraphile byid "$c" "$Q/pgl-byid.json" "$PGL_URL"
     wrk_run postgraphile queue "$c" "$Q/pgl-queue.json" "$PGL_URL"
     wrk_run postgraphile typename "$c" "$Q/pgl-typename.json" "$PGL_URL"
@@ -282,10 +291,14 @@ if [ "$PEER" = 1 ]; then
   stop_server
 fi
 
-log "floor: plain axum handler returning the list page's $(stat -c %s "$WORK/list-response.json") bytes"
-start_floor "$WORK/list-response.json"
-for c in $CLIENTS; do wrk_run axum-floor list "$c" "$Q/cw-list.json" "http://127.0.0.1:$FLOOR_PORT/graphql"; done
-stop_server
+if [ -x "$FLOOR" ]; then
+  log "floor: plain axum handler returning the list page's $(stat -c %s "$WORK/list-response.json") bytes"
+  start_floor "$WORK/list-response.json"
+  for c in $CLIENTS; do wrk_run axum-floor listplain "$c" "$Q/cw-list.json" "http://127.0.0.1:$FLOOR_PORT/graphql"; done
+  stop_server
+else
+  log "no $FLOOR: floor skipped"; note floor "not built"
+fi
 
 # Writes last, so that every reader above saw the same data.
 log "casework createComplaint"
@@ -297,7 +310,7 @@ stop_server
 
 # ---------------------------------------------------------------- 4. pgbench
 log "pgbench -M prepared with casework's statements"
-for shape in list byid create; do
+for shape in list listplain byid create; do
   for c in $CLIENTS; do
     j=$(( c < 2 ? 1 : 2 ))
     rm -f "$WORK"/pgb.*
@@ -318,6 +331,7 @@ PY
 done
 
 # ---------------------------------------------------------------- 5. audit verify, upload
+[ -x "$CARGO_TARGET_DIR/release/examples/audit_bench" ] || { [ "$AUDIT" = 1 ] && log "no audit_bench built: audit verify skipped"; note audit "not built"; AUDIT=0; }
 if [ "$AUDIT" = 1 ]; then
   log "audit verify (examples/audit_bench.rs: chains written by audit::append, 200 000 events)"
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS casework_bench_audit WITH (FORCE)" -c "CREATE DATABASE casework_bench_audit" >/dev/null

@@ -28,6 +28,7 @@ def ratio(a, b):
 clients = sorted({r["clients"] for r in wrk + pgb})
 shapes = [
     ("list", "(a) list of 50 with customer, assignee, evidence count, latest escalation"),
+    ("listplain", "(a') the same page filtered to `sensitive: false, legalHold: false` (no audited reads; PostGraphile runs (a) unchanged)"),
     ("byid", "(b) one complaint by id with notes and escalations"),
     ("create", "(c) createComplaint with its audit event"),
     ("queue", "(d) the supervisor's escalation queue (50)"),

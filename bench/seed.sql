@@ -35,7 +35,7 @@ INSERT INTO complaint (id, reference, status, channel, category, severity, title
   media_attention, group_complaint, legal_hold, reopen_count, first_response_due, resolution_due, sla_breached,
   first_response_breached, resolution_breached, acknowledged_at, resolved_at, closed_at, created_at, updated_at, version)
 SELECT c.id,
-  'CMP-2026-' || CASE WHEN g < 1000000 THEN lpad(g::text, 6, '0') ELSE g::text END,
+  'CMP-2025-' || CASE WHEN g < 1000000 THEN lpad(g::text, 6, '0') ELSE g::text END,  -- the demo's are CMP-2026-*
   CASE WHEN r_status < 0.45 THEN 'CLOSED' WHEN r_status < 0.60 THEN 'RESOLVED' WHEN r_status < 0.70 THEN 'INVESTIGATING'
        WHEN r_status < 0.78 THEN 'ACKNOWLEDGED' WHEN r_status < 0.86 THEN 'NEW' WHEN r_status < 0.90 THEN 'RESOLUTION_PROPOSED'
        WHEN r_status < 0.93 THEN 'PENDING_APPROVAL' WHEN r_status < 0.96 THEN 'CUSTOMER_ACCEPTED' ELSE 'REOPENED' END,
@@ -100,6 +100,5 @@ SELECT md5('audit' || c.g || '-' || k)::uuid, 'bench-filler:' || c.id, k, c.crea
        repeat('0', 64), encode(sha256(('filler' || c.g || '-' || k)::bytea), 'hex'), 1
 FROM b_c c JOIN complaint cm ON cm.id = c.id, generate_series(1, 10) k;
 
-SELECT setval('complaint_reference_seq', :n + 1);
 COMMIT;
 ANALYZE;

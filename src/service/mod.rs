@@ -9,6 +9,7 @@ pub mod complaints;
 pub mod demo;
 pub mod escalations;
 pub mod evidence;
+pub mod rows;
 pub mod sla;
 pub mod users;
 
