@@ -12,6 +12,7 @@ pub mod escalations;
 pub mod evidence;
 pub mod guards;
 pub mod report;
+pub mod rows;
 pub mod sla;
 pub mod stats;
 pub mod users;
