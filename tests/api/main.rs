@@ -13,3 +13,4 @@ mod http_edge;
 mod permissions;
 mod schema;
 mod security;
+mod sessions;
