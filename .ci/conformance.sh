@@ -2,7 +2,7 @@
 # Independent conformance tools against the release server (issue 11):
 #   1. graphql-http's serverAudits (every MUST passes)      — development server
 #   2. graphql-cop's 12 checks, re-done in Node (0 findings) — production server
-#   3. schemathesis fuzzing with a valid token (no 5xx)      — development server
+#   3. schemathesis fuzzing with a supervisor's token (no 5xx, no INTERNAL, codes on errors) — development server
 #   4. Apollo Client, urql and apollo-upload-client          — development server
 # Servers run on free ports on fresh SQLite databases in a temporary directory.
 # CASEWORK_BINARY=path skips the release build (for a quick local run).
@@ -10,7 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/casework-target}"
-EXAMPLES="${CONFORMANCE_EXAMPLES:-10}"
+EXAMPLES="${CONFORMANCE_EXAMPLES:-20}"
 
 if [ -z "${CASEWORK_BINARY:-}" ]; then
     cargo build --release --quiet --bin casework || { echo "conformance: release build failed" >&2; exit 1; }
@@ -28,17 +28,22 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
-# start NAME [ENV=VALUE…]: starts a server, prints its base URL once it is ready.
+# start NAME [ENV=VALUE…]: starts a server (its output in $WORK/NAME.log) and
+# sets URL to its base URL once it is ready. No command substitution: the
+# background server would hold its pipe open.
 start() {
     local name=$1; shift
     local port; port=$(free_port)
     mkdir -p "$WORK/$name"
-    (cd "$WORK/$name" && env "$@" CASEWORK_LISTEN="127.0.0.1:$port" DATABASE_URL="sqlite://$WORK/$name/casework.db?mode=rwc" \
+    env "$@" CASEWORK_LISTEN="127.0.0.1:$port" DATABASE_URL="sqlite://$WORK/$name/casework.db?mode=rwc" \
         CASEWORK_EVIDENCE_DIR="$WORK/$name/evidence" CASEWORK_AUDIT_CHECKPOINT_INTERVAL_SECS=0 \
-        "$CASEWORK_BINARY" serve >"$WORK/$name.log" 2>&1) &
+        "$CASEWORK_BINARY" serve >"$WORK/$name.log" 2>&1 </dev/null &
     PIDS+=($!)
-    for _ in $(seq 1 100); do
-        curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && { echo "http://127.0.0.1:$port"; return 0; }
+    for _ in $(seq 1 150); do
+        if curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
+            URL="http://127.0.0.1:$port"
+            return 0
+        fi
         sleep 0.2
     done
     echo "conformance: the $name server did not start:" >&2
@@ -46,10 +51,12 @@ start() {
     return 1
 }
 
-DEV=$(start dev CASEWORK_ENV=development CASEWORK_DEMO=true) || exit 1
-PROD=$(start prod CASEWORK_ENV=production \
+start dev CASEWORK_ENV=development CASEWORK_DEMO=true || exit 1
+DEV=$URL
+start prod CASEWORK_ENV=production \
     CASEWORK_JWT_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n')" \
-    CASEWORK_AUDIT_SIGNING_KEY="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')") || exit 1
+    CASEWORK_AUDIT_SIGNING_KEY="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" || exit 1
+PROD=$URL
 echo "conformance: development server $DEV, production server $PROD"
 
 (cd .ci/conformance && npm ci --silent --no-audit --no-fund) || { echo "conformance: npm ci failed" >&2; exit 1; }
@@ -73,9 +80,10 @@ schemathesis_run() {
     token=$(curl -s "$DEV/graphql" -H 'content-type: application/json' \
         -d '{"query":"mutation { login(email: \"supervisor@example.com\", password: \"casework-demo\") { accessToken } }"}' \
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["login"]["accessToken"])') || return 1
-    python3 -m schemathesis.cli run "$DEV/graphql" \
+    # Our check (st_hooks.py): no 5xx, a GraphQL body, a code on every error, no INTERNAL.
+    PYTHONPATH="$ROOT/.ci/conformance" SCHEMATHESIS_HOOKS=st_hooks python3 -m schemathesis.cli run "$DEV/graphql" \
         -H "Authorization: Bearer $token" \
-        --checks not_a_server_error \
+        --checks casework_no_server_error \
         --hypothesis-max-examples "$EXAMPLES" \
         --hypothesis-suppress-health-check all \
         --request-timeout 10000 \

@@ -244,7 +244,7 @@ pub struct ServeArgs {
     #[arg(long, env = "CASEWORK_SUPERVISOR_AUTHORITY_LIMIT", default_value = "5000")]
     pub supervisor_authority_limit: Decimal,
     /// Deepest query nesting accepted.
-    #[arg(long, env = "CASEWORK_MAX_QUERY_DEPTH", default_value_t = 12)]
+    #[arg(long, env = "CASEWORK_MAX_QUERY_DEPTH", default_value_t = 15)]
     pub max_query_depth: usize,
     /// Highest query complexity accepted (one per field, times page sizes).
     #[arg(long, env = "CASEWORK_MAX_QUERY_COMPLEXITY", default_value_t = 5000)]

@@ -80,7 +80,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_depth: 12, max_complexity: 5000, introspection: true, suggestions: true }
+        Limits { max_depth: 15, max_complexity: 5000, introspection: true, suggestions: true }
     }
 }
 

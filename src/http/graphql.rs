@@ -251,7 +251,17 @@ pub(super) async fn execute(
     } else {
         ("application/json", StatusCode::OK)
     };
-    match serde_json::to_vec(&response) {
+    // A request error (nothing executed) has no `data` entry at all under
+    // application/graphql-response+json (GraphQL over HTTP, §7.2).
+    let body = serde_json::to_value(&response).map(|mut body| {
+        if wants_graphql_response && request_error {
+            if let Some(fields) = body.as_object_mut() {
+                fields.remove("data");
+            }
+        }
+        body
+    });
+    match body.and_then(|body| serde_json::to_vec(&body)) {
         Ok(body) => (status, [(header::CONTENT_TYPE, content_type)], body).into_response(),
         Err(error) => {
             tracing::error!(%error, "serialising a GraphQL response");

@@ -158,6 +158,9 @@ pub async fn post(state: &AppState, peer: SocketAddr, request: Request) -> Respo
                         return internal();
                     }
                 };
+                if let Some(refused) = scan(state, &file).await {
+                    return refused;
+                }
                 let size = file.size;
                 let index = staged.push(file);
                 if let Err(error) = state.services.guards.take_upload_bytes(user, size) {
@@ -182,6 +185,30 @@ pub async fn post(state: &AppState, peer: SocketAddr, request: Request) -> Respo
     let response = execute(state, &headers, ctx, request.data(staged.clone())).await;
     staged.discard_unclaimed().await;
     response
+}
+
+/// Runs the optional `CASEWORK_CLAMD` scan of a staged file; the refusal when
+/// the scanner finds something or cannot be reached (the file is discarded).
+async fn scan(state: &AppState, file: &StagedFile) -> Option<Response> {
+    let address = state.services.settings.edge.clamd.as_deref()?;
+    let store = &state.services.evidence;
+    let verdict = match store.read(&file.staging_key, None).await {
+        Ok(blob) => crate::storage::clamd::scan(address, blob).await,
+        Err(error) => Err(error),
+    };
+    let refusal = match verdict {
+        Ok(crate::storage::clamd::Verdict::Clean) => return None,
+        Ok(crate::storage::clamd::Verdict::Infected(signature)) => {
+            tracing::warn!(%signature, sha256 = file.sha256, "the virus scanner refused an upload");
+            error_body(StatusCode::BAD_REQUEST, code::VALIDATION, "the virus scanner refused the file")
+        }
+        Err(error) => {
+            tracing::error!(%error, "the virus scanner is unreachable; refusing the upload");
+            error_body(StatusCode::SERVICE_UNAVAILABLE, code::INTERNAL, "the virus scanner is unavailable; try again later")
+        }
+    };
+    let _ = store.discard(&file.staging_key).await;
+    Some(refusal)
 }
 
 /// Whether the operation to run is a mutation selecting only `uploadEvidence`

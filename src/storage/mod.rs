@@ -5,6 +5,7 @@
 //! rename) once the upload is accepted, or discarded: a refused or broken
 //! upload never leaves a partial blob at a content address.
 
+pub mod clamd;
 mod local;
 mod s3;
 

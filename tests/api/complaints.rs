@@ -408,7 +408,7 @@ async fn a_page_costs_the_same_statements_whatever_its_size(app: &TestApp) {
     }
     let query = "query($n: Int!) { complaints(first: $n) { totalCount edges { node {
         id reference status customer { name phone } assignee { email team { name } } createdBy { email } team { name tier }
-        notes { body author { email } } links { kind complaint { id } } } } } }";
+        notes(first: 3) { body author { email } } links(first: 3) { kind complaint { id } } } } } }";
     let cost = |n: i64| {
         let supervisor = supervisor.clone();
         async move {

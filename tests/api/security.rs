@@ -420,3 +420,100 @@ async fn staged_files_left_by_a_crash_are_removed_at_start() {
     restarted.finish().await;
     app.finish().await;
 }
+
+/// A stand-in for clamd speaking its INSTREAM protocol: any file containing
+/// `EICAR` is "infected".
+async fn fake_clamd() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut command = [0u8; 10];
+                socket.read_exact(&mut command).await.unwrap();
+                assert_eq!(&command, b"zINSTREAM\0");
+                let mut data = Vec::new();
+                loop {
+                    let length = socket.read_u32().await.unwrap() as usize;
+                    if length == 0 {
+                        break;
+                    }
+                    let mut chunk = vec![0; length];
+                    socket.read_exact(&mut chunk).await.unwrap();
+                    data.extend_from_slice(&chunk);
+                }
+                let infected = data.windows(5).any(|w| w == b"EICAR");
+                let reply: &[u8] = if infected { b"stream: Eicar-Test-Signature FOUND\0" } else { b"stream: OK\0" };
+                socket.write_all(reply).await.unwrap();
+            });
+        }
+    });
+    address
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scanner_hook_refuses_what_clamd_flags_and_fails_closed() {
+    let clamd = fake_clamd().await;
+    let app = spawn_app_with(Backend::Sqlite, |settings| settings.edge.clamd = Some(clamd)).await.unwrap();
+    let agent = app.login_as("agent@example.com").await;
+    let complaint = ComplaintBuilder::new().create(&app, &agent).await;
+    let id = complaint["id"].as_str().unwrap();
+    upload_ok(&app, &agent, id, png(4096)).await;
+    let eicar = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*".to_vec();
+    let response = send_upload(&app, Some(&agent), upload_form(id, "DOCUMENT", "note.txt", "text/plain", Part::bytes(eicar))).await;
+    assert_eq!(response.status(), 400);
+    let json: Value = response.json().await.unwrap();
+    assert!(json["errors"][0]["message"].as_str().unwrap().contains("virus scanner"), "{json}");
+    app.finish().await;
+
+    // No scanner reachable: nothing is accepted unscanned.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let app = spawn_app_with(Backend::Sqlite, |settings| settings.edge.clamd = Some(closed)).await.unwrap();
+    let agent = app.login_as("agent@example.com").await;
+    let complaint = ComplaintBuilder::new().create(&app, &agent).await;
+    let form = upload_form(complaint["id"].as_str().unwrap(), "SCREENSHOT", "s.png", "image/png", Part::bytes(png(4096)));
+    assert_eq!(send_upload(&app, Some(&agent), form).await.status(), 503);
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_runs_at_most_two_uploads_at_once() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await.unwrap();
+    let agent = app.login_as("agent@example.com").await;
+    let complaint = ComplaintBuilder::new().create(&app, &agent).await;
+    let id = complaint["id"].as_str().unwrap().to_owned();
+    // Two uploads whose bodies never finish arriving.
+    let mut held = Vec::new();
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(1);
+        tx.send(Ok(bytes::Bytes::from_static(b"--XYZ\r\n"))).await.unwrap();
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+        let request = app
+            .client
+            .post(app.url("/graphql"))
+            .bearer_auth(&agent)
+            .header("apollo-require-preflight", "true")
+            .header("content-type", "multipart/form-data; boundary=XYZ")
+            .body(reqwest::Body::wrap_stream(stream));
+        tasks.push(tokio::spawn(request.send()));
+        held.push(tx);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let form = upload_form(&id, "SCREENSHOT", "s.png", "image/png", Part::bytes(png(2048)));
+    let response = send_upload(&app, Some(&agent), form).await;
+    assert_eq!(response.status(), 429, "a third upload at once");
+    let json: Value = response.json().await.unwrap();
+    assert_eq!(json["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+    // Another user is not held up.
+    let other = app.login_as("supervisor@example.com").await;
+    upload_ok(&app, &other, &id, png(2048)).await;
+    // Once the stalled uploads end, the agent may upload again.
+    drop(held);
+    for task in tasks {
+        let _ = task.await;
+    }
+    upload_ok(&app, &agent, &id, png(3000)).await;
+    app.finish().await;
+}

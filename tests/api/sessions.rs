@@ -243,7 +243,7 @@ async fn sequential_refresh_reuse_revokes_the_family_and_is_audited(app: &TestAp
     assert_eq!(app.error_code(None, REFRESH, json!({ "t": third["refreshToken"] })).await, "UNAUTHENTICATED");
     assert_eq!(app.error_code(Some(&access), ME, json!({})).await, "UNAUTHENTICATED");
     assert_eq!(audit_count(app, "session.token_reused").await, 1);
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("casework_refresh_token_reuse_total"), "reuse is counted in /metrics");
 }
 
