@@ -11,6 +11,8 @@ mod m20261125_000003_audit_checkpoints;
 mod m20261125_000004_evidence;
 mod m20261125_000005_escalations;
 mod m20261126_000901_audit_mac_state;
+mod m20261126_001001_sessions;
+mod m20261126_001101_search_trigram;
 
 /// The audit immutability triggers as (table, trigger); the server refuses to
 /// start unless every one of them exists (and, on PostgreSQL, is enabled).
@@ -67,6 +69,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_evidence::Migration),
             Box::new(m20261125_000005_escalations::Migration),
             Box::new(m20261126_000901_audit_mac_state::Migration),
+            Box::new(m20261126_001001_sessions::Migration),
+            Box::new(m20261126_001101_search_trigram::Migration),
         ]
     }
 }

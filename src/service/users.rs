@@ -140,6 +140,7 @@ async fn insert_user(services: &Services, ctx: &RequestContext, user: NewUser) -
         created_at: now,
         updated_at: now,
         version: 1,
+        token_version: 0,
     };
     let mut uow = UnitOfWork::begin(services, ctx).await?;
     app_user::Entity::insert(model.clone().into_active_model())
@@ -212,6 +213,11 @@ pub async fn update_user(
     }
     after.updated_at = super::now();
     after.version = before.version + 1;
+    // A new password, role or team ends every access token issued before it.
+    let revoke_access = new_password.is_some() || after.role != before.role || after.team_id != before.team_id;
+    if revoke_access {
+        after.token_version = before.token_version + 1;
+    }
 
     let mut uow = UnitOfWork::begin(services, ctx).await?;
     save_user_version(&uow, &after, expected_version).await?;
@@ -241,6 +247,7 @@ pub async fn deactivate_user(services: &Services, ctx: &RequestContext, id: Uuid
     }
     let mut after = before.clone();
     after.active = false;
+    after.token_version = before.token_version + 1;
     after.updated_at = super::now();
     after.version = before.version + 1;
     let mut uow = UnitOfWork::begin(services, ctx).await?;
