@@ -581,6 +581,11 @@ async fn prepare(app: &TestApp, name: &str) -> Call {
             };
             with("", AGENT, query, json!({ "r": refresh }), action, Some(format!("user:{}", user_id(app, AGENT).await)), None)
         }
+        "logoutAll" => {
+            // A fresh session of its own, so the other calls' tokens stay valid.
+            let own = app.login_as(AGENT).await;
+            with(&own, AGENT, "mutation { logoutAll }", json!({}), "session.ended_everywhere", Some(format!("user:{}", user_id(app, AGENT).await)), None)
+        }
         "createUser" => with(
             &admin,
             ADMIN,
@@ -1124,7 +1129,7 @@ async fn a_laundered_chain_is_refused_by_the_writer_and_named_by_the_verifier(ap
     let readyz = readyz.expect("/readyz never reported the compromised trail");
     assert_eq!(readyz["status"], "audit trail compromised");
     assert_eq!(readyz["chainKey"], chain.as_str());
-    let metrics = job.client.get(job.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = job.metrics().await;
     assert!(metrics.contains("casework_audit_integrity_failures_total"), "{metrics}");
     // Nothing was signed over it; the verifier names the first forged event (its MAC) ...
     assert_caught(app, &chain, 2, "MAC").await;
