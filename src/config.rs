@@ -99,9 +99,10 @@ pub struct AuditExportArgs {
 
 #[derive(Args, Debug)]
 pub struct AuditCheckpointArgs {
-    /// Ed25519 signing seed, 64 hex digits.
-    #[arg(long, env = "CASEWORK_AUDIT_SIGNING_KEY", hide_env_values = true)]
-    pub signing_key: Secret,
+    /// Ed25519 signing seed, 64 hex digits: only from `CASEWORK_AUDIT_SIGNING_KEY`
+    /// or `CASEWORK_AUDIT_SIGNING_KEY_FILE` (secrets are never flags).
+    #[arg(skip)]
+    pub signing_key: Option<Secret>,
     /// Directory of the anchor file (`checkpoints.jsonl`).
     #[arg(long, env = "CASEWORK_AUDIT_ANCHOR_DIR")]
     pub anchor_dir: Option<PathBuf>,
@@ -128,7 +129,9 @@ pub struct UserAddArgs {
     /// Team name (must exist).
     #[arg(long)]
     pub team: Option<String>,
-    #[arg(long, env = "CASEWORK_PASSWORD", hide_env_values = true)]
+    /// Only from `CASEWORK_PASSWORD` / `CASEWORK_PASSWORD_FILE` or standard input
+    /// (secrets are never flags).
+    #[arg(skip)]
     pub password: Option<Secret>,
 }
 
@@ -168,10 +171,12 @@ pub struct ServeArgs {
     #[arg(long, env = "CASEWORK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// `production` turns on hardening: no GraphiQL, no introspection, no demo, a required JWT secret.
-    #[arg(long, env = "CASEWORK_ENV", value_enum, default_value = "development")]
-    pub env: Environment,
+    /// Unset means development, which is refused on a non-loopback listen address.
+    #[arg(long, env = "CASEWORK_ENV", value_enum)]
+    pub env: Option<Environment>,
     /// HMAC secret for access tokens (at least 32 bytes). Required in production.
-    #[arg(long, env = "CASEWORK_JWT_SECRET", hide_env_values = true)]
+    /// Only from `CASEWORK_JWT_SECRET` or `CASEWORK_JWT_SECRET_FILE`.
+    #[arg(skip)]
     pub jwt_secret: Option<Secret>,
     /// Lifetime of an access token, in seconds.
     #[arg(long, env = "CASEWORK_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
@@ -182,8 +187,9 @@ pub struct ServeArgs {
     /// Seed demo teams, users and complaints on an empty database.
     #[arg(long, env = "CASEWORK_DEMO")]
     pub demo: bool,
-    /// Password of every demo account.
-    #[arg(long, env = "CASEWORK_DEMO_PASSWORD", default_value = "casework-demo", hide_env_values = true)]
+    /// Password of every demo account: `CASEWORK_DEMO_PASSWORD` (or `…_FILE`),
+    /// default `casework-demo`.
+    #[arg(skip = Secret::new("casework-demo"))]
     pub demo_password: Secret,
     /// Where evidence files are stored.
     #[arg(long, env = "CASEWORK_EVIDENCE_DIR", default_value = "./evidence")]
@@ -232,8 +238,9 @@ pub struct ServeArgs {
     #[arg(long, env = "CASEWORK_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
     /// Ed25519 seed (64 hex digits) that signs audit checkpoints. Required in
-    /// production; otherwise a random one with a warning.
-    #[arg(long, env = "CASEWORK_AUDIT_SIGNING_KEY", hide_env_values = true)]
+    /// production; otherwise a random one with a warning. Only from
+    /// `CASEWORK_AUDIT_SIGNING_KEY` or `CASEWORK_AUDIT_SIGNING_KEY_FILE`.
+    #[arg(skip)]
     pub audit_signing_key: Option<Secret>,
     /// The public key (hex) `verifyAuditTrail` pins; default: the signing key's.
     #[arg(long, env = "CASEWORK_AUDIT_PUBLIC_KEY")]
@@ -255,6 +262,82 @@ pub struct ServeArgs {
     /// Longest range `complaintStats` and `repeatComplaints` accept, in days.
     #[arg(long, env = "CASEWORK_STATS_MAX_DAYS", default_value_t = 400)]
     pub stats_max_days: u32,
+    #[command(flatten)]
+    pub edge: EdgeArgs,
+}
+
+/// Limits of the HTTP edge, the database session and evidence uploads (issue 11).
+#[derive(Args, Debug, Clone)]
+pub struct EdgeArgs {
+    /// Proxies whose `X-Forwarded-For` is believed: addresses and CIDR networks,
+    /// comma-separated. Empty: the TCP peer is the client.
+    #[arg(long, env = "CASEWORK_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+    /// Serve `/metrics` on this separate address instead of the API's.
+    #[arg(long, env = "CASEWORK_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Bearer token `/metrics` on the API address requires: only from
+    /// `CASEWORK_METRICS_TOKEN` or `CASEWORK_METRICS_TOKEN_FILE`.
+    #[arg(skip)]
+    pub metrics_token: Option<Secret>,
+    /// PostgreSQL `statement_timeout`, in seconds (0: none).
+    #[arg(long, env = "CASEWORK_DB_STATEMENT_TIMEOUT_SECS", default_value_t = 10)]
+    pub db_statement_timeout_secs: u64,
+    /// PostgreSQL `idle_in_transaction_session_timeout`, in seconds (0: none).
+    #[arg(long, env = "CASEWORK_DB_IDLE_IN_TRANSACTION_TIMEOUT_SECS", default_value_t = 30)]
+    pub db_idle_in_transaction_timeout_secs: u64,
+    /// Complaints one user may create per minute (0: no limit).
+    #[arg(long, env = "CASEWORK_CREATIONS_PER_MINUTE", default_value_t = 120)]
+    pub creations_per_minute: u32,
+    /// `linkComplaints` calls one user may make per minute (0: no limit).
+    #[arg(long, env = "CASEWORK_LINKS_PER_MINUTE", default_value_t = 60)]
+    pub links_per_minute: u32,
+    /// Accept archives (zip, rar, 7z, tar, gz, …) and macro-enabled office files as evidence.
+    #[arg(long, env = "CASEWORK_EVIDENCE_ALLOW_ARCHIVES")]
+    pub evidence_allow_archives: bool,
+    /// A ClamAV `clamd` socket (`/run/clamav/clamd.ctl` or `host:port`) every
+    /// upload is scanned with before it is kept.
+    #[arg(long, env = "CASEWORK_CLAMD")]
+    pub clamd: Option<String>,
+    /// Seconds a blob's whole-file SHA-256 check stays valid for downloads.
+    #[arg(long, env = "CASEWORK_EVIDENCE_VERIFY_PERIOD_SECS", default_value_t = 24 * 3600)]
+    pub evidence_verify_period_secs: u64,
+    /// Uploads one user may run at once.
+    #[arg(long, env = "CASEWORK_UPLOADS_PER_USER", default_value_t = 2)]
+    pub uploads_per_user: u32,
+    /// Bytes of evidence one user may upload per day (0: no quota).
+    #[arg(long, env = "CASEWORK_UPLOAD_QUOTA_BYTES_PER_DAY", default_value_t = 0)]
+    pub upload_quota_bytes_per_day: u64,
+}
+
+/// A secret from the environment: `NAME`, or the contents of the file named by
+/// `NAME_FILE` (trailing newline removed). Never from a command-line flag.
+pub fn secret_from_env(name: &str) -> Result<Option<Secret>, ConfigError> {
+    if let Ok(value) = std::env::var(name) {
+        return Ok(Some(Secret(value)));
+    }
+    let file_var = format!("{name}_FILE");
+    match std::env::var_os(&file_var) {
+        None => Ok(None),
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError::SecretFile(file_var.clone(), format!("{}: {e}", PathBuf::from(path).display())))?;
+            Ok(Some(Secret(text.trim_end_matches(['\r', '\n']).to_owned())))
+        }
+    }
+}
+
+impl ServeArgs {
+    /// Fills the secrets from the environment (`NAME` or `NAME_FILE`).
+    pub fn read_secrets(&mut self) -> Result<(), ConfigError> {
+        self.jwt_secret = secret_from_env("CASEWORK_JWT_SECRET")?;
+        self.audit_signing_key = secret_from_env("CASEWORK_AUDIT_SIGNING_KEY")?;
+        if let Some(password) = secret_from_env("CASEWORK_DEMO_PASSWORD")? {
+            self.demo_password = password;
+        }
+        self.edge.metrics_token = secret_from_env("CASEWORK_METRICS_TOKEN")?;
+        Ok(())
+    }
 }
 
 /// A secret string whose `Debug` never shows it.
@@ -330,6 +413,48 @@ pub struct Settings {
     pub report_timezone: chrono_tz::Tz,
     /// Longest statistics range, in days.
     pub stats_max_days: u32,
+    pub edge: EdgeSettings,
+}
+
+/// The validated [`EdgeArgs`].
+#[derive(Clone, Debug)]
+pub struct EdgeSettings {
+    pub trusted_proxies: crate::http::client_addr::TrustedProxies,
+    pub metrics_listen: Option<SocketAddr>,
+    pub metrics_token: Option<Secret>,
+    pub db_statement_timeout: Option<Duration>,
+    pub db_idle_in_transaction_timeout: Option<Duration>,
+    pub creations_per_minute: u32,
+    pub links_per_minute: u32,
+    pub evidence_allow_archives: bool,
+    pub clamd: Option<String>,
+    pub evidence_verify_period: Duration,
+    pub uploads_per_user: u32,
+    pub upload_quota_bytes_per_day: Option<u64>,
+}
+
+impl EdgeSettings {
+    fn from_args(args: &EdgeArgs) -> Result<EdgeSettings, ConfigError> {
+        let seconds = |n: u64| (n > 0).then(|| Duration::from_secs(n));
+        if args.metrics_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
+            return Err(ConfigError::WeakMetricsToken);
+        }
+        Ok(EdgeSettings {
+            trusted_proxies: crate::http::client_addr::TrustedProxies::parse(&args.trusted_proxies)
+                .map_err(ConfigError::TrustedProxies)?,
+            metrics_listen: args.metrics_listen,
+            metrics_token: args.metrics_token.clone().filter(|t| !t.expose().is_empty()),
+            db_statement_timeout: seconds(args.db_statement_timeout_secs),
+            db_idle_in_transaction_timeout: seconds(args.db_idle_in_transaction_timeout_secs),
+            creations_per_minute: args.creations_per_minute,
+            links_per_minute: args.links_per_minute,
+            evidence_allow_archives: args.evidence_allow_archives,
+            clamd: args.clamd.clone().filter(|c| !c.is_empty()),
+            evidence_verify_period: Duration::from_secs(args.evidence_verify_period_secs),
+            uploads_per_user: args.uploads_per_user.max(1),
+            upload_quota_bytes_per_day: (args.upload_quota_bytes_per_day > 0).then_some(args.upload_quota_bytes_per_day),
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -348,13 +473,26 @@ pub enum ConfigError {
     AuditKey(String),
     #[error("CASEWORK_AUDIT_PUBLIC_KEY: {0}")]
     AuditPublicKey(String),
+    #[error("{0}: {1}")]
+    SecretFile(String, String),
+    #[error("CASEWORK_TRUSTED_PROXIES: {0}")]
+    TrustedProxies(String),
+    #[error("listening on {0}, which is not a loopback address, needs an explicit CASEWORK_ENV (production, or development if you mean it)")]
+    ImplicitEnvironment(SocketAddr),
+    #[error("CASEWORK_METRICS_TOKEN must be at least 16 characters long")]
+    WeakMetricsToken,
 }
 
 impl Settings {
     /// Validates `serve` options. Without a configured JWT secret in development a
     /// random one is generated (tokens then die with the process) — the caller warns.
     pub fn from_args(database: &DatabaseArgs, args: &ServeArgs) -> Result<(Settings, bool), ConfigError> {
-        let production = args.env == Environment::Production;
+        let env = match args.env {
+            Some(env) => env,
+            None if !args.listen.ip().is_loopback() => return Err(ConfigError::ImplicitEnvironment(args.listen)),
+            None => Environment::Development,
+        };
+        let production = env == Environment::Production;
         let (jwt_secret, generated) = match &args.jwt_secret {
             Some(secret) if secret.expose().len() < 32 => return Err(ConfigError::WeakJwtSecret),
             Some(secret) => (secret.clone(), false),
@@ -389,7 +527,8 @@ impl Settings {
             listen: args.listen,
             database_url: database.database_url.clone(),
             db_max_connections: database.db_max_connections,
-            env: args.env,
+            env,
+            edge: EdgeSettings::from_args(&args.edge)?,
             jwt_secret,
             access_token_ttl: Duration::from_secs(args.access_token_ttl_secs),
             refresh_token_ttl: Duration::from_secs(args.refresh_token_ttl_secs),

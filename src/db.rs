@@ -23,10 +23,41 @@ impl StatementCounter {
     }
 }
 
+/// Session limits of every PostgreSQL connection of the server: a cancelled
+/// or runaway query must not keep running, nor a stuck transaction hold its
+/// locks (`statement_timeout`, `idle_in_transaction_session_timeout`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PgSession {
+    pub statement_timeout: Option<Duration>,
+    pub idle_in_transaction_timeout: Option<Duration>,
+}
+
 /// Opens a pool. SQLite runs in WAL mode with a busy timeout, so readers never
 /// block the writer and writers queue instead of failing.
 pub async fn connect(url: &str, max_connections: u32, counter: &StatementCounter) -> anyhow::Result<DatabaseConnection> {
+    connect_with(url, max_connections, counter, PgSession::default()).await
+}
+
+/// [`connect`], with the server's PostgreSQL session limits.
+pub async fn connect_with(
+    url: &str,
+    max_connections: u32,
+    counter: &StatementCounter,
+    session: PgSession,
+) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url);
+    let millis = |d: Option<Duration>| d.map(|d| d.as_millis().to_string());
+    let (statement, idle) = (millis(session.statement_timeout), millis(session.idle_in_transaction_timeout));
+    options.map_sqlx_postgres_opts(move |opts| {
+        let mut settings = Vec::new();
+        if let Some(ms) = &statement {
+            settings.push(("statement_timeout", ms.clone()));
+        }
+        if let Some(ms) = &idle {
+            settings.push(("idle_in_transaction_session_timeout", ms.clone()));
+        }
+        opts.options(settings)
+    });
     options
         .max_connections(max_connections)
         .min_connections(1)

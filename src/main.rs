@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use casework::{
-    config::{AuditCommand, Cli, Command, ConfigError, ReportFormat, Secret, Settings, UserCommand},
+    config::{self, AuditCommand, Cli, Command, ConfigError, ReportFormat, Secret, Settings, UserCommand},
     db,
     service::{Services, users},
     startup::{Application, shutdown_signal},
@@ -32,8 +32,9 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => {
+        Command::Serve(mut args) => {
             telemetry::init(args.log_format);
+            args.read_secrets().map_err(explain)?;
             let (settings, generated_secret) = Settings::from_args(&cli.database, &args).map_err(explain)?;
             if generated_secret {
                 tracing::warn!("CASEWORK_JWT_SECRET is not set: using a random secret; tokens die with this process");
@@ -72,7 +73,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = db::connect(&settings.database_url, 2, &Default::default()).await?;
             db::migrate(&db).await?;
             let services = Services::new(db, std::sync::Arc::new(settings))?;
-            let password = match args.password {
+            let password = match config::secret_from_env("CASEWORK_PASSWORD").map_err(explain)? {
                 Some(password) => password,
                 None => {
                     let mut line = String::new();
@@ -168,7 +169,10 @@ async fn audit(database_url: &str, command: AuditCommand) -> anyhow::Result<()> 
             Ok(())
         }
         AuditCommand::Checkpoint(args) => {
-            let seed = checkpoint::SigningSeed::parse(args.signing_key.expose())
+            let key = config::secret_from_env("CASEWORK_AUDIT_SIGNING_KEY")
+                .map_err(explain)?
+                .ok_or_else(|| anyhow::anyhow!("set CASEWORK_AUDIT_SIGNING_KEY (or CASEWORK_AUDIT_SIGNING_KEY_FILE)"))?;
+            let seed = checkpoint::SigningSeed::parse(key.expose())
                 .map_err(|e| anyhow::anyhow!("CASEWORK_AUDIT_SIGNING_KEY {e}"))?;
             let db = db::connect(database_url, 2, &Default::default()).await?;
             db::migrate(&db).await?;

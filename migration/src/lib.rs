@@ -10,6 +10,7 @@ mod m20261125_000002_complaints;
 mod m20261125_000003_audit_checkpoints;
 mod m20261125_000004_evidence;
 mod m20261125_000005_escalations;
+mod m20261126_001101_search_trigram;
 mod m20261126_001301_stats_indexes;
 
 /// The audit immutability triggers as (table, trigger); the server refuses to
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_audit_checkpoints::Migration),
             Box::new(m20261125_000004_evidence::Migration),
             Box::new(m20261125_000005_escalations::Migration),
+            Box::new(m20261126_001101_search_trigram::Migration),
             Box::new(m20261126_001301_stats_indexes::Migration),
         ]
     }

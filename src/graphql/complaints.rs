@@ -102,7 +102,8 @@ impl ComplaintQuery {
     }
 
     /// Complaints the caller may see, as a Relay connection with keyset cursors.
-    #[graphql(complexity = "5 + child_complexity * (first.or(last).unwrap_or(20).clamp(1, 100) as usize)")]
+    #[graphql(complexity = "5 + child_complexity * (first.or(last).unwrap_or(20).clamp(1, 100) as usize) \
+        + filter.as_ref().and_then(|f| f.search.as_ref()).map_or(0, |_| crate::graphql::EXCLUSIVE_COST)")]
     #[allow(clippy::too_many_arguments)]
     async fn complaints(
         &self,
@@ -189,7 +190,10 @@ pub struct ComplaintMutation;
 impl ComplaintMutation {
     /// Records a new complaint (agents and supervisors).
     async fn create_complaint(&self, ctx: &Context<'_>, input: CreateComplaintInput) -> AppResult<Complaint> {
-        Ok(Complaint(service::create(ctx.services()?, ctx.request()?, input).await?))
+        let (services, request) = (ctx.services()?, ctx.request()?);
+        // A quota of API callers (CASEWORK_CREATIONS_PER_MINUTE), not of the demo seed or the CLI.
+        services.guards.creations.take(request.actor()?.user_id, 1)?;
+        Ok(Complaint(service::create(services, request, input).await?))
     }
 
     /// Corrects intake data. CONFLICT when `expectedVersion` is stale.
@@ -296,7 +300,9 @@ impl ComplaintMutation {
     /// Links complaints: the first is the primary, the others are linked to it.
     async fn link_complaints(&self, ctx: &Context<'_>, ids: Vec<ID>, kind: LinkKind) -> AppResult<Vec<Complaint>> {
         let ids = ids.iter().map(|id| crate::ids::decode(Kind::Complaint, "ids", id)).collect::<AppResult<Vec<_>>>()?;
-        Ok(service::link(ctx.services()?, ctx.request()?, &ids, kind).await?.into_iter().map(Complaint).collect())
+        let (services, request) = (ctx.services()?, ctx.request()?);
+        services.guards.links.take(request.actor()?.user_id, 1)?;
+        Ok(service::link(services, request, &ids, kind).await?.into_iter().map(Complaint).collect())
     }
 
     /// Sets or clears the complaint's flags.

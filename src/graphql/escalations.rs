@@ -131,6 +131,7 @@ pub struct EscalationQuery;
 impl EscalationQuery {
     /// The caller's approval queue, oldest first: supervisors see every request
     /// but legal referrals, the legal team sees referrals.
+    #[graphql(complexity = "5 + child_complexity * (first.unwrap_or(20).clamp(1, 100) as usize)")]
     async fn escalation_queue(
         &self,
         ctx: &Context<'_>,
@@ -150,6 +151,7 @@ impl EscalationQuery {
     }
 
     /// SLA policies by severity and category (defaults apply where none is set).
+    #[graphql(complexity = "1 + child_complexity * 40")]
     async fn sla_policies(&self, ctx: &Context<'_>) -> AppResult<Vec<SlaPolicy>> {
         Ok(sla::list(ctx.services()?, ctx.request()?).await?.into_iter().map(SlaPolicy).collect())
     }

@@ -464,15 +464,27 @@ impl Complaint {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    /// Notes, oldest first.
-    async fn notes(&self, ctx: &Context<'_>) -> AppResult<Vec<Note>> {
+    /// Notes, oldest first: the first `first` (default 20, at most 100).
+    #[graphql(complexity = "1 + child_complexity * first.unwrap_or(super::NESTED_LIST_DEFAULT).clamp(0, 100) as usize")]
+    async fn notes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many notes, oldest first (default 20, at most 100).")] first: Option<i32>,
+    ) -> AppResult<Vec<Note>> {
+        let first = super::nested_first(first)?;
         let notes = ctx.loaders()?.notes.load_one(self.0.id).await?.unwrap_or_default();
-        Ok(notes.into_iter().map(Note).collect())
+        Ok(notes.into_iter().take(first).map(Note).collect())
     }
-    /// Escalation requests, oldest first.
-    async fn escalations(&self, ctx: &Context<'_>) -> AppResult<Vec<super::escalations::Escalation>> {
+    /// Escalation requests, oldest first: the first `first` (default 20, at most 100).
+    #[graphql(complexity = "1 + child_complexity * first.unwrap_or(super::NESTED_LIST_DEFAULT).clamp(0, 100) as usize")]
+    async fn escalations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many requests, oldest first (default 20, at most 100).")] first: Option<i32>,
+    ) -> AppResult<Vec<super::escalations::Escalation>> {
+        let first = super::nested_first(first)?;
         let requests = ctx.loaders()?.escalations.load_one(self.0.id).await?.unwrap_or_default();
-        Ok(requests.into_iter().map(super::escalations::Escalation).collect())
+        Ok(requests.into_iter().take(first).map(super::escalations::Escalation).collect())
     }
     /// The most recent escalation request, if any.
     async fn latest_escalation(&self, ctx: &Context<'_>) -> AppResult<Option<super::escalations::Escalation>> {
@@ -526,11 +538,19 @@ impl Complaint {
     async fn evidence_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
         Ok(ctx.loaders()?.evidence_counts.load_one(self.0.id).await?.unwrap_or(0))
     }
-    /// Links to other complaints (duplicates, related, group members).
-    async fn links(&self, ctx: &Context<'_>) -> AppResult<Vec<ComplaintLink>> {
+    /// Links to other complaints (duplicates, related, group members), oldest
+    /// first: the first `first` (default 20, at most 100).
+    #[graphql(complexity = "1 + child_complexity * first.unwrap_or(super::NESTED_LIST_DEFAULT).clamp(0, 100) as usize")]
+    async fn links(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many links, oldest first (default 20, at most 100).")] first: Option<i32>,
+    ) -> AppResult<Vec<ComplaintLink>> {
+        let first = super::nested_first(first)?;
         let links = ctx.loaders()?.links.load_one(self.0.id).await?.unwrap_or_default();
         Ok(links
             .into_iter()
+            .take(first)
             .map(|link| {
                 let other = if link.complaint_id == self.0.id { link.linked_id } else { link.complaint_id };
                 ComplaintLink { link, other }

@@ -344,6 +344,10 @@ pub fn filter_condition(filter: &ComplaintFilter, now: DateTime<Utc>) -> AppResu
         if search.chars().count() > limits::SHORT {
             return Err(AppError::validation("filter.search", "is too long"));
         }
+        // Shorter terms match most rows and cannot use the trigram index.
+        if search.chars().count() < MIN_SEARCH_CHARS {
+            return Err(AppError::validation("filter.search", format!("needs at least {MIN_SEARCH_CHARS} characters")));
+        }
         let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         let pattern = format!("%{escaped}%");
         let like = |column: complaint::Column| -> SimpleExpr {
@@ -480,6 +484,9 @@ pub async fn count(services: &Services, actor: &Actor, condition: Condition) -> 
 }
 
 // ---------------------------------------------------------------- intake
+
+/// The shortest search term: trigram indexes serve three characters and more.
+pub const MIN_SEARCH_CHARS: usize = 3;
 
 /// Records a new complaint: validated, given its reference and SLA deadlines,
 /// assigned (by default to the creator and their team), and audited.

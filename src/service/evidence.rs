@@ -158,7 +158,11 @@ async fn record_upload(
     }
     let filename = rules::sanitize_filename(&file.filename);
     let declared = file.declared_content_type.as_deref().map(rules::essence).filter(|d| !d.is_empty());
-    let detected = rules::check_file("file", kind, &filename, declared.as_deref(), &file.sniffed)?;
+    // The extension check sees the raw name's effective form, not only the
+    // sanitised one (which may have replaced characters).
+    let allow_archives = services.settings.edge.evidence_allow_archives;
+    rules::check_file("file", kind, &file.filename, declared.as_deref(), &file.sniffed, allow_archives)?;
+    let detected = rules::check_file("file", kind, &filename, declared.as_deref(), &file.sniffed, allow_archives)?;
     let size = i64::try_from(file.size).map_err(|_| AppError::PayloadTooLarge)?;
     let evidence = evidence::Model {
         id: Uuid::now_v7(),
@@ -288,7 +292,11 @@ pub async fn for_download(services: &Services, ctx: &RequestContext, id: Uuid) -
         .await?
         .filter(|c| policy::read_evidence(actor, &complaints::access(c)))
         .ok_or(AppError::NotFound("evidence"))?;
-    complaints::record_access(services, ctx, &complaint, "evidence.downloaded", "evidence", found.id).await?;
+    // One event per user, item and window: a `Range` loop must not flood the trail.
+    if !services.guards.download_recently_audited(actor.user_id, found.id) {
+        complaints::record_access(services, ctx, &complaint, "evidence.downloaded", "evidence", found.id).await?;
+        services.guards.download_audited(actor.user_id, found.id);
+    }
     Ok(found)
 }
 

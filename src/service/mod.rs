@@ -10,6 +10,7 @@ pub mod demo;
 pub mod escalations;
 pub mod evidence;
 pub mod report;
+pub mod guards;
 pub mod sla;
 pub mod stats;
 pub mod users;
@@ -40,6 +41,8 @@ pub struct Services {
     pub checkpoints: Arc<audit::CheckpointWriter>,
     /// Where evidence files are kept.
     pub evidence: Arc<dyn crate::storage::EvidenceStore>,
+    /// Per-user quotas, blob checks and download-audit windows (issue 11).
+    pub guards: Arc<guards::Guards>,
 }
 
 impl Services {
@@ -53,7 +56,8 @@ impl Services {
             anchor_dir: settings.audit_anchor_dir.clone(),
         });
         let evidence = crate::storage::from_settings(&settings)?;
-        Ok(Services { db, settings, jwt, login_limiter, bus, checkpoints, evidence })
+        let guards = Arc::new(guards::Guards::new(&settings.edge));
+        Ok(Services { db, settings, jwt, login_limiter, bus, checkpoints, evidence, guards })
     }
 }
 

@@ -12,4 +12,5 @@ mod fixtures;
 mod http_edge;
 mod permissions;
 mod schema;
+mod security;
 mod stats;
