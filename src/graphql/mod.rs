@@ -6,6 +6,7 @@
 //! context, call one service function and convert the result.
 
 pub mod audit;
+pub mod closed_loop;
 pub mod complaints;
 pub mod connection;
 pub mod context;
@@ -31,6 +32,7 @@ pub struct Query(
     users::UserQuery,
     audit::AuditQuery,
     stats::StatsQuery,
+    closed_loop::LoopQuery,
 );
 
 /// Every mutation, by area.
@@ -41,6 +43,7 @@ pub struct Mutation(
     escalations::EscalationMutation,
     evidence::EvidenceMutation,
     users::UserMutation,
+    closed_loop::LoopMutation,
 );
 
 /// The cost of a field that scans a whole table or log (`verifyAuditTrail`,

@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod closed_loop;
 mod complaints;
 mod escalations;
 mod evidence;
@@ -14,3 +15,4 @@ mod permissions;
 mod schema;
 mod security;
 mod stats;
+mod sessions;
