@@ -15,5 +15,5 @@ mod http_edge;
 mod permissions;
 mod schema;
 mod security;
-mod sessions;
 mod stats;
+mod sessions;
