@@ -188,7 +188,7 @@ print(json.dumps(dict(kind="wrk", server=server, shape=shape, clients=int(client
     server_cpu_ms_per_req=round(int(cpu) * 10 / n, 3), pg_cpu_ms_per_req=round(int(pgcpu) * 10 / n, 3), **w)))
 PY
   local line; line=$(tail -1 "$RESULTS")
-  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(f"  {r[\"server\"]:12} {r[\"shape\"]:9} c={r[\"clients\"]:<3} {r[\"rps\"]:>8.0f} rps  p50 {r[\"p50_ms\"]:.1f} ms  p99 {r[\"p99_ms\"]:.1f} ms  cpu/req {r[\"server_cpu_ms_per_req\"]} ms (pg {r[\"pg_cpu_ms_per_req\"]} ms)  errors {r[\"errors\"]} non200 {r[\"non200\"]}  load {r[\"load\"]}")' "$line" >&2
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("  %(server)-12s %(shape)-9s c=%(clients)-3d %(rps)8.0f rps  p50 %(p50_ms).1f ms  p99 %(p99_ms).1f ms  cpu/req %(server_cpu_ms_per_req)s ms (pg %(pg_cpu_ms_per_req)s ms)  errors %(errors)d non200 %(non200)d  load %(load)s" % r)' "$line" >&2
   if python3 -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r["errors"] == 0 and r["non200"] == 0 and r["requests"] > 0 else 1)' "$line"; then :; else
     log "FAIL: $server $shape c=$clients answered with errors: $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["sample"])' "$line")"
     FAIL=1
@@ -326,7 +326,7 @@ pct = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))] if lat else 0
 print(json.dumps(dict(kind="pgbench", shape=shape, clients=int(clients), load=load, rps=tps, failed=failed,
     p50_ms=pct(0.5), p99_ms=pct(0.99), transactions=len(lat))))
 PY
-    python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(f"  pgbench      {r[\"shape\"]:9} c={r[\"clients\"]:<3} {r[\"rps\"]:>8.0f} tps  p50 {r[\"p50_ms\"]:.1f} ms  p99 {r[\"p99_ms\"]:.1f} ms  failed {r[\"failed\"]}  load {r[\"load\"]}")' "$(tail -1 "$RESULTS")" >&2
+    python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("  pgbench      %(shape)-9s c=%(clients)-3d %(rps)8.0f tps  p50 %(p50_ms).1f ms  p99 %(p99_ms).1f ms  failed %(failed)d  load %(load)s" % r)' "$(tail -1 "$RESULTS")" >&2
   done
 done
 
