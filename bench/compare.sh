@@ -166,7 +166,7 @@ cp "$Q/pgl-list.json" "$Q/pgl-listplain.json"
 
 # ---------------------------------------------------------------- measurement helpers
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-pg_backends() { pgrep -f "postgres: [a-z_]+ $DB " || true; }
+pg_backends() { pgrep -f "postgres: .*[a-z_]+ $DB [0-9.]+\\(" || true; }
 pg_ticks() { local t=0; for p in $(pg_backends); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $t; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
@@ -355,7 +355,7 @@ fi
 
 # ---------------------------------------------------------------- 6. report
 note machine "$(nproc) cores, $(awk '/MemTotal/ {print int($2/1024) " MiB"}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-note versions "casework $(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty'); $(psql "$URL_DB" -Atc 'SHOW server_version'); PostGraphile $(cd bench/postgraphile && "$NODE" -p 'require("postgraphile/package.json").version') on Node $("$NODE" --version); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(pgbench --version)"
+note versions "casework $(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty'); $(psql "$URL_DB" -Atc 'SHOW server_version'); PostGraphile $(cd bench/postgraphile && "$NODE" -p 'require("./node_modules/postgraphile/package.json").version') on Node $("$NODE" --version); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(pgbench --version)"
 note duration_s "$DURATION"
 note failed "$FAIL"
 python3 bench/report.py "$RESULTS" "$COMPLAINTS" bench/results

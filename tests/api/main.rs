@@ -5,10 +5,15 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod closed_loop;
 mod complaints;
+mod console;
 mod escalations;
 mod evidence;
 mod fixtures;
 mod http_edge;
 mod permissions;
 mod schema;
+mod security;
+mod sessions;
+mod stats;
