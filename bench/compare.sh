@@ -73,7 +73,8 @@ FLOOR=$CARGO_TARGET_DIR/release/examples/bench_floor
 
 # ---------------------------------------------------------------- server control
 export CASEWORK_JWT_SECRET=bench-secret-that-is-long-enough-0123456789abcdef
-export CASEWORK_ACCESS_TOKEN_TTL_SECS=86400 CASEWORK_LOGIN_ATTEMPTS_PER_MINUTE=100000
+# Quotas off: the benchmark measures throughput, and a refused request fails the run.
+export CASEWORK_ACCESS_TOKEN_TTL_SECS=86400 CASEWORK_LOGIN_ATTEMPTS_PER_MINUTE=100000 CASEWORK_CREATIONS_PER_MINUTE=0
 export CASEWORK_DB_MAX_CONNECTIONS=${CASEWORK_DB_MAX_CONNECTIONS:-16}
 export CASEWORK_MAX_QUERY_COMPLEXITY=${CASEWORK_MAX_QUERY_COMPLEXITY:-100000}
 start_casework() {
