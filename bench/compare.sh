@@ -73,7 +73,8 @@ FLOOR=$CARGO_TARGET_DIR/release/examples/bench_floor
 
 # ---------------------------------------------------------------- server control
 export CASEWORK_JWT_SECRET=bench-secret-that-is-long-enough-0123456789abcdef
-export CASEWORK_ACCESS_TOKEN_TTL_SECS=86400 CASEWORK_LOGIN_ATTEMPTS_PER_MINUTE=100000
+# Quotas off: the benchmark measures throughput, and a refused request fails the run.
+export CASEWORK_ACCESS_TOKEN_TTL_SECS=86400 CASEWORK_LOGIN_ATTEMPTS_PER_MINUTE=100000 CASEWORK_CREATIONS_PER_MINUTE=0
 export CASEWORK_DB_MAX_CONNECTIONS=${CASEWORK_DB_MAX_CONNECTIONS:-16}
 export CASEWORK_MAX_QUERY_COMPLEXITY=${CASEWORK_MAX_QUERY_COMPLEXITY:-100000}
 start_casework() {
@@ -166,7 +167,7 @@ cp "$Q/pgl-list.json" "$Q/pgl-listplain.json"
 
 # ---------------------------------------------------------------- measurement helpers
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-pg_backends() { pgrep -f "postgres: [a-z_]+ $DB " || true; }
+pg_backends() { pgrep -f "postgres: .*[a-z_]+ $DB [0-9.]+\\(" || true; }
 pg_ticks() { local t=0; for p in $(pg_backends); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $t; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
@@ -188,7 +189,7 @@ print(json.dumps(dict(kind="wrk", server=server, shape=shape, clients=int(client
     server_cpu_ms_per_req=round(int(cpu) * 10 / n, 3), pg_cpu_ms_per_req=round(int(pgcpu) * 10 / n, 3), **w)))
 PY
   local line; line=$(tail -1 "$RESULTS")
-  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(f"  {r[\"server\"]:12} {r[\"shape\"]:9} c={r[\"clients\"]:<3} {r[\"rps\"]:>8.0f} rps  p50 {r[\"p50_ms\"]:.1f} ms  p99 {r[\"p99_ms\"]:.1f} ms  cpu/req {r[\"server_cpu_ms_per_req\"]} ms (pg {r[\"pg_cpu_ms_per_req\"]} ms)  errors {r[\"errors\"]} non200 {r[\"non200\"]}  load {r[\"load\"]}")' "$line" >&2
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("  %(server)-12s %(shape)-9s c=%(clients)-3d %(rps)8.0f rps  p50 %(p50_ms).1f ms  p99 %(p99_ms).1f ms  cpu/req %(server_cpu_ms_per_req)s ms (pg %(pg_cpu_ms_per_req)s ms)  errors %(errors)d non200 %(non200)d  load %(load)s" % r)' "$line" >&2
   if python3 -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r["errors"] == 0 and r["non200"] == 0 and r["requests"] > 0 else 1)' "$line"; then :; else
     log "FAIL: $server $shape c=$clients answered with errors: $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["sample"])' "$line")"
     FAIL=1
@@ -326,7 +327,7 @@ pct = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))] if lat else 0
 print(json.dumps(dict(kind="pgbench", shape=shape, clients=int(clients), load=load, rps=tps, failed=failed,
     p50_ms=pct(0.5), p99_ms=pct(0.99), transactions=len(lat))))
 PY
-    python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(f"  pgbench      {r[\"shape\"]:9} c={r[\"clients\"]:<3} {r[\"rps\"]:>8.0f} tps  p50 {r[\"p50_ms\"]:.1f} ms  p99 {r[\"p99_ms\"]:.1f} ms  failed {r[\"failed\"]}  load {r[\"load\"]}")' "$(tail -1 "$RESULTS")" >&2
+    python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("  pgbench      %(shape)-9s c=%(clients)-3d %(rps)8.0f tps  p50 %(p50_ms).1f ms  p99 %(p99_ms).1f ms  failed %(failed)d  load %(load)s" % r)' "$(tail -1 "$RESULTS")" >&2
   done
 done
 
@@ -355,7 +356,7 @@ fi
 
 # ---------------------------------------------------------------- 6. report
 note machine "$(nproc) cores, $(awk '/MemTotal/ {print int($2/1024) " MiB"}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-note versions "casework $(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty'); $(psql "$URL_DB" -Atc 'SHOW server_version'); PostGraphile $(cd bench/postgraphile && "$NODE" -p 'require("postgraphile/package.json").version') on Node $("$NODE" --version); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(pgbench --version)"
+note versions "casework $(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty'); $(psql "$URL_DB" -Atc 'SHOW server_version'); PostGraphile $(cd bench/postgraphile && "$NODE" -p 'require("./node_modules/postgraphile/package.json").version') on Node $("$NODE" --version); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(pgbench --version)"
 note duration_s "$DURATION"
 note failed "$FAIL"
 python3 bench/report.py "$RESULTS" "$COMPLAINTS" bench/results

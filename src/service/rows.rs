@@ -70,22 +70,27 @@ from_row!(entity::complaint::Model {
     id, reference, status, channel, category, severity, title, description, customer_id, core_demand,
     requested_amount, currency, emotion, order_reference, occurred_at, tier, team_id, assignee_id, created_by,
     sensitive, vulnerable_customer, media_attention, group_complaint, legal_hold, root_cause, responsibility,
-    finding_summary, resolution_summary, compensation_amount, compensation_currency, remedies, preventive_measures,
-    customer_accepted, customer_decision_note, resolution_note, callback_reached, satisfied, satisfaction_score,
-    callback_comment, close_reason, reopen_count, first_response_due, resolution_due, sla_breached,
-    first_response_breached, resolution_breached, acknowledged_at, resolved_at, closed_at, created_at, updated_at,
-    version,
+    finding_summary, resolution_summary, compensation_amount, compensation_currency, remedies,
+    preventive_measures, customer_accepted, customer_decision_note, resolution_note, callback_reached,
+    satisfied, satisfaction_score, callback_comment, close_reason, reopen_count, first_response_due,
+    resolution_due, sla_breached, first_response_breached, resolution_breached, acknowledged_at, resolved_at,
+    closed_at, repeat_of_id, urgent_reason, solution_due, solution_breached, proposed_at, cycle,
+    cycle_started_at, callback_due, close_outcome, promised_by, promise_breached, next_update_due,
+    update_overdue, last_update_at, delay_reason, expected_resolution_at, created_at, updated_at, version,
 });
 
-from_row!(entity::customer::Model { id, name, phone, email, created_at });
+from_row!(entity::customer::Model {
+    id, name, phone, email, phone_key, email_key, created_at,
+});
 
 from_row!(entity::app_user::Model {
-    id, email, display_name, role, team_id, authority_limit, active, password_hash, created_at, updated_at, version,
+    id, email, display_name, role, team_id, authority_limit, active, password_hash, created_at, updated_at,
+    version, token_version,
 });
 
 from_row!(entity::escalation::Model {
-    id, complaint_id, from_tier, to_tier, trigger, reason, requested_by, requested_at, status, decided_by, decided_at,
-    decision_note, due_by,
+    id, complaint_id, from_tier, to_tier, trigger, reason, requested_by, requested_at, status, decided_by,
+    decided_at, decision_note, due_by, overdue,
 });
 
 /// Runs `select` and decodes its rows with [`FromRow`] (same rows as `.all(db)`).
