@@ -240,12 +240,11 @@ impl ComplaintLink {
     async fn complaint(&self, ctx: &Context<'_>) -> AppResult<Option<Complaint>> {
         let actor = ctx.actor()?;
         let found = ctx.loaders()?.complaints.load_one(self.other).await?;
-        let found = found.filter(|c| policy::can_read_complaint(actor, &access(c)));
-        if let Some(c) = &found {
+        match found.filter(|c| policy::can_read_complaint(actor, &access(c))) {
             // A sensitive complaint reached through a link is read too.
-            crate::service::complaints::record_reads(ctx.services()?, ctx.request()?, &[c]).await?;
+            Some(c) => Ok(Some(Complaint::hand_out(ctx, c).await?)),
+            None => Ok(None),
         }
-        Ok(found.map(Complaint))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.link.created_at
@@ -263,7 +262,39 @@ pub struct Resolution {
 }
 
 /// A customer complaint and everything done about it.
-pub struct Complaint(pub complaint::Model);
+pub struct Complaint(complaint::Model);
+
+impl Complaint {
+    /// The one way a complaint leaves the API — query results, nested fields,
+    /// subscription payloads and mutation results alike: the read of a
+    /// sensitive or legal-hold complaint is recorded (`complaint.viewed`, once
+    /// per complaint per operation, in the request context's audited-read set).
+    /// Callers have already checked that the caller may read it.
+    pub async fn hand_out(ctx: &Context<'_>, c: complaint::Model) -> AppResult<Complaint> {
+        Complaint::hand_out_with(ctx.services()?, ctx.request()?, c).await
+    }
+
+    /// [`Complaint::hand_out`] for many, in one audit transaction.
+    pub async fn hand_out_all(ctx: &Context<'_>, cs: Vec<complaint::Model>) -> AppResult<Vec<Complaint>> {
+        crate::service::complaints::record_reads(ctx.services()?, ctx.request()?, &cs.iter().collect::<Vec<_>>()).await?;
+        Ok(cs.into_iter().map(Complaint).collect())
+    }
+
+    /// [`Complaint::hand_out`] where no resolver context exists (subscription streams).
+    pub async fn hand_out_with(
+        services: &crate::service::Services,
+        request: &crate::service::RequestContext,
+        c: complaint::Model,
+    ) -> AppResult<Complaint> {
+        crate::service::complaints::record_reads(services, request, &[&c]).await?;
+        Ok(Complaint(c))
+    }
+
+    /// The stored complaint.
+    pub fn model(&self) -> &complaint::Model {
+        &self.0
+    }
+}
 
 #[Object]
 impl Complaint {
@@ -470,15 +501,27 @@ impl Complaint {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    /// Notes, oldest first.
-    async fn notes(&self, ctx: &Context<'_>) -> AppResult<Vec<Note>> {
+    /// Notes, oldest first: the first `first` (default 20, at most 100).
+    #[graphql(complexity = "1 + child_complexity * first.unwrap_or(super::NESTED_LIST_DEFAULT).clamp(0, 100) as usize")]
+    async fn notes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many notes, oldest first (default 20, at most 100).")] first: Option<i32>,
+    ) -> AppResult<Vec<Note>> {
+        let first = super::nested_first(first)?;
         let notes = ctx.loaders()?.notes.load_one(self.0.id).await?.unwrap_or_default();
-        Ok(notes.into_iter().map(Note).collect())
+        Ok(notes.into_iter().take(first).map(Note).collect())
     }
-    /// Escalation requests, oldest first.
-    async fn escalations(&self, ctx: &Context<'_>) -> AppResult<Vec<super::escalations::Escalation>> {
+    /// Escalation requests, oldest first: the first `first` (default 20, at most 100).
+    #[graphql(complexity = "1 + child_complexity * first.unwrap_or(super::NESTED_LIST_DEFAULT).clamp(0, 100) as usize")]
+    async fn escalations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many requests, oldest first (default 20, at most 100).")] first: Option<i32>,
+    ) -> AppResult<Vec<super::escalations::Escalation>> {
+        let first = super::nested_first(first)?;
         let requests = ctx.loaders()?.escalations.load_one(self.0.id).await?.unwrap_or_default();
-        Ok(requests.into_iter().map(super::escalations::Escalation).collect())
+        Ok(requests.into_iter().take(first).map(super::escalations::Escalation).collect())
     }
     /// The most recent escalation request, if any.
     async fn latest_escalation(&self, ctx: &Context<'_>) -> AppResult<Option<super::escalations::Escalation>> {
@@ -532,11 +575,19 @@ impl Complaint {
     async fn evidence_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
         Ok(ctx.loaders()?.evidence_counts.load_one(self.0.id).await?.unwrap_or(0))
     }
-    /// Links to other complaints (duplicates, related, group members).
-    async fn links(&self, ctx: &Context<'_>) -> AppResult<Vec<ComplaintLink>> {
+    /// Links to other complaints (duplicates, related, group members), oldest
+    /// first: the first `first` (default 20, at most 100).
+    #[graphql(complexity = "1 + child_complexity * first.unwrap_or(super::NESTED_LIST_DEFAULT).clamp(0, 100) as usize")]
+    async fn links(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many links, oldest first (default 20, at most 100).")] first: Option<i32>,
+    ) -> AppResult<Vec<ComplaintLink>> {
+        let first = super::nested_first(first)?;
         let links = ctx.loaders()?.links.load_one(self.0.id).await?.unwrap_or_default();
         Ok(links
             .into_iter()
+            .take(first)
             .map(|link| {
                 let other = if link.complaint_id == self.0.id { link.linked_id } else { link.complaint_id };
                 ComplaintLink { link, other }

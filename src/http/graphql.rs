@@ -9,16 +9,16 @@ use async_graphql::{
     ParseRequestError, ServerError,
     parser::types::{DocumentOperations, OperationType},
 };
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLWebSocket};
+use async_graphql_axum::GraphQLRequest;
 use axum::{
-    extract::{ConnectInfo, FromRequest, State, WebSocketUpgrade},
+    extract::{ConnectInfo, FromRequest, State},
     http::{HeaderMap, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
 
 use super::{AppState, REQUEST_ID, errors::error_body};
 use crate::{
-    error::{AppError, code},
+    error::code,
     graphql::loaders::Loaders,
     service::{RequestContext, Services, auth},
 };
@@ -64,6 +64,15 @@ pub async fn post(
     if super::upload::is_multipart(request.headers()) {
         return super::upload::post(&state, peer, request).await;
     }
+    // Only JSON: a form or `text/plain` body is a CSRF "simple request" a
+    // browser sends cross-origin without asking.
+    if !is_json(request.headers()) {
+        return error_body(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code::VALIDATION,
+            "send the request as Content-Type: application/json (or a multipart upload)",
+        );
+    }
     let limit = state.services.settings.max_body_bytes;
     let declared = request
         .headers()
@@ -84,6 +93,15 @@ pub async fn post(
     }
     let ctx = request_context(&state.services, &headers, peer).await;
     execute(&state, &headers, ctx, request).await
+}
+
+/// Whether the body is declared as JSON (`application/json`, any parameters).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .is_some_and(|essence| essence == "application/json")
 }
 
 pub(super) fn too_large() -> Response {
@@ -127,6 +145,15 @@ pub async fn get(
         }
         return super::console::graphiql(&headers);
     }
+    // In production a GET query must carry a header a browser cannot send
+    // cross-origin without a preflight, so a link or an <img> cannot run one.
+    if state.services.settings.is_production() && !super::upload::has_preflight_header(&headers) {
+        return error_body(
+            StatusCode::BAD_REQUEST,
+            code::VALIDATION,
+            "GET queries need an `apollo-require-preflight` or `x-apollo-operation-name` header in production; or POST JSON",
+        );
+    }
     let Some(request) = parse_query_string(query) else {
         return error_body(StatusCode::BAD_REQUEST, code::VALIDATION, "the query string is not a GraphQL request");
     };
@@ -140,43 +167,6 @@ pub async fn get(
     }
     let ctx = request_context(&state.services, &headers, peer).await;
     execute(&state, &headers, ctx, request).await
-}
-
-/// `GET /graphql/ws`: subscriptions over `graphql-transport-ws` (and the legacy
-/// `graphql-ws`). The access token comes in the `connection_init` payload as
-/// `{"authorization": "Bearer …"}` (or `{"token": "…"}`).
-pub async fn ws(
-    State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    let schema = state.schema.clone();
-    let services = state.services.clone();
-    let mut ctx = request_origin(&headers, peer);
-    upgrade
-        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    // `{"authorization": "Bearer …"}`, or the bare token under `token`.
-                    let token = ["authorization", "Authorization"]
-                        .iter()
-                        .find_map(|key| payload.get(*key).and_then(|v| v.as_str()).map(|v| bearer_token(v).unwrap_or(v)))
-                        .or_else(|| payload.get("token").and_then(|v| v.as_str()))
-                        .map(str::trim);
-                    let Some(token) = token else {
-                        return Err(AppError::Unauthenticated("send {\"authorization\": \"Bearer <token>\"} in connection_init").into());
-                    };
-                    ctx.actor = Some(auth::authenticate(&services, token).await?);
-                    let mut data = async_graphql::Data::default();
-                    data.insert(Arc::new(Loaders::new(&services)));
-                    data.insert(ctx);
-                    Ok(data)
-                })
-                .serve()
-        })
 }
 
 /// `?query=…&operationName=…&variables=…` as the GraphQL-over-HTTP spec spells
@@ -215,7 +205,7 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
 
 /// The caller (from the bearer token), the request id and the client address.
 pub(super) async fn request_context(services: &Services, headers: &HeaderMap, peer: SocketAddr) -> RequestContext {
-    let mut ctx = request_origin(headers, peer);
+    let mut ctx = request_origin(services, headers, peer);
     if let Some(token) = bearer(headers) {
         match auth::authenticate(services, token).await {
             Ok(actor) => ctx.actor = Some(actor),
@@ -238,8 +228,15 @@ pub(super) async fn execute(
     if let Some(name) = &request.operation_name {
         tracing::Span::current().record("operation", name.as_str());
     }
-    let request = request.data(Arc::new(Loaders::new(services))).data(ctx);
-    let mut response = state.schema.execute(request).await;
+    // An overloaded document is a request error, answered like any other.
+    let mut response = match super::shape::check(&request.query) {
+        Some(reason) => {
+            let mut error = ServerError::new(reason, None);
+            error.extensions.get_or_insert_with(Default::default).set("code", code::QUERY_TOO_COMPLEX);
+            async_graphql::Response::from_errors(vec![error])
+        }
+        None => state.schema.execute(request.data(Arc::new(Loaders::new(services))).data(ctx)).await,
+    };
     let request_error = response.data == async_graphql::Value::Null && response.errors.iter().all(|e| e.path.is_empty());
     for error in &mut response.errors {
         classify(error);
@@ -268,23 +265,26 @@ pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The token of a `Bearer <token>` credential (the scheme is case-insensitive).
-fn bearer_token(value: &str) -> Option<&str> {
+pub(super) fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// The request id and client address of a request, before anyone is signed in.
-fn request_origin(headers: &HeaderMap, peer: SocketAddr) -> RequestContext {
+/// The request id is always ours (see `request_ids`); the address is the
+/// peer's, or what our trusted proxies say (see [`super::client_addr`]).
+pub(super) fn request_origin(services: &Services, headers: &HeaderMap, peer: SocketAddr) -> RequestContext {
+    let client = services.settings.edge.trusted_proxies.client_addr(peer, headers);
     RequestContext {
         request_id: headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned),
-        client_addr: Some(peer.ip().to_string()),
+        client_addr: Some(client.to_string()),
         ..RequestContext::default()
     }
 }
 
 /// Gives errors raised by async-graphql itself (syntax, validation, limits,
 /// bad input values) a code: they never pass through [`AppError`].
-fn classify(error: &mut ServerError) {
+pub(super) fn classify(error: &mut ServerError) {
     let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
     if has_code {
         return;

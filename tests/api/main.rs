@@ -13,3 +13,5 @@ mod fixtures;
 mod http_edge;
 mod permissions;
 mod schema;
+mod security;
+mod sessions;
