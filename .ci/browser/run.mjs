@@ -209,7 +209,8 @@ try {
       if (seen.length === 3) await shot(agent, '07-upload-progress');
       await agent.waitForTimeout(150);
     }
-    await agent.locator('form.upload .ok').waitFor({ timeout: 30000 });
+    await agent.locator('form.upload .ok, form.upload .error').first().waitFor({ timeout: 30000 });
+    if (await agent.locator('form.upload .error').count()) throw new Error(`upload refused: ${await agent.locator('form.upload .error').innerText()}`);
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     const shown = await agent.locator('form.upload .ok code.hash').innerText();
     check(shown === fileSha, `the API's SHA-256 is the file's (${shown} vs ${fileSha})`);
@@ -349,10 +350,15 @@ try {
     await signIn(page, 'agent@example.com');
     const stolen = await page.evaluate(() => sessionStorage.getItem('casework.refreshToken'));
     check(stolen && !(await page.evaluate(() => localStorage.getItem('casework.refreshToken'))), 'refresh token in sessionStorage only');
-    // Someone else uses the tab's refresh token first; the tab's next refresh is a reuse.
-    const thief = await fetch(`${BASE}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: 'mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }', variables: { t: stolen } }) });
-    check((await thief.json()).data.refreshSession.accessToken, 'the first use succeeds');
+    // Someone else uses the tab's refresh token first, then its successor (so the
+    // server's retry window cannot apply); the tab's next refresh is a reuse.
+    const refreshWith = async (t) => {
+      const r = await fetch(`${BASE}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'mutation($t: String!) { refreshSession(refreshToken: $t) { refreshToken } }', variables: { t } }) });
+      return (await r.json()).data.refreshSession.refreshToken;
+    };
+    const successor = await refreshWith(stolen);
+    check(await refreshWith(successor), 'the thief keeps rotating');
     await page.reload();
     const notice = page.locator('.signin .error');
     await notice.waitFor();

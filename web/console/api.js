@@ -138,6 +138,7 @@ export function uploadEvidence(complaintId, kind, file, description, onProgress)
     query: `mutation Upload($c: ID!, $k: EvidenceKind!, $f: Upload!, $d: String) {
       uploadEvidence(complaintId: $c, kind: $k, file: $f, description: $d) { id filename size sha256 contentType downloadUrl } }`,
     variables: { c: complaintId, k: kind, f: null, d: description || null },
+    operationName: 'Upload',
   };
   const form = new FormData();
   form.append('operations', JSON.stringify(operations));
