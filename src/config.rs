@@ -243,6 +243,18 @@ pub struct SessionArgs {
     /// Concurrent subscriptions of one user over all their WebSockets (per instance).
     #[arg(long, env = "CASEWORK_WS_MAX_SUBSCRIPTIONS_PER_USER", default_value_t = 50)]
     pub ws_max_subscriptions_per_user: usize,
+    /// Proxies (addresses or CIDR blocks, comma-separated) whose `X-Forwarded-For` is believed.
+    #[arg(long, env = "CASEWORK_TRUSTED_PROXIES", value_delimiter = ',', default_value = "")]
+    pub trusted_proxies: Vec<String>,
+    /// Failed sign-ins per client address per minute before `RATE_LIMITED`.
+    #[arg(long, env = "CASEWORK_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", default_value_t = 100)]
+    pub login_attempts_per_address_per_minute: u32,
+    /// Password hashes computed at once (each takes ~19 MiB); default: the number of cores.
+    #[arg(long, env = "CASEWORK_PASSWORD_HASH_CONCURRENCY")]
+    pub password_hash_concurrency: Option<usize>,
+    /// Milliseconds a sign-in waits for a hashing slot before `RATE_LIMITED`.
+    #[arg(long, env = "CASEWORK_PASSWORD_HASH_WAIT_MS", default_value_t = 2000)]
+    pub password_hash_wait_ms: u64,
 }
 
 /// A secret string whose `Debug` never shows it.
@@ -321,6 +333,10 @@ pub struct Settings {
     pub ws_init_timeout: Duration,
     pub ws_max_subscriptions: usize,
     pub ws_max_subscriptions_per_user: usize,
+    pub trusted_proxies: crate::http::TrustedProxies,
+    pub login_attempts_per_address_per_minute: u32,
+    pub password_hash_concurrency: usize,
+    pub password_hash_wait: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -339,6 +355,8 @@ pub enum ConfigError {
     AuditKey(String),
     #[error("CASEWORK_AUDIT_PUBLIC_KEY: {0}")]
     AuditPublicKey(String),
+    #[error("CASEWORK_TRUSTED_PROXIES: {0}")]
+    TrustedProxies(String),
 }
 
 impl Settings {
@@ -408,6 +426,15 @@ impl Settings {
             ws_init_timeout: Duration::from_secs(args.sessions.ws_init_timeout_secs.max(1)),
             ws_max_subscriptions: args.sessions.ws_max_subscriptions.max(1),
             ws_max_subscriptions_per_user: args.sessions.ws_max_subscriptions_per_user.max(1),
+            trusted_proxies: crate::http::TrustedProxies::parse(&args.sessions.trusted_proxies)
+                .map_err(ConfigError::TrustedProxies)?,
+            login_attempts_per_address_per_minute: args.sessions.login_attempts_per_address_per_minute,
+            password_hash_concurrency: args
+                .sessions
+                .password_hash_concurrency
+                .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+                .max(1),
+            password_hash_wait: Duration::from_millis(args.sessions.password_hash_wait_ms),
         };
         Ok((settings, generated))
     }

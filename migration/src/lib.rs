@@ -11,6 +11,7 @@ mod m20261125_000003_audit_checkpoints;
 mod m20261125_000004_evidence;
 mod m20261125_000005_escalations;
 mod m20261126_001001_sessions;
+mod m20261126_001002_login_attempts;
 
 /// The audit immutability triggers as (table, trigger); the server refuses to
 /// start unless every one of them exists (and, on PostgreSQL, is enabled).
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_evidence::Migration),
             Box::new(m20261125_000005_escalations::Migration),
             Box::new(m20261126_001001_sessions::Migration),
+            Box::new(m20261126_001002_login_attempts::Migration),
         ]
     }
 }

@@ -179,7 +179,7 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
 
 /// The caller (from the bearer token), the request id and the client address.
 pub(super) async fn request_context(services: &Services, headers: &HeaderMap, peer: SocketAddr) -> RequestContext {
-    let mut ctx = request_origin(headers, peer);
+    let mut ctx = request_origin(&services.settings.trusted_proxies, headers, peer);
     if let Some(token) = bearer(headers) {
         match auth::authenticate(services, token).await {
             Ok(actor) => ctx.actor = Some(actor),
@@ -237,11 +237,12 @@ pub(super) fn bearer_token(value: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// The request id and client address of a request, before anyone is signed in.
-pub(super) fn request_origin(headers: &HeaderMap, peer: SocketAddr) -> RequestContext {
+/// The request id and client address of a request (see [`super::client_addr`]),
+/// before anyone is signed in.
+pub(super) fn request_origin(trusted: &super::TrustedProxies, headers: &HeaderMap, peer: SocketAddr) -> RequestContext {
     RequestContext {
         request_id: headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned),
-        client_addr: Some(peer.ip().to_string()),
+        client_addr: Some(super::client_addr(headers, peer.ip(), trusted).to_string()),
         ..RequestContext::default()
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, middleware (request id, tracing, limits, CORS,
 //! timeouts, panics), the GraphQL handler, health and metrics.
 
+mod client_addr;
 mod errors;
 mod evidence;
 mod graphql;
@@ -29,6 +30,7 @@ use tower_http::{
 
 use crate::{config::Settings, db::StatementCounter, graphql::CaseworkSchema, service::Services};
 
+pub use client_addr::{TrustedProxies, client_addr};
 pub use errors::error_body;
 
 /// What every handler can reach.
