@@ -255,6 +255,13 @@ pub struct SessionArgs {
     /// Milliseconds a sign-in waits for a hashing slot before `RATE_LIMITED`.
     #[arg(long, env = "CASEWORK_PASSWORD_HASH_WAIT_MS", default_value_t = 2000)]
     pub password_hash_wait_ms: u64,
+    /// Currency of authority limits (ISO 4217); default: CASEWORK_DEFAULT_CURRENCY.
+    #[arg(long, env = "CASEWORK_AUTHORITY_CURRENCY")]
+    pub authority_currency: Option<String>,
+    /// Conversion into the authority currency, `GBP=9.12,USD=7.10` (units per unit of
+    /// the named currency). A compensation in a currency without a rate needs approval.
+    #[arg(long, env = "CASEWORK_FX_RATES", value_delimiter = ',', default_value = "")]
+    pub fx_rates: Vec<String>,
 }
 
 /// A secret string whose `Debug` never shows it.
@@ -337,6 +344,8 @@ pub struct Settings {
     pub login_attempts_per_address_per_minute: u32,
     pub password_hash_concurrency: usize,
     pub password_hash_wait: Duration,
+    /// The authority currency and its conversion rates.
+    pub authority: crate::domain::policy::Authority,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -357,6 +366,25 @@ pub enum ConfigError {
     AuditPublicKey(String),
     #[error("CASEWORK_TRUSTED_PROXIES: {0}")]
     TrustedProxies(String),
+    #[error("CASEWORK_AUTHORITY_CURRENCY / CASEWORK_FX_RATES: {0}")]
+    Authority(String),
+}
+
+/// The authority currency and `CODE=rate` pairs, validated.
+fn authority(args: &SessionArgs, default_currency: &str) -> Result<crate::domain::policy::Authority, ConfigError> {
+    use crate::domain::validation::Currency;
+    let code = |field, value: &str| Currency::parse(field, value).map(|c| c.code().to_owned()).map_err(|e| ConfigError::Authority(e.message));
+    let currency = code("CASEWORK_AUTHORITY_CURRENCY", args.authority_currency.as_deref().unwrap_or(default_currency))?;
+    let mut rates = std::collections::HashMap::new();
+    for pair in args.fx_rates.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        let (from, rate) = pair.split_once('=').ok_or_else(|| ConfigError::Authority(format!("{pair:?}: expected CODE=rate")))?;
+        let rate: Decimal = rate.trim().parse().map_err(|_| ConfigError::Authority(format!("{pair:?}: not a decimal rate")))?;
+        if rate <= Decimal::ZERO {
+            return Err(ConfigError::Authority(format!("{pair:?}: the rate must be positive")));
+        }
+        rates.insert(code("CASEWORK_FX_RATES", from.trim())?, rate);
+    }
+    Ok(crate::domain::policy::Authority { currency, rates })
 }
 
 impl Settings {
@@ -435,6 +463,7 @@ impl Settings {
                 .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
                 .max(1),
             password_hash_wait: Duration::from_millis(args.sessions.password_hash_wait_ms),
+            authority: authority(&args.sessions, currency.code())?,
         };
         Ok((settings, generated))
     }

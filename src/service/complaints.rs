@@ -963,7 +963,9 @@ pub async fn propose_resolution(
         .compensation_amount
         .map(|amount| Money::parse("input.compensationAmount", amount, currency))
         .transpose()?;
-    let needs_approval = compensation.is_some_and(|m| !policy::within_authority(actor, m.amount));
+    let authority = &services.settings.authority;
+    let needs_approval =
+        compensation.is_some_and(|m| !policy::within_authority(actor, m.amount, m.currency.code(), authority));
     let mut after = before.clone();
     let step = if needs_approval { Transition::ProposeForApproval } else { Transition::Propose };
     after.status = transition(&before, step)?.as_str().to_owned();
@@ -975,17 +977,24 @@ pub async fn propose_resolution(
         validation::optional_text("input.preventiveMeasures", input.preventive_measures.as_deref(), limits::TEXT)?;
     after.customer_accepted = None;
     after.customer_decision_note = None;
-    let extra = Changes::new().field("authorityLimit", Value::Null, actor.authority_limit.to_string());
+    let extra = Changes::new().field("authorityLimit", Value::Null, format!("{} {}", actor.authority_limit, authority.currency));
     let raised = match compensation.filter(|_| needs_approval) {
         Some(money) => Some(super::escalations::new_request(
             &before,
             crate::domain::EscalationTrigger::ExceedsAuthority,
             status_tier(&before)?,
             format!(
-                "compensation of {} {} exceeds the proposer's authority of {}",
+                "compensation of {} {} exceeds the proposer's authority of {} {}{}",
                 money.amount_text(),
                 money.currency.code(),
-                actor.authority_limit
+                actor.authority_limit,
+                authority.currency,
+                match authority.convert(money.amount, money.currency.code()) {
+                    Some(converted) if money.currency.code() != authority.currency =>
+                        format!(" (≈ {} {})", converted.round_dp(2), authority.currency),
+                    Some(_) => String::new(),
+                    None => " (no conversion rate configured)".to_owned(),
+                }
             ),
             Some(actor.user_id),
         )?),

@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod authority;
 mod complaints;
 mod escalations;
 mod evidence;
