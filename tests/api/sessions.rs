@@ -685,3 +685,21 @@ async fn memory_two_hundred_concurrent_logins_stay_under_150_mb() {
     assert!(peak < 150, "RSS grew by {peak} MiB");
     app.finish().await;
 }
+
+// --- separation of duties ------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admins_self_promotion_is_forbidden() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app_with(backend, |_| {}).await else { continue };
+        let admin = app.login_as("admin@example.com").await;
+        let me = app.ok(&admin, "{ me { id version } }", json!({})).await["me"].clone();
+        for input in [json!({ "role": "SUPERVISOR" }), json!({ "authorityLimit": "999999" }), json!({ "clearTeam": true })] {
+            let update = "mutation($id: ID!, $v: Int!, $input: UpdateUserInput!) { updateUser(id: $id, expectedVersion: $v, input: $input) { role } }";
+            let code = app.error_code(Some(&admin), update, json!({ "id": me["id"], "v": me["version"], "input": input })).await;
+            assert_eq!(code, "FORBIDDEN", "{backend:?} {input}");
+        }
+        assert_eq!(app.ok(&admin, "{ me { role } }", json!({})).await["me"]["role"], "ADMIN");
+        app.finish().await;
+    }
+}
