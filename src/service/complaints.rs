@@ -815,6 +815,13 @@ pub async fn update(
         after.occurred_at = Some(validation::not_in_future("input.occurredAt", at, super::now())?);
     }
     if after.severity != before.severity || after.category != before.category {
+        // Lowering the severity (or reclassifying) pushes deadlines back: a
+        // supervisor's decision, never the handling agent's. Raising is fine.
+        let lowered = crate::error::stored::<crate::domain::Severity>(&after.severity)?
+            < crate::error::stored::<crate::domain::Severity>(&before.severity)?;
+        if actor.role == crate::domain::Role::Agent && (lowered || after.category != before.category) {
+            return Err(AppError::forbidden("lowering the severity or changing the category is a supervisor's decision"));
+        }
         // Deadlines follow the policy of the new severity, counted from intake.
         let (first, resolve) =
             super::sla::deadlines(services, crate::error::stored(&after.severity)?, crate::error::stored(&after.category)?, before.created_at).await?;
@@ -822,6 +829,12 @@ pub async fn update(
         after.resolution_due = resolve;
     }
     let mut extra = Changes::new();
+    if after.first_response_due != before.first_response_due || after.resolution_due != before.resolution_due {
+        // The audit event names the deadlines before and after.
+        extra = extra
+            .field("firstResponseDue", before.first_response_due.to_rfc3339(), after.first_response_due.to_rfc3339())
+            .field("resolutionDue", before.resolution_due.to_rfc3339(), after.resolution_due.to_rfc3339());
+    }
     let customer_update = match &input.customer {
         Some(customer_input) => {
             let valid = validate_customer("input.customer", customer_input)?;

@@ -703,3 +703,40 @@ async fn an_admins_self_promotion_is_forbidden() {
         app.finish().await;
     }
 }
+
+// --- deadlines -------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_supervisor_lowers_severity_and_the_audit_names_the_deadlines() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app_with(backend, |_| {}).await else { continue };
+        let agent = app.login_as("agent@example.com").await;
+        let supervisor = app.login_as("supervisor@example.com").await;
+        let c = ComplaintBuilder::new().with("severity", json!("HIGH")).create(&app, &agent).await;
+        let update = "mutation($id: ID!, $v: Int!, $i: UpdateComplaintInput!) { updateComplaint(id: $id, expectedVersion: $v, input: $i) { id version severity } }";
+        for input in [json!({ "severity": "LOW" }), json!({ "category": "BILLING" })] {
+            let code = app.error_code(Some(&agent), update, json!({ "id": c["id"], "v": c["version"], "i": input })).await;
+            assert_eq!(code, "FORBIDDEN", "{backend:?} {input}");
+        }
+        // Agents may raise it; a supervisor may lower it.
+        let raised = app.ok(&agent, update, json!({ "id": c["id"], "v": c["version"], "i": { "severity": "CRITICAL" } })).await;
+        let raised = raised["updateComplaint"].clone();
+        let lowered = app.ok(&supervisor, update, json!({ "id": raised["id"], "v": raised["version"], "i": { "severity": "LOW" } })).await;
+        assert_eq!(lowered["updateComplaint"]["severity"], "LOW");
+        use sea_orm::{ConnectionTrait, Statement};
+        let row = app
+            .db
+            .query_one_raw(Statement::from_string(
+                app.db.get_database_backend(),
+                "SELECT changes FROM audit_event WHERE action = 'complaint.updated' ORDER BY occurred_at DESC LIMIT 1".to_owned(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let changes: String = row.try_get("", "changes").unwrap_or_else(|_| {
+            row.try_get::<serde_json::Value>("", "changes").map(|v| v.to_string()).unwrap()
+        });
+        assert!(changes.contains("resolutionDue") && changes.contains("firstResponseDue"), "{changes}");
+        app.finish().await;
+    }
+}
