@@ -59,6 +59,18 @@ pub struct AuditVerifyArgs {
     /// The anchor directory whose checkpoints the database must still hold.
     #[arg(long, env = "CASEWORK_AUDIT_ANCHOR_DIR")]
     pub anchor_dir: Option<PathBuf>,
+    /// Trusted checkpoint keys with validity periods: `HEX[@FROM..UNTIL]`, comma-separated (RFC 3339 times, either may be empty).
+    #[arg(long, env = "CASEWORK_AUDIT_TRUSTED_KEYS")]
+    pub trusted_keys: Option<String>,
+    /// Accept checkpoints signed by whatever key they name (no pinned key): a warning instead of a failure.
+    #[arg(long)]
+    pub allow_unpinned: bool,
+    /// Key (hex, at least 32 bytes) of the events' HMAC; checked when given.
+    #[arg(long, env = "CASEWORK_AUDIT_MAC_KEY", hide_env_values = true)]
+    pub mac_key: Option<Secret>,
+    /// Without a MAC key, the signing seed it is derived from.
+    #[arg(long, env = "CASEWORK_AUDIT_SIGNING_KEY", hide_env_values = true)]
+    pub signing_key: Option<Secret>,
 }
 
 #[derive(Args, Debug)]
@@ -70,15 +82,19 @@ pub struct AuditExportArgs {
 
 #[derive(Args, Debug)]
 pub struct AuditCheckpointArgs {
-    /// Ed25519 signing seed, 64 hex digits.
-    #[arg(long, env = "CASEWORK_AUDIT_SIGNING_KEY", hide_env_values = true)]
-    pub signing_key: Secret,
+    /// Ed25519 signing seed, 64 hex digits: only from `CASEWORK_AUDIT_SIGNING_KEY`
+    /// or `CASEWORK_AUDIT_SIGNING_KEY_FILE` (secrets are never flags).
+    #[arg(skip)]
+    pub signing_key: Option<Secret>,
     /// Directory of the anchor file (`checkpoints.jsonl`).
     #[arg(long, env = "CASEWORK_AUDIT_ANCHOR_DIR")]
     pub anchor_dir: Option<PathBuf>,
     /// Write one even when nothing changed since the last.
     #[arg(long)]
     pub force: bool,
+    /// Key (hex) of the events' HMAC, when not derived from the signing key.
+    #[arg(long, env = "CASEWORK_AUDIT_MAC_KEY", hide_env_values = true)]
+    pub mac_key: Option<Secret>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -99,7 +115,9 @@ pub struct UserAddArgs {
     /// Team name (must exist).
     #[arg(long)]
     pub team: Option<String>,
-    #[arg(long, env = "CASEWORK_PASSWORD", hide_env_values = true)]
+    /// Only from `CASEWORK_PASSWORD` / `CASEWORK_PASSWORD_FILE` or standard input
+    /// (secrets are never flags).
+    #[arg(skip)]
     pub password: Option<Secret>,
 }
 
@@ -135,14 +153,19 @@ pub enum LogFormat {
 /// Options of `casework serve`.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
+    /// The closed loop's timings (issue 12).
+    #[command(flatten)]
+    pub closed_loop: LoopSettings,
     /// Address to listen on.
     #[arg(long, env = "CASEWORK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// `production` turns on hardening: no GraphiQL, no introspection, no demo, a required JWT secret.
-    #[arg(long, env = "CASEWORK_ENV", value_enum, default_value = "development")]
-    pub env: Environment,
+    /// Unset means development, which is refused on a non-loopback listen address.
+    #[arg(long, env = "CASEWORK_ENV", value_enum)]
+    pub env: Option<Environment>,
     /// HMAC secret for access tokens (at least 32 bytes). Required in production.
-    #[arg(long, env = "CASEWORK_JWT_SECRET", hide_env_values = true)]
+    /// Only from `CASEWORK_JWT_SECRET` or `CASEWORK_JWT_SECRET_FILE`.
+    #[arg(skip)]
     pub jwt_secret: Option<Secret>,
     /// Lifetime of an access token, in seconds.
     #[arg(long, env = "CASEWORK_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
@@ -153,8 +176,9 @@ pub struct ServeArgs {
     /// Seed demo teams, users and complaints on an empty database.
     #[arg(long, env = "CASEWORK_DEMO")]
     pub demo: bool,
-    /// Password of every demo account.
-    #[arg(long, env = "CASEWORK_DEMO_PASSWORD", default_value = "casework-demo", hide_env_values = true)]
+    /// Password of every demo account: `CASEWORK_DEMO_PASSWORD` (or `…_FILE`),
+    /// default `casework-demo`.
+    #[arg(skip = Secret::new("casework-demo"))]
     pub demo_password: Secret,
     /// Where evidence files are stored.
     #[arg(long, env = "CASEWORK_EVIDENCE_DIR", default_value = "./evidence")]
@@ -203,8 +227,9 @@ pub struct ServeArgs {
     #[arg(long, env = "CASEWORK_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
     /// Ed25519 seed (64 hex digits) that signs audit checkpoints. Required in
-    /// production; otherwise a random one with a warning.
-    #[arg(long, env = "CASEWORK_AUDIT_SIGNING_KEY", hide_env_values = true)]
+    /// production; otherwise a random one with a warning. Only from
+    /// `CASEWORK_AUDIT_SIGNING_KEY` or `CASEWORK_AUDIT_SIGNING_KEY_FILE`.
+    #[arg(skip)]
     pub audit_signing_key: Option<Secret>,
     /// The public key (hex) `verifyAuditTrail` pins; default: the signing key's.
     #[arg(long, env = "CASEWORK_AUDIT_PUBLIC_KEY")]
@@ -213,6 +238,23 @@ pub struct ServeArgs {
     /// (`checkpoints.jsonl`); catches a rolled-back checkpoint table.
     #[arg(long, env = "CASEWORK_AUDIT_ANCHOR_DIR")]
     pub audit_anchor_dir: Option<PathBuf>,
+    /// Key (hex, at least 32 bytes) of the HMAC every audit event carries.
+    /// Default: derived from the signing key. Keep it outside the database.
+    #[arg(long, env = "CASEWORK_AUDIT_MAC_KEY", hide_env_values = true)]
+    pub audit_mac_key: Option<Secret>,
+    /// Trusted checkpoint keys with validity periods (`HEX[@FROM..UNTIL]`,
+    /// comma-separated), for verification across a key rotation.
+    #[arg(long, env = "CASEWORK_AUDIT_TRUSTED_KEYS")]
+    pub audit_trusted_keys: Option<String>,
+    /// Start in production even when the database role owns the audit tables
+    /// or may UPDATE/DELETE/TRUNCATE them (otherwise refused).
+    #[arg(long, env = "CASEWORK_AUDIT_ALLOW_PRIVILEGED_ROLE")]
+    pub audit_allow_privileged_role: bool,
+    /// Apply pending migrations on start. Set `false` when the server runs as a
+    /// runtime role that may not change the schema (run `casework migrate` as
+    /// the owner first); the server then refuses to start on a stale schema.
+    #[arg(long, env = "CASEWORK_MIGRATE_ON_START", default_value_t = true, action = clap::ArgAction::Set)]
+    pub migrate_on_start: bool,
     /// Seconds between audit checkpoints at most (0: no checkpoint job).
     #[arg(long, env = "CASEWORK_AUDIT_CHECKPOINT_INTERVAL_SECS", default_value_t = 300)]
     pub audit_checkpoint_interval_secs: u64,
@@ -220,6 +262,8 @@ pub struct ServeArgs {
     /// checkpointed within this delay).
     #[arg(long, env = "CASEWORK_AUDIT_CHECKPOINT_POLL_SECS", default_value_t = 20)]
     pub audit_checkpoint_poll_secs: u64,
+    #[command(flatten)]
+    pub edge: EdgeArgs,
     #[command(flatten)]
     pub sessions: SessionArgs,
 }
@@ -243,9 +287,6 @@ pub struct SessionArgs {
     /// Concurrent subscriptions of one user over all their WebSockets (per instance).
     #[arg(long, env = "CASEWORK_WS_MAX_SUBSCRIPTIONS_PER_USER", default_value_t = 50)]
     pub ws_max_subscriptions_per_user: usize,
-    /// Proxies (addresses or CIDR blocks, comma-separated) whose `X-Forwarded-For` is believed.
-    #[arg(long, env = "CASEWORK_TRUSTED_PROXIES", value_delimiter = ',', default_value = "")]
-    pub trusted_proxies: Vec<String>,
     /// Failed sign-ins per client address per minute before `RATE_LIMITED`.
     #[arg(long, env = "CASEWORK_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", default_value_t = 100)]
     pub login_attempts_per_address_per_minute: u32,
@@ -262,6 +303,80 @@ pub struct SessionArgs {
     /// the named currency). A compensation in a currency without a rate needs approval.
     #[arg(long, env = "CASEWORK_FX_RATES", value_delimiter = ',', default_value = "")]
     pub fx_rates: Vec<String>,
+}
+
+/// Limits of the HTTP edge, the database session and evidence uploads (issue 11).
+#[derive(Args, Debug, Clone)]
+pub struct EdgeArgs {
+    /// Proxies whose `X-Forwarded-For` is believed: addresses and CIDR networks,
+    /// comma-separated. Empty: the TCP peer is the client.
+    #[arg(long, env = "CASEWORK_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+    /// Serve `/metrics` on this separate address instead of the API's.
+    #[arg(long, env = "CASEWORK_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Bearer token `/metrics` on the API address requires: only from
+    /// `CASEWORK_METRICS_TOKEN` or `CASEWORK_METRICS_TOKEN_FILE`.
+    #[arg(skip)]
+    pub metrics_token: Option<Secret>,
+    /// PostgreSQL `statement_timeout`, in seconds (0: none).
+    #[arg(long, env = "CASEWORK_DB_STATEMENT_TIMEOUT_SECS", default_value_t = 10)]
+    pub db_statement_timeout_secs: u64,
+    /// PostgreSQL `idle_in_transaction_session_timeout`, in seconds (0: none).
+    #[arg(long, env = "CASEWORK_DB_IDLE_IN_TRANSACTION_TIMEOUT_SECS", default_value_t = 30)]
+    pub db_idle_in_transaction_timeout_secs: u64,
+    /// Complaints one user may create per minute (0: no limit).
+    #[arg(long, env = "CASEWORK_CREATIONS_PER_MINUTE", default_value_t = 120)]
+    pub creations_per_minute: u32,
+    /// `linkComplaints` calls one user may make per minute (0: no limit).
+    #[arg(long, env = "CASEWORK_LINKS_PER_MINUTE", default_value_t = 60)]
+    pub links_per_minute: u32,
+    /// Accept archives (zip, rar, 7z, tar, gz, …) and macro-enabled office files as evidence.
+    #[arg(long, env = "CASEWORK_EVIDENCE_ALLOW_ARCHIVES")]
+    pub evidence_allow_archives: bool,
+    /// A ClamAV `clamd` socket (`/run/clamav/clamd.ctl` or `host:port`) every
+    /// upload is scanned with before it is kept.
+    #[arg(long, env = "CASEWORK_CLAMD")]
+    pub clamd: Option<String>,
+    /// Seconds a blob's whole-file SHA-256 check stays valid for downloads.
+    #[arg(long, env = "CASEWORK_EVIDENCE_VERIFY_PERIOD_SECS", default_value_t = 24 * 3600)]
+    pub evidence_verify_period_secs: u64,
+    /// Uploads one user may run at once.
+    #[arg(long, env = "CASEWORK_UPLOADS_PER_USER", default_value_t = 2)]
+    pub uploads_per_user: u32,
+    /// Bytes of evidence one user may upload per day (0: no quota).
+    #[arg(long, env = "CASEWORK_UPLOAD_QUOTA_BYTES_PER_DAY", default_value_t = 0)]
+    pub upload_quota_bytes_per_day: u64,
+}
+
+/// A secret from the environment: `NAME`, or the contents of the file named by
+/// `NAME_FILE` (trailing newline removed). Never from a command-line flag.
+pub fn secret_from_env(name: &str) -> Result<Option<Secret>, ConfigError> {
+    if let Ok(value) = std::env::var(name) {
+        return Ok(Some(Secret(value)));
+    }
+    let file_var = format!("{name}_FILE");
+    match std::env::var_os(&file_var) {
+        None => Ok(None),
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError::SecretFile(file_var.clone(), format!("{}: {e}", PathBuf::from(path).display())))?;
+            Ok(Some(Secret(text.trim_end_matches(['\r', '\n']).to_owned())))
+        }
+    }
+}
+
+impl ServeArgs {
+    /// Fills the secrets from the environment (`NAME` or `NAME_FILE`).
+    pub fn read_secrets(&mut self) -> Result<(), ConfigError> {
+        self.jwt_secret = secret_from_env("CASEWORK_JWT_SECRET")?;
+        self.audit_signing_key = secret_from_env("CASEWORK_AUDIT_SIGNING_KEY")?;
+        if let Some(password) = secret_from_env("CASEWORK_DEMO_PASSWORD")? {
+            self.demo_password = password;
+        }
+        self.edge.metrics_token = secret_from_env("CASEWORK_METRICS_TOKEN")?;
+        Ok(())
+    }
 }
 
 /// A secret string whose `Debug` never shows it.
@@ -323,6 +438,7 @@ pub struct Settings {
     pub max_query_complexity: usize,
     pub login_attempts_per_minute: u32,
     pub log_format: LogFormat,
+    pub closed_loop: LoopSettings,
     /// Signs audit checkpoints.
     pub audit_signing_key: SigningSeed,
     /// True when `audit_signing_key` was generated (development): warn.
@@ -330,9 +446,19 @@ pub struct Settings {
     /// The public key (hex) verification pins.
     pub audit_public_key: String,
     pub audit_anchor_dir: Option<PathBuf>,
+    /// Keys every audit event's MAC; `None`: derived from `audit_signing_key`
+    /// (see [`Settings::audit_mac_key`]).
+    pub audit_mac_key: Option<crate::audit::MacKey>,
+    /// Trusted checkpoint keys (empty: the public key above, without period).
+    pub audit_trusted_keys: Vec<crate::audit::checkpoint::TrustedKey>,
+    /// Production starts even with a privileged database role.
+    pub audit_allow_privileged_role: bool,
+    /// Migrate on start (else only check that no migration is pending).
+    pub migrate_on_start: bool,
     /// `None`: no checkpoint job.
     pub audit_checkpoint_interval: Option<Duration>,
     pub audit_checkpoint_poll: Duration,
+    pub edge: EdgeSettings,
     /// Absolute lifetime of a refresh-token family.
     pub session_max: Duration,
     /// Window in which a rotated refresh token may be presented again as a retry.
@@ -340,12 +466,69 @@ pub struct Settings {
     pub ws_init_timeout: Duration,
     pub ws_max_subscriptions: usize,
     pub ws_max_subscriptions_per_user: usize,
-    pub trusted_proxies: crate::http::TrustedProxies,
     pub login_attempts_per_address_per_minute: u32,
     pub password_hash_concurrency: usize,
     pub password_hash_wait: Duration,
     /// The authority currency and its conversion rates.
     pub authority: crate::domain::policy::Authority,
+}
+
+/// The validated [`EdgeArgs`].
+#[derive(Clone, Debug)]
+pub struct EdgeSettings {
+    pub trusted_proxies: crate::http::client_addr::TrustedProxies,
+    pub metrics_listen: Option<SocketAddr>,
+    pub metrics_token: Option<Secret>,
+    pub db_statement_timeout: Option<Duration>,
+    pub db_idle_in_transaction_timeout: Option<Duration>,
+    pub creations_per_minute: u32,
+    pub links_per_minute: u32,
+    pub evidence_allow_archives: bool,
+    pub clamd: Option<String>,
+    pub evidence_verify_period: Duration,
+    pub uploads_per_user: u32,
+    pub upload_quota_bytes_per_day: Option<u64>,
+}
+
+impl EdgeSettings {
+    fn from_args(args: &EdgeArgs) -> Result<EdgeSettings, ConfigError> {
+        let seconds = |n: u64| (n > 0).then(|| Duration::from_secs(n));
+        if args.metrics_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
+            return Err(ConfigError::WeakMetricsToken);
+        }
+        Ok(EdgeSettings {
+            trusted_proxies: crate::http::client_addr::TrustedProxies::parse(&args.trusted_proxies)
+                .map_err(ConfigError::TrustedProxies)?,
+            metrics_listen: args.metrics_listen,
+            metrics_token: args.metrics_token.clone().filter(|t| !t.expose().is_empty()),
+            db_statement_timeout: seconds(args.db_statement_timeout_secs),
+            db_idle_in_transaction_timeout: seconds(args.db_idle_in_transaction_timeout_secs),
+            creations_per_minute: args.creations_per_minute,
+            links_per_minute: args.links_per_minute,
+            evidence_allow_archives: args.evidence_allow_archives,
+            clamd: args.clamd.clone().filter(|c| !c.is_empty()),
+            evidence_verify_period: Duration::from_secs(args.evidence_verify_period_secs),
+            uploads_per_user: args.uploads_per_user.max(1),
+            upload_quota_bytes_per_day: (args.upload_quota_bytes_per_day > 0).then_some(args.upload_quota_bytes_per_day),
+        })
+    }
+}
+
+/// Timings of the closed loop: repeat complaints and callbacks.
+#[derive(Args, Debug, Clone)]
+pub struct LoopSettings {
+    /// A customer's complaint within this many days of their previous one is a repeat.
+    #[arg(long, env = "CASEWORK_REPEAT_WINDOW_DAYS", default_value_t = 30)]
+    pub repeat_window_days: i64,
+    /// Hours between progress updates owed to the customer of an open complaint.
+    #[arg(long, env = "CASEWORK_UPDATE_INTERVAL_HOURS", default_value_t = 24)]
+    pub update_interval_hours: i64,
+    /// Hours after an unreached callback until the next attempt is due.
+    #[arg(long, env = "CASEWORK_CALLBACK_RETRY_HOURS", default_value_t = 4)]
+    pub callback_retry_hours: i64,
+    /// Unreached callback attempts after which a resolved complaint may be closed as UNREACHABLE.
+    #[arg(long, env = "CASEWORK_CALLBACK_MAX_ATTEMPTS", default_value_t = 3)]
+    pub callback_max_attempts: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -364,10 +547,20 @@ pub enum ConfigError {
     AuditKey(String),
     #[error("CASEWORK_AUDIT_PUBLIC_KEY: {0}")]
     AuditPublicKey(String),
-    #[error("CASEWORK_TRUSTED_PROXIES: {0}")]
-    TrustedProxies(String),
     #[error("CASEWORK_AUTHORITY_CURRENCY / CASEWORK_FX_RATES: {0}")]
     Authority(String),
+    #[error("{0}: {1}")]
+    SecretFile(String, String),
+    #[error("CASEWORK_TRUSTED_PROXIES: {0}")]
+    TrustedProxies(String),
+    #[error("listening on {0}, which is not a loopback address, needs an explicit CASEWORK_ENV (production, or development if you mean it)")]
+    ImplicitEnvironment(SocketAddr),
+    #[error("CASEWORK_METRICS_TOKEN must be at least 16 characters long")]
+    WeakMetricsToken,
+    #[error("CASEWORK_AUDIT_MAC_KEY {0}")]
+    AuditMacKey(String),
+    #[error("CASEWORK_AUDIT_TRUSTED_KEYS: {0}")]
+    AuditTrustedKeys(String),
 }
 
 /// The authority currency and `CODE=rate` pairs, validated.
@@ -391,7 +584,12 @@ impl Settings {
     /// Validates `serve` options. Without a configured JWT secret in development a
     /// random one is generated (tokens then die with the process) — the caller warns.
     pub fn from_args(database: &DatabaseArgs, args: &ServeArgs) -> Result<(Settings, bool), ConfigError> {
-        let production = args.env == Environment::Production;
+        let env = match args.env {
+            Some(env) => env,
+            None if !args.listen.ip().is_loopback() => return Err(ConfigError::ImplicitEnvironment(args.listen)),
+            None => Environment::Development,
+        };
+        let production = env == Environment::Production;
         let (jwt_secret, generated) = match &args.jwt_secret {
             Some(secret) if secret.expose().len() < 32 => return Err(ConfigError::WeakJwtSecret),
             Some(secret) => (secret.clone(), false),
@@ -415,7 +613,19 @@ impl Settings {
             }
             None => audit_signing_key.public_key_hex(),
         };
+        let audit_mac_key = match &args.audit_mac_key {
+            Some(key) => Some(crate::audit::MacKey::parse(key.expose()).map_err(ConfigError::AuditMacKey)?),
+            None => None,
+        };
+        let audit_trusted_keys = match &args.audit_trusted_keys {
+            Some(text) => crate::audit::checkpoint::parse_trusted_keys(text).map_err(ConfigError::AuditTrustedKeys)?,
+            None => Vec::new(),
+        };
         let settings = Settings {
+            audit_mac_key,
+            audit_trusted_keys,
+            audit_allow_privileged_role: args.audit_allow_privileged_role,
+            migrate_on_start: args.migrate_on_start,
             audit_signing_key,
             audit_signing_key_generated,
             audit_public_key,
@@ -426,7 +636,8 @@ impl Settings {
             listen: args.listen,
             database_url: database.database_url.clone(),
             db_max_connections: database.db_max_connections,
-            env: args.env,
+            env,
+            edge: EdgeSettings::from_args(&args.edge)?,
             jwt_secret,
             access_token_ttl: Duration::from_secs(args.access_token_ttl_secs),
             refresh_token_ttl: Duration::from_secs(args.refresh_token_ttl_secs),
@@ -454,8 +665,6 @@ impl Settings {
             ws_init_timeout: Duration::from_secs(args.sessions.ws_init_timeout_secs.max(1)),
             ws_max_subscriptions: args.sessions.ws_max_subscriptions.max(1),
             ws_max_subscriptions_per_user: args.sessions.ws_max_subscriptions_per_user.max(1),
-            trusted_proxies: crate::http::TrustedProxies::parse(&args.sessions.trusted_proxies)
-                .map_err(ConfigError::TrustedProxies)?,
             login_attempts_per_address_per_minute: args.sessions.login_attempts_per_address_per_minute,
             password_hash_concurrency: args
                 .sessions
@@ -464,8 +673,14 @@ impl Settings {
                 .max(1),
             password_hash_wait: Duration::from_millis(args.sessions.password_hash_wait_ms),
             authority: authority(&args.sessions, currency.code())?,
+            closed_loop: args.closed_loop.clone(),
         };
         Ok((settings, generated))
+    }
+
+    /// The events' MAC key: configured, or derived from the signing key.
+    pub fn audit_mac_key(&self) -> crate::audit::MacKey {
+        self.audit_mac_key.clone().unwrap_or_else(|| self.audit_signing_key.derive_mac_key())
     }
 
     pub fn is_production(&self) -> bool {

@@ -18,6 +18,7 @@ pub enum Kind {
     AuditEvent,
     Escalation,
     Evidence,
+    Contact,
 }
 
 impl Kind {
@@ -32,10 +33,11 @@ impl Kind {
             Kind::AuditEvent => "AuditEvent",
             Kind::Escalation => "Escalation",
             Kind::Evidence => "Evidence",
+            Kind::Contact => "Contact",
         }
     }
 
-    const ALL: [Kind; 9] = [
+    const ALL: [Kind; 10] = [
         Kind::Complaint,
         Kind::Customer,
         Kind::User,
@@ -45,6 +47,7 @@ impl Kind {
         Kind::AuditEvent,
         Kind::Escalation,
         Kind::Evidence,
+        Kind::Contact,
     ];
 }
 
@@ -88,6 +91,7 @@ impl Kind {
             Kind::AuditEvent => "audit event",
             Kind::Escalation => "escalation",
             Kind::Evidence => "evidence",
+            Kind::Contact => "contact",
         }
     }
 }

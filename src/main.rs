@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use casework::{
-    config::{AuditCommand, Cli, Command, ConfigError, Secret, Settings, UserCommand},
+    config::{self, AuditCommand, Cli, Command, ConfigError, Secret, Settings, UserCommand},
     db,
     service::{Services, users},
     startup::{Application, shutdown_signal},
@@ -32,8 +32,9 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => {
+        Command::Serve(mut args) => {
             telemetry::init(args.log_format);
+            args.read_secrets().map_err(explain)?;
             let (settings, generated_secret) = Settings::from_args(&cli.database, &args).map_err(explain)?;
             if generated_secret {
                 tracing::warn!("CASEWORK_JWT_SECRET is not set: using a random secret; tokens die with this process");
@@ -72,7 +73,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = db::connect(&settings.database_url, 2, &Default::default()).await?;
             db::migrate(&db).await?;
             let services = Services::new(db, std::sync::Arc::new(settings))?;
-            let password = match args.password {
+            let password = match config::secret_from_env("CASEWORK_PASSWORD").map_err(explain)? {
                 Some(password) => password,
                 None => {
                     let mut line = String::new();
@@ -109,14 +110,26 @@ async fn audit(database_url: &str, command: AuditCommand) -> anyhow::Result<()> 
                 }),
                 None => None,
             };
-            let public_key = args
-                .public_key
-                .as_deref()
-                .map(checkpoint::parse_public_key)
-                .transpose()
-                .map_err(|e| anyhow::anyhow!("--public-key: {e}"))?;
+            let mut trusted_keys = match &args.trusted_keys {
+                Some(text) => checkpoint::parse_trusted_keys(text).map_err(|e| anyhow::anyhow!("CASEWORK_AUDIT_TRUSTED_KEYS: {e}"))?,
+                None => Vec::new(),
+            };
+            if let Some(key) = &args.public_key {
+                let key = checkpoint::parse_public_key(key).map_err(|e| anyhow::anyhow!("--public-key: {e}"))?;
+                trusted_keys.push(checkpoint::TrustedKey::always(key));
+            }
+            let mac_key = match (&args.mac_key, &args.signing_key) {
+                (Some(key), _) => Some(casework::audit::MacKey::parse(key.expose()).map_err(|e| anyhow::anyhow!("CASEWORK_AUDIT_MAC_KEY {e}"))?),
+                (None, Some(seed)) => Some(
+                    checkpoint::SigningSeed::parse(seed.expose())
+                        .map_err(|e| anyhow::anyhow!("CASEWORK_AUDIT_SIGNING_KEY {e}"))?
+                        .derive_mac_key(),
+                ),
+                (None, None) => None,
+            };
             let anchor = args.anchor_dir.as_deref().map(checkpoint::read_anchor).transpose()?;
-            let options = verify::Options { complaint, public_key, anchor };
+            let options =
+                verify::Options { complaint, trusted_keys, allow_unpinned: args.allow_unpinned, anchor, mac_key };
             let started = std::time::Instant::now();
             let report = match &args.file {
                 Some(file) => {
@@ -157,11 +170,17 @@ async fn audit(database_url: &str, command: AuditCommand) -> anyhow::Result<()> 
             Ok(())
         }
         AuditCommand::Checkpoint(args) => {
-            let seed = checkpoint::SigningSeed::parse(args.signing_key.expose())
+            let key = config::secret_from_env("CASEWORK_AUDIT_SIGNING_KEY")
+                .map_err(explain)?
+                .ok_or_else(|| anyhow::anyhow!("set CASEWORK_AUDIT_SIGNING_KEY (or CASEWORK_AUDIT_SIGNING_KEY_FILE)"))?;
+            let seed = checkpoint::SigningSeed::parse(key.expose())
                 .map_err(|e| anyhow::anyhow!("CASEWORK_AUDIT_SIGNING_KEY {e}"))?;
             let db = db::connect(database_url, 2, &Default::default()).await?;
             db::migrate(&db).await?;
-            let writer = checkpoint::CheckpointWriter { seed, anchor_dir: args.anchor_dir };
+            let mut writer = checkpoint::CheckpointWriter::new(seed, args.anchor_dir);
+            if let Some(key) = &args.mac_key {
+                writer.mac_key = casework::audit::MacKey::parse(key.expose()).map_err(|e| anyhow::anyhow!("CASEWORK_AUDIT_MAC_KEY {e}"))?;
+            }
             match checkpoint::create(&db, &writer, args.force).await? {
                 Some(cp) => println!(
                     "checkpoint {} over {} chains ({} events), root {}, signed by {}",

@@ -20,6 +20,8 @@ use crate::{
 
 pub struct Application {
     listener: TcpListener,
+    /// `CASEWORK_METRICS_LISTEN`: `/metrics` alone, on its own address.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     port: u16,
 }
@@ -29,14 +31,28 @@ impl Application {
     /// and binds the listener (port 0 picks a free port: see [`Application::port`]).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let statements = StatementCounter::default();
-        let db = db::connect(&settings.database_url, settings.db_max_connections, &statements).await?;
-        db::migrate(&db).await?;
+        let session = db::PgSession {
+            statement_timeout: settings.edge.db_statement_timeout,
+            idle_in_transaction_timeout: settings.edge.db_idle_in_transaction_timeout,
+        };
+        let db = db::connect_with(&settings.database_url, settings.db_max_connections, &statements, session).await?;
+        if settings.migrate_on_start {
+            db::migrate(&db).await?;
+        } else {
+            db::check_migrated(&db).await?;
+        }
         db::check_audit_triggers(&db).await?;
+        db::check_audit_privileges(&db, settings.is_production(), settings.audit_allow_privileged_role).await?;
         crate::auth::password::warm_up();
 
         let settings = Arc::new(settings);
         let services = Services::new(db, settings.clone())?;
         tracing::info!(store = services.evidence.describe(), "evidence store");
+        match services.evidence.clean_staging().await {
+            Ok(0) => {}
+            Ok(removed) => tracing::warn!(removed, "removed staged evidence files an earlier run left behind"),
+            Err(error) => tracing::warn!(%error, "cleaning the evidence staging area"),
+        }
         if settings.demo && demo::seed(&services).await.context("seeding the demo data")? {
             tracing::info!("demo data seeded");
         }
@@ -44,17 +60,29 @@ impl Application {
             max_depth: settings.max_query_depth,
             max_complexity: settings.max_query_complexity,
             introspection: !settings.is_production(),
+            suggestions: !settings.is_production(),
         };
         let schema = graphql::schema(limits).data(services.clone()).finish();
         let listener =
             TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
+        let metrics_listener = match settings.edge.metrics_listen {
+            Some(address) => {
+                Some(TcpListener::bind(address).await.with_context(|| format!("binding the metrics address {address}"))?)
+            }
+            None => None,
+        };
         let state = AppState { services, schema, metrics: prometheus(), statements };
-        Ok(Application { listener, state, port })
+        Ok(Application { listener, metrics_listener, state, port })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the separate metrics address, when configured.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port())
     }
 
     pub fn services(&self) -> &Services {
@@ -74,6 +102,14 @@ impl Application {
             jobs::checkpoints::spawn(services.clone(), interval, services.settings.audit_checkpoint_poll, stopped)
         });
 
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let router = http::metrics_router(self.state.clone());
+            tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, router).await {
+                    tracing::error!(%error, "the metrics server stopped");
+                }
+            })
+        });
         let router = http::router(self.state);
         let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
@@ -86,6 +122,9 @@ impl Application {
         }
         if let Some(listener) = listener {
             listener.abort();
+        }
+        if let Some(server) = metrics_server {
+            server.abort();
         }
         served
     }

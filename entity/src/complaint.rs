@@ -57,9 +57,42 @@ pub struct Model {
     pub sla_breached: bool,
     pub first_response_breached: bool,
     pub resolution_breached: bool,
+    /// The first response of the current cycle (acknowledgement; after a reopening, the next finding).
     pub acknowledged_at: Option<DateTimeUtc>,
     pub resolved_at: Option<DateTimeUtc>,
     pub closed_at: Option<DateTimeUtc>,
+    /// The same customer's latest earlier complaint within the repeat window (`isRepeat`).
+    pub repeat_of_id: Option<Uuid>,
+    /// Why intake judged the case urgent (MEDICAL, EXAM, VULNERABLE, OUTAGE, OTHER): 10-minute first response.
+    pub urgent_reason: Option<String>,
+    /// When a proposed resolution is due (default 24 h after the cycle started); null only on rows older than the loop.
+    pub solution_due: Option<DateTimeUtc>,
+    /// No resolution was proposed by `solution_due` (set by the SLA monitor, per cycle).
+    pub solution_breached: bool,
+    /// When the current cycle's resolution was proposed (stops the solution clock).
+    pub proposed_at: Option<DateTimeUtc>,
+    /// Handling cycle: 1 at intake, +1 on every reopening (fresh deadlines and breach marks).
+    pub cycle: i32,
+    /// When the current cycle began (null: at `created_at`). Reopening starts a cycle.
+    pub cycle_started_at: Option<DateTimeUtc>,
+    /// RESOLVED and awaiting a callback: when the next attempt is due.
+    pub callback_due: Option<DateTimeUtc>,
+    /// How the complaint was closed (a `CloseOutcome` name).
+    pub close_outcome: Option<String>,
+    /// When the customer was promised an answer (at acknowledgement; renewed by a progress update).
+    pub promised_by: Option<DateTimeUtc>,
+    /// Still open at `promised_by` (set by the SLA monitor; cleared by a new promise).
+    pub promise_breached: bool,
+    /// When the next progress update to the customer is due.
+    pub next_update_due: Option<DateTimeUtc>,
+    /// No update by `next_update_due` (set by the SLA monitor; cleared by an update).
+    pub update_overdue: bool,
+    /// When the last progress update was given.
+    pub last_update_at: Option<DateTimeUtc>,
+    /// Why the case is delayed, per the last update (a `DelayReason` name).
+    pub delay_reason: Option<String>,
+    /// When the last update said the case should be resolved.
+    pub expected_resolution_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i32,

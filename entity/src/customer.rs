@@ -10,6 +10,10 @@ pub struct Model {
     pub name: String,
     pub phone: Option<String>,
     pub email: Option<String>,
+    /// The phone in E.164 (`+8613800000000`): what intake matches a returning customer on.
+    pub phone_key: Option<String>,
+    /// The email lowercased: the other key intake matches on.
+    pub email_key: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -24,6 +24,8 @@ pub struct Model {
     pub decision_note: Option<String>,
     /// When a decision is due.
     pub due_by: DateTimeUtc,
+    /// Still pending past `due_by`: marked (and re-announced) once by the SLA monitor.
+    pub overdue: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

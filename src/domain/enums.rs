@@ -261,6 +261,95 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// Why intake judged a complaint urgent: its first response is due within 10 minutes.
+    pub enum UrgentReason {
+        /// A medical need (medicine, treatment).
+        Medical = "MEDICAL",
+        /// An exam or a similar fixed date.
+        Exam = "EXAM",
+        /// An elderly, child, pregnant or otherwise vulnerable customer.
+        Vulnerable = "VULNERABLE",
+        /// An outage that cuts the customer off.
+        Outage = "OUTAGE",
+        /// Another reason, told in the description.
+        Other = "OTHER",
+    }
+}
+
+string_enum! {
+    /// How a complaint was closed; counted by the analysis.
+    pub enum CloseOutcome {
+        /// The customer was reached at the callback and satisfied (set by the system).
+        ResolvedSatisfied = "RESOLVED_SATISFIED",
+        /// The customer could not be reached after the allowed callback attempts.
+        Unreachable = "UNREACHABLE",
+        /// The customer withdrew the complaint.
+        Withdrawn = "WITHDRAWN",
+        /// It repeats another complaint.
+        Duplicate = "DUPLICATE",
+        /// Explained to the customer; nothing to remedy.
+        Explained = "EXPLAINED",
+        /// The customer's demand was refused, with reasons.
+        DemandRefused = "DEMAND_REFUSED",
+        /// Handled during the first contact (set by `resolveAtFirstContact`).
+        ResolvedAtFirstContact = "RESOLVED_AT_FIRST_CONTACT",
+    }
+}
+
+string_enum! {
+    /// Why a complaint takes longer, as told to the customer in a progress update.
+    pub enum DelayReason {
+        /// Waiting for a carrier, supplier or other outside party.
+        AwaitingThirdParty = "AWAITING_THIRD_PARTY",
+        /// Waiting for stock (a replacement, a part).
+        AwaitingStock = "AWAITING_STOCK",
+        /// Waiting for the customer (documents, an appointment).
+        AwaitingCustomer = "AWAITING_CUSTOMER",
+        /// A technical investigation takes time.
+        Technical = "TECHNICAL",
+        /// Waiting for an approval.
+        AwaitingApproval = "AWAITING_APPROVAL",
+        /// Another reason, told in the message.
+        Other = "OTHER",
+    }
+}
+
+string_enum! {
+    /// Who started a contact.
+    pub enum ContactDirection {
+        /// The customer contacted us.
+        Inbound = "INBOUND",
+        /// We contacted the customer.
+        Outbound = "OUTBOUND",
+    }
+}
+
+string_enum! {
+    /// What a contact with the customer was.
+    pub enum ContactKind {
+        /// The complaint was made.
+        Intake = "INTAKE",
+        /// The complaint was acknowledged.
+        Acknowledgement = "ACKNOWLEDGEMENT",
+        /// A progress update.
+        ProgressUpdate = "PROGRESS_UPDATE",
+        /// The customer chased an answer.
+        Chaser = "CHASER",
+        /// A callback after resolution.
+        Callback = "CALLBACK",
+        /// Anything else.
+        Other = "OTHER",
+    }
+}
+
+impl CloseOutcome {
+    /// Outcomes only the system sets, where the path implies them.
+    pub fn is_implied(self) -> bool {
+        matches!(self, CloseOutcome::ResolvedSatisfied | CloseOutcome::ResolvedAtFirstContact)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,64 @@ const DANGEROUS_EXTENSIONS: &[&str] = &[
     "exe", "dll", "com", "scr", "msi", "msp", "bat", "cmd", "ps1", "psm1", "vbs", "vbe", "js", "jse", "wsf", "wsh",
     "hta", "cpl", "jar", "apk", "app", "sh", "bash", "zsh", "csh", "ksh", "py", "pl", "rb", "php", "elf", "so",
     "dylib", "bin", "run", "deb", "rpm", "lnk", "reg",
+    // More scripts and things Windows runs or opens as code.
+    "psd1", "ps1xml", "ps2", "ps2xml", "psc1", "psc2", "msh", "msh1", "msh2", "mshxml", "wsc", "ws", "vb", "vbscript",
+    "mjs", "cjs", "msc", "scf", "url", "inf", "ins", "isp", "pif", "gadget", "application", "appref-ms", "xll", "sct",
+    "pyw", "pyc", "pyz", "lua", "tcl", "command", "fish", "applescript", "scpt", "workflow", "action", "mst", "chm",
+    "settingcontent-ms", "library-ms", "diagcab", "appx", "msix", "appxbundle", "ipa", "xbap", "iqy", "slk",
 ];
+
+/// Archives (their contents are not inspected) and macro-enabled office
+/// files: refused unless `CASEWORK_EVIDENCE_ALLOW_ARCHIVES=1`.
+const ARCHIVE_EXTENSIONS: &[&str] = &[
+    "zip", "rar", "7z", "tar", "gz", "tgz", "bz2", "tbz", "tbz2", "xz", "txz", "zst", "lz", "lzma", "lz4", "cab", "iso",
+    "img", "dmg", "vhd", "vhdx", "arj", "lzh", "ace", "z", "cpio", "war", "ear", "xpi", "crx",
+    "docm", "dotm", "xlsm", "xltm", "xlsb", "xlam", "pptm", "potm", "ppam", "ppsm", "sldm",
+];
+
+/// Sniffed or declared types of archives and macro-enabled office files.
+fn is_archive_type(mime: &str) -> bool {
+    const TYPES: &[&str] = &[
+        "application/zip",
+        "application/x-zip-compressed",
+        "application/vnd.rar",
+        "application/x-rar-compressed",
+        "application/x-7z-compressed",
+        "application/x-tar",
+        "application/gzip",
+        "application/x-gzip",
+        "application/x-bzip2",
+        "application/x-xz",
+        "application/zstd",
+        "application/x-lzip",
+        "application/x-compress",
+        "application/vnd.ms-cab-compressed",
+        "application/x-unix-archive",
+        "application/x-cpio",
+        "application/x-iso9660-image",
+        "application/x-apple-diskimage",
+    ];
+    TYPES.contains(&mime) || mime.contains("macroenabled")
+}
+
+/// The name as Windows and most tools will see it: without Unicode format
+/// characters (zero-width spaces, bidirectional overrides that disguise
+/// `exe.pdf` as `fdp.exe`, soft hyphens) and without the trailing dots and
+/// spaces Windows silently drops (`payroll.bat.` lands as `payroll.bat`).
+pub fn effective_name(name: &str) -> String {
+    let visible: String = name.chars().filter(|c| !is_format_char(*c)).collect();
+    visible.trim_end_matches(|c: char| c == '.' || c.is_whitespace()).to_owned()
+}
+
+/// Unicode general category Cf (format) characters, plus the other invisible
+/// fillers that are used to hide an extension.
+fn is_format_char(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}' | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{110BD}' | '\u{110CD}' | '\u{13430}'..='\u{1343F}'
+        | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
 
 /// Content types of executables and scripts (sniffed or declared).
 const DANGEROUS_TYPES: &[&str] = &[
@@ -155,10 +212,12 @@ pub fn check_file(
     filename: &str,
     declared: Option<&str>,
     sniffed: &Sniffed,
+    allow_archives: bool,
 ) -> Result<String, ValidationError> {
     let refuse = |message: String| Err(ValidationError { field, message });
     let declared = declared.map(essence).filter(|d| !d.is_empty());
-    let extension = filename.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase());
+    let name = effective_name(filename);
+    let extension = name.rsplit_once('.').map(|(_, ext)| ext.trim().to_ascii_lowercase());
     if sniffed.executable
         || declared.as_deref().is_some_and(|d| DANGEROUS_TYPES.contains(&d))
         || extension.as_deref().is_some_and(|e| DANGEROUS_EXTENSIONS.contains(&e))
@@ -166,6 +225,13 @@ pub fn check_file(
         return refuse("executables and scripts are not accepted as evidence".to_owned());
     }
     let detected = sniffed.mime.as_str();
+    if !allow_archives
+        && (is_archive_type(detected)
+            || declared.as_deref().is_some_and(is_archive_type)
+            || extension.as_deref().is_some_and(|e| ARCHIVE_EXTENSIONS.contains(&e)))
+    {
+        return refuse("archives and macro-enabled office files are not accepted as evidence".to_owned());
+    }
     if let Some(declared) = declared.as_deref().filter(|d| *d != "application/octet-stream") {
         let agrees = match detected {
             "application/octet-stream" => false,
@@ -187,6 +253,7 @@ pub fn check_file(
 /// quoting characters, at most 200 characters, never empty.
 pub fn sanitize_filename(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+    let base = effective_name(base);
     let cleaned: String = base
         .chars()
         .map(|c| if c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | ':' | '|' | '?' | '*' | ';' | '%') { '_' } else { c })
@@ -220,7 +287,26 @@ mod tests {
     const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n";
 
     fn check(kind: EvidenceKind, name: &str, declared: Option<&str>, bytes: &[u8]) -> Result<String, String> {
-        check_file("file", kind, name, declared, &sniff(bytes, true)).map_err(|e| e.message)
+        check_file("file", kind, name, declared, &sniff(bytes, true), false).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn hidden_extensions_are_seen_through() {
+        for name in ["payroll.bat.", "payroll.bat. . ", "payroll.bat\u{200B}", "pay\u{202E}roll.bat", "x.ps1\u{FEFF}.."] {
+            assert!(check(EvidenceKind::Other, name, None, b"echo hi\n").is_err(), "{name:?}");
+        }
+        assert_eq!(effective_name("report.pdf\u{200B}. "), "report.pdf");
+        assert_eq!(sanitize_filename("payroll.bat."), "payroll.bat");
+    }
+
+    #[test]
+    fn archives_and_macros_need_the_setting() {
+        let zip = b"PK\x03\x04\x14\0\0\0\x08\0";
+        assert!(check(EvidenceKind::Other, "logs.zip", None, zip).unwrap_err().contains("archives"));
+        assert!(check(EvidenceKind::Other, "logs.txt", None, zip).is_err(), "by content");
+        assert!(check(EvidenceKind::Document, "budget.xlsm", None, b"plain text").is_err(), "by name");
+        assert!(check(EvidenceKind::Other, "x.txt", Some("application/vnd.ms-excel.sheet.macroEnabled.12"), b"hi").is_err());
+        assert!(check_file("file", EvidenceKind::Other, "logs.zip", None, &sniff(zip, true), true).is_ok());
     }
 
     #[test]

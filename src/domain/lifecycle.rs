@@ -52,6 +52,8 @@ pub enum Transition {
     CallbackUnsatisfied,
     Close,
     Reopen,
+    /// Handled and closed during the first contact.
+    ResolveAtFirstContact,
 }
 
 impl Transition {
@@ -69,6 +71,7 @@ impl Transition {
         Transition::CallbackUnsatisfied,
         Transition::Close,
         Transition::Reopen,
+        Transition::ResolveAtFirstContact,
     ];
 
     fn describe(self) -> &'static str {
@@ -87,6 +90,7 @@ impl Transition {
             }
             Transition::Close => "close",
             Transition::Reopen => "reopen",
+            Transition::ResolveAtFirstContact => "resolve at first contact",
         }
     }
 }
@@ -121,6 +125,7 @@ impl ComplaintStatus {
             // but never while a resolution is in flight.
             (New | Acknowledged | Investigating | Reopened | Resolved, Close) => Closed,
             (Resolved | Closed, Reopen) => Reopened,
+            (New | Acknowledged, ResolveAtFirstContact) => Closed,
             (from, transition) => {
                 return Err(TransitionRefused { action: transition.describe(), from });
             }
@@ -162,6 +167,8 @@ mod tests {
         (Resolved, Close, Closed),
         (Resolved, Reopen, Reopened),
         (Closed, Reopen, Reopened),
+        (New, ResolveAtFirstContact, Closed),
+        (Acknowledged, ResolveAtFirstContact, Closed),
     ];
 
     #[test]

@@ -14,15 +14,56 @@ pub struct SlaTargets {
     pub resolution_minutes: i64,
 }
 
+/// Handling starts within 30 minutes, whatever the severity (manual 002 §2.2).
+pub const FIRST_RESPONSE_MINUTES: i64 = 30;
+/// … and within 10 minutes when urgent: CRITICAL, a vulnerable customer, or an urgent reason.
+pub const URGENT_FIRST_RESPONSE_MINUTES: i64 = 10;
+/// A solution (a proposed resolution) is promised within 24 hours.
+pub const SOLUTION_MINUTES: i64 = 24 * 60;
+
 /// The default policy of a severity.
 pub fn default_targets(severity: Severity) -> SlaTargets {
-    let (first_response_minutes, resolution_minutes) = match severity {
-        Severity::Critical => (10, 4 * 60),
-        Severity::High => (30, 24 * 60),
-        Severity::Medium => (2 * 60, 72 * 60),
-        Severity::Low => (8 * 60, 7 * 24 * 60),
+    let resolution_minutes = match severity {
+        Severity::Critical => 4 * 60,
+        Severity::High => 24 * 60,
+        Severity::Medium => 72 * 60,
+        Severity::Low => 7 * 24 * 60,
     };
-    SlaTargets { first_response_minutes, resolution_minutes }
+    SlaTargets { first_response_minutes: FIRST_RESPONSE_MINUTES, resolution_minutes }
+}
+
+/// Whether a complaint is urgent: CRITICAL, a vulnerable customer, or a reason given at intake.
+pub fn is_urgent(severity: Severity, vulnerable_customer: bool, urgent_reason: bool) -> bool {
+    severity == Severity::Critical || vulnerable_customer || urgent_reason
+}
+
+/// The targets of one cycle: urgency caps the first response at 10 minutes.
+pub fn cycle_targets(targets: SlaTargets, urgent: bool) -> SlaTargets {
+    if urgent {
+        SlaTargets { first_response_minutes: targets.first_response_minutes.min(URGENT_FIRST_RESPONSE_MINUTES), ..targets }
+    } else {
+        targets
+    }
+}
+
+/// The deadlines of one handling cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deadlines {
+    pub first_response: DateTime<Utc>,
+    /// A resolution proposed by then: 24 hours, or the resolution deadline if sooner.
+    pub solution: DateTime<Utc>,
+    pub resolution: DateTime<Utc>,
+}
+
+/// The deadlines of a cycle opened at `opened`.
+pub fn cycle_deadlines(opened: DateTime<Utc>, targets: SlaTargets, calendar: Option<&Calendar>) -> Deadlines {
+    let (first_response, resolution) = deadlines(opened, targets, calendar);
+    let solution_minutes = SOLUTION_MINUTES.min(targets.resolution_minutes);
+    let solution = match calendar {
+        None => opened + Duration::minutes(solution_minutes),
+        Some(calendar) => calendar.add_working_minutes(opened, solution_minutes),
+    };
+    Deadlines { first_response, solution, resolution }
 }
 
 /// Working time: which weekdays, which hours, in which offset, minus holidays.
@@ -117,9 +158,26 @@ mod tests {
     #[test]
     fn critical_cases_are_picked_up_within_ten_minutes() {
         let opened = Utc::now();
-        let (first, resolve) = deadlines(opened, default_targets(Severity::Critical), None);
-        assert_eq!(first - opened, Duration::minutes(10));
-        assert_eq!(resolve - opened, Duration::hours(4));
+        let urgent = is_urgent(Severity::Critical, false, false);
+        let d = cycle_deadlines(opened, cycle_targets(default_targets(Severity::Critical), urgent), None);
+        assert_eq!(d.first_response - opened, Duration::minutes(10));
+        assert_eq!(d.solution - opened, Duration::hours(4), "the solution is never due after the resolution");
+        assert_eq!(d.resolution - opened, Duration::hours(4));
+    }
+
+    #[test]
+    fn every_severity_starts_within_thirty_minutes_and_urgency_within_ten() {
+        let opened = Utc::now();
+        for severity in [Severity::Low, Severity::Medium, Severity::High] {
+            let plain = cycle_deadlines(opened, cycle_targets(default_targets(severity), false), None);
+            assert_eq!(plain.first_response - opened, Duration::minutes(30), "{severity}");
+            assert_eq!(plain.solution - opened, Duration::hours(24), "{severity}");
+            let vulnerable = is_urgent(severity, true, false);
+            let urgent = cycle_deadlines(opened, cycle_targets(default_targets(severity), vulnerable), None);
+            assert_eq!(urgent.first_response - opened, Duration::minutes(10), "{severity}");
+            assert!(is_urgent(severity, false, true));
+            assert!(!is_urgent(severity, false, false));
+        }
     }
 
     #[test]

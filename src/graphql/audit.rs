@@ -260,6 +260,7 @@ impl AuditQuery {
 
     /// Recomputes the hash chains (of one complaint, or the whole trail when
     /// `complaintId` is null) and the signed checkpoints (legal, auditors, administrators).
+    #[graphql(complexity = "crate::graphql::EXCLUSIVE_COST + child_complexity")]
     async fn verify_audit_trail(&self, ctx: &Context<'_>, complaint_id: Option<ID>) -> AppResult<AuditVerification> {
         let actor = ctx.actor()?;
         let complaint = optional_id(Kind::Complaint, "complaintId", complaint_id.as_ref())?;
@@ -274,6 +275,7 @@ impl AuditQuery {
     }
 
     /// Signed audit checkpoints, newest first.
+    #[graphql(complexity = "5 + child_complexity * (first.clamp(1, 100) as usize)")]
     async fn audit_checkpoints(
         &self,
         ctx: &Context<'_>,

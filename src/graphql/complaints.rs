@@ -36,8 +36,8 @@ pub enum Node {
 
 /// Fields of the complaint list beyond its edges.
 pub struct ComplaintListInfo {
-    actor: Actor,
-    condition: Condition,
+    pub(crate) actor: Actor,
+    pub(crate) condition: Condition,
 }
 
 #[Object]
@@ -62,10 +62,7 @@ impl ComplaintQuery {
         let Some((kind, uuid)) = ids::parse(&id) else { return Ok(None) };
         Ok(match kind {
             Kind::Complaint => match service::find_visible(services, actor, uuid).await? {
-                Some(c) => {
-                    service::record_reads(services, ctx.request()?, &[&c]).await?;
-                    Some(Node::Complaint(Complaint(c)))
-                }
+                Some(c) => Some(Node::Complaint(Complaint::hand_out(ctx, c).await?)),
                 None => None,
             },
             Kind::User => ctx.loaders()?.users.load_one(uuid).await?.map(|u| Node::User(User(u))),
@@ -84,25 +81,24 @@ impl ComplaintQuery {
     async fn complaint(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Complaint>> {
         let actor = ctx.actor()?;
         let Some((Kind::Complaint, id)) = ids::parse(&id) else { return Ok(None) };
-        let found = service::find_visible(ctx.services()?, actor, id).await?;
-        if let Some(c) = &found {
-            service::record_reads(ctx.services()?, ctx.request()?, &[c]).await?;
+        match service::find_visible(ctx.services()?, actor, id).await? {
+            Some(c) => Ok(Some(Complaint::hand_out(ctx, c).await?)),
+            None => Ok(None),
         }
-        Ok(found.map(Complaint))
     }
 
     /// A complaint by its human reference, e.g. `CMP-2026-000042`.
     async fn complaint_by_reference(&self, ctx: &Context<'_>, reference: String) -> AppResult<Option<Complaint>> {
         let actor = ctx.actor()?;
-        let found = service::find_visible_by_reference(ctx.services()?, actor, &reference).await?;
-        if let Some(c) = &found {
-            service::record_reads(ctx.services()?, ctx.request()?, &[c]).await?;
+        match service::find_visible_by_reference(ctx.services()?, actor, &reference).await? {
+            Some(c) => Ok(Some(Complaint::hand_out(ctx, c).await?)),
+            None => Ok(None),
         }
-        Ok(found.map(Complaint))
     }
 
     /// Complaints the caller may see, as a Relay connection with keyset cursors.
-    #[graphql(complexity = "5 + child_complexity * (first.or(last).unwrap_or(20).clamp(1, 100) as usize)")]
+    #[graphql(complexity = "5 + child_complexity * (first.or(last).unwrap_or(20).clamp(1, 100) as usize) \
+        + filter.as_ref().and_then(|f| f.search.as_ref()).map_or(0, |_| crate::graphql::EXCLUSIVE_COST)")]
     #[allow(clippy::too_many_arguments)]
     async fn complaints(
         &self,
@@ -127,15 +123,17 @@ impl ComplaintQuery {
         };
         let condition = service::filter_condition(&filter.unwrap_or_default(), chrono::Utc::now())?;
         let (rows, more) = service::list(services, &actor, condition.clone(), &page).await?;
-        service::record_reads(services, ctx.request()?, &rows.iter().collect::<Vec<_>>()).await?;
         prime(ctx, ctx.loaders()?, &rows).await?;
+        let keys: Vec<String> = rows.iter().map(|c| cursor::encode(Cursor { key: order.field.key(c), id: c.id })).collect();
+        let rows = Complaint::hand_out_all(ctx, rows).await?;
 
         let (has_previous, has_next) = if from_end { (more, page.before.is_some()) } else { (page.after.is_some(), more) };
         let mut connection =
             Connection::with_additional_fields(has_previous, has_next, ComplaintListInfo { actor, condition });
         connection.edges = rows
             .into_iter()
-            .map(|c| Edge::new(cursor::encode(Cursor { key: order.field.key(&c), id: c.id }), Complaint(c)))
+            .zip(keys)
+            .map(|(c, key)| Edge::new(key, c))
             .collect();
         Ok(connection)
     }
@@ -189,7 +187,10 @@ pub struct ComplaintMutation;
 impl ComplaintMutation {
     /// Records a new complaint (agents and supervisors).
     async fn create_complaint(&self, ctx: &Context<'_>, input: CreateComplaintInput) -> AppResult<Complaint> {
-        Ok(Complaint(service::create(ctx.services()?, ctx.request()?, input).await?))
+        let (services, request) = (ctx.services()?, ctx.request()?);
+        // A quota of API callers (CASEWORK_CREATIONS_PER_MINUTE), not of the demo seed or the CLI.
+        services.guards.creations.take(request.actor()?.user_id, 1)?;
+        Complaint::hand_out(ctx, service::create(services, request, input).await?).await
     }
 
     /// Corrects intake data. CONFLICT when `expectedVersion` is stale.
@@ -201,7 +202,7 @@ impl ComplaintMutation {
         input: UpdateComplaintInput,
     ) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::update(ctx.services()?, ctx.request()?, id, expected_version, input).await?))
+        Complaint::hand_out(ctx, service::update(ctx.services()?, ctx.request()?, id, expected_version, input).await?).await
     }
 
     /// Assigns the complaint to a user and/or team (the tier follows the team).
@@ -216,25 +217,30 @@ impl ComplaintMutation {
         let id = complaint_id(&id)?;
         let assignee = ids::decode_opt(Kind::User, "assigneeId", assignee_id.as_ref())?;
         let team = ids::decode_opt(Kind::Team, "teamId", team_id.as_ref())?;
-        Ok(Complaint(service::assign(ctx.services()?, ctx.request()?, id, expected_version, assignee, team).await?))
+        Complaint::hand_out(ctx, service::assign(ctx.services()?, ctx.request()?, id, expected_version, assignee, team).await?).await
     }
 
-    /// Acknowledges the complaint to the customer (NEW → ACKNOWLEDGED).
+    /// Acknowledges the complaint to the customer (NEW → ACKNOWLEDGED), optionally
+    /// with `promisedBy`, the time the customer is promised an answer (the monitor
+    /// marks `promiseBreached` after it); a progress update is then owed within
+    /// `CASEWORK_UPDATE_INTERVAL_HOURS`.
     async fn acknowledge_complaint(
         &self,
         ctx: &Context<'_>,
         id: ID,
         expected_version: i32,
         message: Option<String>,
+        promised_by: Option<chrono::DateTime<chrono::Utc>>,
     ) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::acknowledge(ctx.services()?, ctx.request()?, id, expected_version, message).await?))
+        let services = ctx.services()?;
+        Complaint::hand_out(ctx, service::acknowledge(services, ctx.request()?, id, expected_version, message, promised_by).await?).await
     }
 
     /// Records what the investigation found (→ INVESTIGATING).
     async fn record_finding(&self, ctx: &Context<'_>, id: ID, expected_version: i32, input: FindingInput) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::record_finding(ctx.services()?, ctx.request()?, id, expected_version, input).await?))
+        Complaint::hand_out(ctx, service::record_finding(ctx.services()?, ctx.request()?, id, expected_version, input).await?).await
     }
 
     /// Proposes a resolution (→ RESOLUTION_PROPOSED, or PENDING_APPROVAL above the caller's authority).
@@ -246,7 +252,7 @@ impl ComplaintMutation {
         input: ResolutionInput,
     ) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::propose_resolution(ctx.services()?, ctx.request()?, id, expected_version, input).await?))
+        Complaint::hand_out(ctx, service::propose_resolution(ctx.services()?, ctx.request()?, id, expected_version, input).await?).await
     }
 
     /// Records whether the customer accepted the proposal (→ CUSTOMER_ACCEPTED, or back to INVESTIGATING).
@@ -260,31 +266,40 @@ impl ComplaintMutation {
     ) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
         let services = ctx.services()?;
-        Ok(Complaint(service::record_customer_decision(services, ctx.request()?, id, expected_version, accepted, note).await?))
+        Complaint::hand_out(ctx, service::record_customer_decision(services, ctx.request()?, id, expected_version, accepted, note).await?).await
     }
 
     /// Marks the accepted resolution as carried out (→ RESOLVED).
     async fn resolve_complaint(&self, ctx: &Context<'_>, id: ID, expected_version: i32, summary: String) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::resolve(ctx.services()?, ctx.request()?, id, expected_version, &summary).await?))
+        Complaint::hand_out(ctx, service::resolve(ctx.services()?, ctx.request()?, id, expected_version, &summary).await?).await
     }
 
     /// Records the callback: satisfied closes, unsatisfied reopens, unreached records the attempt.
     async fn record_callback(&self, ctx: &Context<'_>, id: ID, expected_version: i32, input: CallbackInput) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::record_callback(ctx.services()?, ctx.request()?, id, expected_version, input).await?))
+        Complaint::hand_out(ctx, service::record_callback(ctx.services()?, ctx.request()?, id, expected_version, input).await?).await
     }
 
-    /// Closes the complaint with a reason.
-    async fn close_complaint(&self, ctx: &Context<'_>, id: ID, expected_version: i32, reason: String) -> AppResult<Complaint> {
+    /// Closes the complaint with a reason and an outcome. A RESOLVED complaint closes
+    /// at a satisfied callback, or here once the allowed callback attempts went
+    /// unreached (outcome UNREACHABLE by default); otherwise INVALID_TRANSITION.
+    async fn close_complaint(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        reason: String,
+        outcome: Option<crate::domain::CloseOutcome>,
+    ) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::close(ctx.services()?, ctx.request()?, id, expected_version, &reason).await?))
+        Complaint::hand_out(ctx, service::close(ctx.services()?, ctx.request()?, id, expected_version, &reason, outcome).await?).await
     }
 
     /// Reopens a resolved or closed complaint.
     async fn reopen_complaint(&self, ctx: &Context<'_>, id: ID, expected_version: i32, reason: String) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::reopen(ctx.services()?, ctx.request()?, id, expected_version, &reason).await?))
+        Complaint::hand_out(ctx, service::reopen(ctx.services()?, ctx.request()?, id, expected_version, &reason).await?).await
     }
 
     /// Adds a note: INTERNAL, or a CUSTOMER_UPDATE told to the customer.
@@ -296,13 +311,16 @@ impl ComplaintMutation {
     /// Links complaints: the first is the primary, the others are linked to it.
     async fn link_complaints(&self, ctx: &Context<'_>, ids: Vec<ID>, kind: LinkKind) -> AppResult<Vec<Complaint>> {
         let ids = ids.iter().map(|id| crate::ids::decode(Kind::Complaint, "ids", id)).collect::<AppResult<Vec<_>>>()?;
-        Ok(service::link(ctx.services()?, ctx.request()?, &ids, kind).await?.into_iter().map(Complaint).collect())
+        let (services, request) = (ctx.services()?, ctx.request()?);
+        services.guards.links.take(request.actor()?.user_id, 1)?;
+        let linked = service::link(services, request, &ids, kind).await?;
+        Complaint::hand_out_all(ctx, linked).await
     }
 
     /// Sets or clears the complaint's flags.
     async fn set_flags(&self, ctx: &Context<'_>, id: ID, expected_version: i32, input: FlagsInput) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::set_flags(ctx.services()?, ctx.request()?, id, expected_version, input).await?))
+        Complaint::hand_out(ctx, service::set_flags(ctx.services()?, ctx.request()?, id, expected_version, input).await?).await
     }
 }
 

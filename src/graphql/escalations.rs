@@ -31,9 +31,10 @@ impl Escalation {
     async fn complaint(&self, ctx: &Context<'_>) -> AppResult<Option<Complaint>> {
         let actor = ctx.actor()?;
         let found = ctx.loaders()?.complaints.load_one(self.0.complaint_id).await?;
-        Ok(found
-            .filter(|c| crate::domain::policy::can_read_complaint(actor, &crate::service::complaints::access(c)))
-            .map(Complaint))
+        match found.filter(|c| crate::domain::policy::can_read_complaint(actor, &crate::service::complaints::access(c))) {
+            Some(c) => Ok(Some(Complaint::hand_out(ctx, c).await?)),
+            None => Ok(None),
+        }
     }
     async fn from_tier(&self) -> AppResult<Tier> {
         parse(&self.0.from_tier)
@@ -131,6 +132,7 @@ pub struct EscalationQuery;
 impl EscalationQuery {
     /// The caller's approval queue, oldest first: supervisors see every request
     /// but legal referrals, the legal team sees referrals.
+    #[graphql(complexity = "5 + child_complexity * (first.unwrap_or(20).clamp(1, 100) as usize)")]
     async fn escalation_queue(
         &self,
         ctx: &Context<'_>,
@@ -150,6 +152,7 @@ impl EscalationQuery {
     }
 
     /// SLA policies by severity and category (defaults apply where none is set).
+    #[graphql(complexity = "1 + child_complexity * 40")]
     async fn sla_policies(&self, ctx: &Context<'_>) -> AppResult<Vec<SlaPolicy>> {
         Ok(sla::list(ctx.services()?, ctx.request()?).await?.into_iter().map(SlaPolicy).collect())
     }

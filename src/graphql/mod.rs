@@ -6,6 +6,7 @@
 //! context, call one service function and convert the result.
 
 pub mod audit;
+pub mod closed_loop;
 pub mod complaints;
 pub mod connection;
 pub mod context;
@@ -29,6 +30,7 @@ pub struct Query(
     escalations::EscalationQuery,
     users::UserQuery,
     audit::AuditQuery,
+    closed_loop::LoopQuery,
 );
 
 /// Every mutation, by area.
@@ -39,7 +41,27 @@ pub struct Mutation(
     escalations::EscalationMutation,
     evidence::EvidenceMutation,
     users::UserMutation,
+    closed_loop::LoopMutation,
 );
+
+/// The cost of a field that scans a whole table or log (`verifyAuditTrail`,
+/// `complaints(filter: {search})`): more than half the default budget, so a
+/// document holds one, however it is aliased.
+pub const EXCLUSIVE_COST: usize = 2_600;
+/// The cap of a nested list that is not a connection (`Complaint.notes`,
+/// `escalations`, `links` when no `first` is given); its cost multiplier.
+pub const NESTED_LIST_DEFAULT: i32 = 20;
+/// The rows a small admin list (`teams`) may return; its cost multiplier.
+pub const SMALL_LIST_CAP: usize = 100;
+
+/// `first` of a capped nested list, checked: 0 ..= 100, default [`NESTED_LIST_DEFAULT`].
+pub fn nested_first(first: Option<i32>) -> Result<usize, crate::error::AppError> {
+    let first = first.unwrap_or(NESTED_LIST_DEFAULT);
+    if !(0..=connection::MAX_PAGE).contains(&first) {
+        return Err(crate::error::AppError::validation("first", format!("must be between 0 and {}", connection::MAX_PAGE)));
+    }
+    Ok(first as usize)
+}
 
 pub type CaseworkSchema = Schema<Query, Mutation, Subscription>;
 
@@ -49,11 +71,14 @@ pub struct Limits {
     pub max_depth: usize,
     pub max_complexity: usize,
     pub introspection: bool,
+    /// "Did you mean …" in validation errors (off in production: it spells
+    /// the hidden schema out field by field).
+    pub suggestions: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_depth: 12, max_complexity: 5000, introspection: true }
+        Limits { max_depth: 12, max_complexity: 5000, introspection: true, suggestions: true }
     }
 }
 
@@ -64,6 +89,7 @@ pub fn schema(limits: Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(32)
         .limit_directives(20);
+    let builder = if limits.suggestions { builder } else { builder.disable_suggestions() };
     if limits.introspection { builder } else { builder.disable_introspection() }
 }
 

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use super::context::ContextExt;
 use crate::{
     domain::{
-        Category, Channel, ComplaintStatus, Demand, Emotion, EvidenceKind, LinkKind, NoteVisibility, Role, RootCause,
+        Category, Channel, CloseOutcome, ComplaintStatus, UrgentReason, Demand, Emotion, EvidenceKind, LinkKind, NoteVisibility, Role, RootCause,
         Severity, Tier, policy,
     },
     error::{AppError, AppResult},
@@ -79,10 +79,13 @@ impl Team {
     }
 }
 
-/// The customer who complained. Contact details are masked for roles that do
-/// not need them on sensitive and legal-hold cases.
+/// The customer who complained: one identity across their complaints. Contact
+/// details are masked for roles that do not need them on sensitive and legal-hold cases.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Customer {
+    #[graphql(skip)]
+    pub uuid: uuid::Uuid,
     pub id: ID,
     pub name: String,
     pub phone: Option<String>,
@@ -94,6 +97,7 @@ pub struct Customer {
 impl Customer {
     pub fn new(model: customer::Model, masked: bool) -> Customer {
         Customer {
+            uuid: model.id,
             id: ids::encode(Kind::Customer, model.id),
             name: model.name,
             phone: model.phone.map(|p| if masked { mask(&p, 2) } else { p }),
@@ -240,12 +244,11 @@ impl ComplaintLink {
     async fn complaint(&self, ctx: &Context<'_>) -> AppResult<Option<Complaint>> {
         let actor = ctx.actor()?;
         let found = ctx.loaders()?.complaints.load_one(self.other).await?;
-        let found = found.filter(|c| policy::can_read_complaint(actor, &access(c)));
-        if let Some(c) = &found {
+        match found.filter(|c| policy::can_read_complaint(actor, &access(c))) {
             // A sensitive complaint reached through a link is read too.
-            crate::service::complaints::record_reads(ctx.services()?, ctx.request()?, &[c]).await?;
+            Some(c) => Ok(Some(Complaint::hand_out(ctx, c).await?)),
+            None => Ok(None),
         }
-        Ok(found.map(Complaint))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.link.created_at
@@ -263,7 +266,39 @@ pub struct Resolution {
 }
 
 /// A customer complaint and everything done about it.
-pub struct Complaint(pub complaint::Model);
+pub struct Complaint(complaint::Model);
+
+impl Complaint {
+    /// The one way a complaint leaves the API — query results, nested fields,
+    /// subscription payloads and mutation results alike: the read of a
+    /// sensitive or legal-hold complaint is recorded (`complaint.viewed`, once
+    /// per complaint per operation, in the request context's audited-read set).
+    /// Callers have already checked that the caller may read it.
+    pub async fn hand_out(ctx: &Context<'_>, c: complaint::Model) -> AppResult<Complaint> {
+        Complaint::hand_out_with(ctx.services()?, ctx.request()?, c).await
+    }
+
+    /// [`Complaint::hand_out`] for many, in one audit transaction.
+    pub async fn hand_out_all(ctx: &Context<'_>, cs: Vec<complaint::Model>) -> AppResult<Vec<Complaint>> {
+        crate::service::complaints::record_reads(ctx.services()?, ctx.request()?, &cs.iter().collect::<Vec<_>>()).await?;
+        Ok(cs.into_iter().map(Complaint).collect())
+    }
+
+    /// [`Complaint::hand_out`] where no resolver context exists (subscription streams).
+    pub async fn hand_out_with(
+        services: &crate::service::Services,
+        request: &crate::service::RequestContext,
+        c: complaint::Model,
+    ) -> AppResult<Complaint> {
+        crate::service::complaints::record_reads(services, request, &[&c]).await?;
+        Ok(Complaint(c))
+    }
+
+    /// The stored complaint.
+    pub fn model(&self) -> &complaint::Model {
+        &self.0
+    }
+}
 
 #[Object]
 impl Complaint {
@@ -303,6 +338,92 @@ impl Complaint {
     ) -> AppResult<super::audit::AuditEventConnection> {
         let filter = crate::service::audit::EventFilter { complaint_id: Some(self.0.id), ..Default::default() };
         super::audit::event_page(ctx.services()?, ctx.actor()?, filter, first, after).await
+    }
+    /// Whether the same customer complained before, within the repeat window.
+    async fn is_repeat(&self) -> bool {
+        self.0.repeat_of_id.is_some()
+    }
+    /// The same customer's earlier complaint this one repeats; null when none or not visible to the caller.
+    async fn repeat_of(&self, ctx: &Context<'_>) -> AppResult<Option<Complaint>> {
+        let Some(id) = self.0.repeat_of_id else { return Ok(None) };
+        let actor = ctx.actor()?;
+        let found = ctx.loaders()?.complaints.load_one(id).await?.filter(|c| policy::can_read_complaint(actor, &access(c)));
+        if let Some(c) = &found {
+            crate::service::complaints::record_reads(ctx.services()?, ctx.request()?, &[c]).await?;
+        }
+        Ok(found.map(Complaint))
+    }
+    /// Why intake judged it urgent (first response within 10 minutes).
+    async fn urgent_reason(&self) -> AppResult<Option<UrgentReason>> {
+        self.0.urgent_reason.as_deref().map(parse).transpose()
+    }
+    /// Handling cycle: 1 at intake, +1 on every reopening (which brings fresh deadlines).
+    async fn cycle(&self) -> i32 {
+        self.0.cycle
+    }
+    /// When a proposed resolution is due in this cycle (default 24 h after it began).
+    async fn solution_due(&self) -> Option<DateTime<Utc>> {
+        self.0.solution_due
+    }
+    /// No resolution was proposed by `solutionDue` in this cycle (set by the SLA monitor).
+    async fn solution_breached(&self) -> bool {
+        self.0.solution_breached
+    }
+    /// RESOLVED and awaiting a callback: when the next attempt is due.
+    async fn callback_due(&self) -> Option<DateTime<Utc>> {
+        self.0.callback_due
+    }
+    /// How the complaint was closed.
+    async fn close_outcome(&self) -> AppResult<Option<CloseOutcome>> {
+        self.0.close_outcome.as_deref().map(parse).transpose()
+    }
+    /// When the customer was promised an answer.
+    async fn promised_by(&self) -> Option<DateTime<Utc>> {
+        self.0.promised_by
+    }
+    /// Still open at `promisedBy` (marked by the SLA monitor; a new promise clears it).
+    async fn promise_breached(&self) -> bool {
+        self.0.promise_breached
+    }
+    /// When the next progress update to the customer is due.
+    async fn next_update_due(&self) -> Option<DateTime<Utc>> {
+        self.0.next_update_due
+    }
+    /// No progress update by `nextUpdateDue` (marked by the SLA monitor; an update clears it).
+    async fn update_overdue(&self) -> bool {
+        self.0.update_overdue
+    }
+    /// When the last progress update was given.
+    async fn last_update_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_update_at
+    }
+    /// Why the case is delayed, per the last progress update.
+    async fn delay_reason(&self) -> AppResult<Option<crate::domain::DelayReason>> {
+        self.0.delay_reason.as_deref().map(parse).transpose()
+    }
+    /// When the last progress update said the case should be resolved.
+    async fn expected_resolution_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expected_resolution_at
+    }
+    /// Every contact with the customer, oldest first.
+    #[graphql(complexity = "2 + child_complexity * (first.unwrap_or(20).clamp(1, 100) as usize)")]
+    async fn contacts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, super::closed_loop::Contact>> {
+        super::closed_loop::contacts_of(ctx, self.0.id, first, after).await
+    }
+    /// Every callback attempt, oldest first, across cycles.
+    #[graphql(complexity = "2 + child_complexity * (first.unwrap_or(20).clamp(1, 100) as usize)")]
+    async fn callbacks(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, super::closed_loop::CallbackAttempt>> {
+        super::closed_loop::callbacks_of(ctx, self.0.id, first, after).await
     }
     /// Who complained (contact details masked where the caller's role does not need them).
     async fn customer(&self, ctx: &Context<'_>) -> AppResult<Customer> {
@@ -464,15 +585,27 @@ impl Complaint {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    /// Notes, oldest first.
-    async fn notes(&self, ctx: &Context<'_>) -> AppResult<Vec<Note>> {
+    /// Notes, oldest first: the first `first` (default 20, at most 100).
+    #[graphql(complexity = "1 + child_complexity * first.unwrap_or(super::NESTED_LIST_DEFAULT).clamp(0, 100) as usize")]
+    async fn notes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many notes, oldest first (default 20, at most 100).")] first: Option<i32>,
+    ) -> AppResult<Vec<Note>> {
+        let first = super::nested_first(first)?;
         let notes = ctx.loaders()?.notes.load_one(self.0.id).await?.unwrap_or_default();
-        Ok(notes.into_iter().map(Note).collect())
+        Ok(notes.into_iter().take(first).map(Note).collect())
     }
-    /// Escalation requests, oldest first.
-    async fn escalations(&self, ctx: &Context<'_>) -> AppResult<Vec<super::escalations::Escalation>> {
+    /// Escalation requests, oldest first: the first `first` (default 20, at most 100).
+    #[graphql(complexity = "1 + child_complexity * first.unwrap_or(super::NESTED_LIST_DEFAULT).clamp(0, 100) as usize")]
+    async fn escalations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many requests, oldest first (default 20, at most 100).")] first: Option<i32>,
+    ) -> AppResult<Vec<super::escalations::Escalation>> {
+        let first = super::nested_first(first)?;
         let requests = ctx.loaders()?.escalations.load_one(self.0.id).await?.unwrap_or_default();
-        Ok(requests.into_iter().map(super::escalations::Escalation).collect())
+        Ok(requests.into_iter().take(first).map(super::escalations::Escalation).collect())
     }
     /// The most recent escalation request, if any.
     async fn latest_escalation(&self, ctx: &Context<'_>) -> AppResult<Option<super::escalations::Escalation>> {
@@ -526,11 +659,19 @@ impl Complaint {
     async fn evidence_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
         Ok(ctx.loaders()?.evidence_counts.load_one(self.0.id).await?.unwrap_or(0))
     }
-    /// Links to other complaints (duplicates, related, group members).
-    async fn links(&self, ctx: &Context<'_>) -> AppResult<Vec<ComplaintLink>> {
+    /// Links to other complaints (duplicates, related, group members), oldest
+    /// first: the first `first` (default 20, at most 100).
+    #[graphql(complexity = "1 + child_complexity * first.unwrap_or(super::NESTED_LIST_DEFAULT).clamp(0, 100) as usize")]
+    async fn links(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many links, oldest first (default 20, at most 100).")] first: Option<i32>,
+    ) -> AppResult<Vec<ComplaintLink>> {
+        let first = super::nested_first(first)?;
         let links = ctx.loaders()?.links.load_one(self.0.id).await?.unwrap_or_default();
         Ok(links
             .into_iter()
+            .take(first)
             .map(|link| {
                 let other = if link.complaint_id == self.0.id { link.linked_id } else { link.complaint_id };
                 ComplaintLink { link, other }

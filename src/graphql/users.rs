@@ -20,6 +20,7 @@ pub struct UserQuery;
 #[Object]
 impl UserQuery {
     /// Users, in creation order (administrators).
+    #[graphql(complexity = "5 + child_complexity * (first.unwrap_or(20).clamp(1, 100) as usize)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -42,9 +43,11 @@ impl UserQuery {
         Ok(connection)
     }
 
-    /// Every team, by tier and name.
+    /// Every team, by tier and name (at most 100).
+    #[graphql(complexity = "1 + child_complexity * crate::graphql::SMALL_LIST_CAP")]
     async fn teams(&self, ctx: &Context<'_>) -> AppResult<Vec<Team>> {
-        Ok(users::list_teams(ctx.services()?, ctx.request()?).await?.into_iter().map(Team).collect())
+        let teams = users::list_teams(ctx.services()?, ctx.request()?).await?;
+        Ok(teams.into_iter().take(crate::graphql::SMALL_LIST_CAP).map(Team).collect())
     }
 }
 

@@ -1,88 +1,103 @@
-//! The client's address: the socket peer, or — only when the peer is one of
-//! `CASEWORK_TRUSTED_PROXIES` — the nearest untrusted address of
-//! `X-Forwarded-For`. A client that is not behind a trusted proxy cannot
-//! choose its address by sending the header itself. Used by the sign-in
-//! limiter and the audit trail (and for any per-address limit of the edge).
+//! The client's address: the TCP peer, or — only when the peer is one of our
+//! own proxies (`CASEWORK_TRUSTED_PROXIES`) — the address those proxies
+//! reported in `X-Forwarded-For`.
+//!
+//! `X-Forwarded-For` is a list each proxy appends its peer to, so only its
+//! right end is trustworthy: walking it from the right, every address that is
+//! itself a trusted proxy is skipped and the first one that is not is the
+//! client. Anything further left was written by the client and is ignored.
+//! With no trusted proxies (the default) the header is never believed.
+//!
+//! ```
+//! # use casework::http::client_addr::TrustedProxies;
+//! let proxies = TrustedProxies::parse("10.0.0.0/8, 127.0.0.1").unwrap();
+//! let peer = "10.1.2.3:4711".parse().unwrap();
+//! let mut headers = axum::http::HeaderMap::new();
+//! headers.insert("x-forwarded-for", "6.6.6.6, 203.0.113.9, 10.9.9.9".parse().unwrap());
+//! assert_eq!(proxies.client_addr(peer, &headers).to_string(), "203.0.113.9");
+//! ```
 
-use std::{net::IpAddr, str::FromStr};
+use std::net::{IpAddr, SocketAddr};
 
 use axum::http::HeaderMap;
+use ipnet::IpNet;
 
-/// Addresses or CIDR blocks (`10.0.0.0/8`, `::1`) of the proxies whose
-/// `X-Forwarded-For` is believed.
+/// The networks whose `X-Forwarded-For` is believed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<(IpAddr, u8)>);
+pub struct TrustedProxies(Vec<IpNet>);
 
 impl TrustedProxies {
-    /// Parses `a.b.c.d`, `a.b.c.d/n`, IPv6 likewise; empty entries are skipped.
-    pub fn parse(entries: &[String]) -> Result<TrustedProxies, String> {
-        let mut blocks = Vec::new();
-        for entry in entries.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
-            let (addr, bits) = match entry.split_once('/') {
-                Some((addr, bits)) => (addr, Some(bits)),
-                None => (entry, None),
+    /// Parses a comma-separated list of addresses and CIDR networks
+    /// (`10.0.0.0/8, 192.168.1.7, fd00::/8`); empty means none.
+    pub fn parse(list: &str) -> Result<TrustedProxies, String> {
+        let mut nets = Vec::new();
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let net = match item.parse::<IpNet>() {
+                Ok(net) => net,
+                Err(_) => match item.parse::<IpAddr>() {
+                    Ok(ip) => IpNet::from(ip),
+                    Err(_) => return Err(format!("{item:?} is neither an IP address nor a CIDR network")),
+                },
             };
-            let addr = IpAddr::from_str(addr).map_err(|_| format!("{entry:?} is not an address or CIDR block"))?;
-            let max = if addr.is_ipv4() { 32 } else { 128 };
-            let bits = match bits {
-                Some(bits) => bits.parse::<u8>().ok().filter(|b| *b <= max).ok_or_else(|| format!("{entry:?}: bad prefix length"))?,
-                None => max,
-            };
-            blocks.push((addr, bits));
+            nets.push(net);
         }
-        Ok(TrustedProxies(blocks))
+        Ok(TrustedProxies(nets))
     }
 
-    pub fn contains(&self, addr: IpAddr) -> bool {
-        let addr = canonical(addr);
-        self.0.iter().any(|(block, bits)| match (canonical(*block), addr) {
-            (IpAddr::V4(block), IpAddr::V4(addr)) => prefix_eq(&block.octets(), &addr.octets(), *bits),
-            (IpAddr::V6(block), IpAddr::V6(addr)) => prefix_eq(&block.octets(), &addr.octets(), *bits),
-            _ => false,
-        })
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `ip` is one of our proxies.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client's address for a connection from `peer` carrying `headers`.
+    pub fn client_addr(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+        let peer = canonical(peer.ip());
+        if !self.contains(peer) {
+            return peer;
+        }
+        let hops: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(parse_hop)
+            .collect::<Option<Vec<_>>>()
+            // A malformed list is not believed at all: the proxy is the client.
+            .unwrap_or_default();
+        let mut client = peer;
+        for hop in hops.into_iter().rev() {
+            client = hop;
+            if !self.contains(hop) {
+                break;
+            }
+        }
+        client
     }
 }
 
-/// IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`) as IPv4.
-fn canonical(addr: IpAddr) -> IpAddr {
-    match addr {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(addr),
+/// One `X-Forwarded-For` entry: an address, possibly with a port
+/// (`1.2.3.4:80`, `[::1]:80`).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(canonical(ip));
+    }
+    hop.parse::<SocketAddr>().ok().map(|s| canonical(s.ip()))
+}
+
+/// IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`) as the IPv4 address.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
         v4 => v4,
     }
-}
-
-fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
-    let (bytes, rest) = ((bits / 8) as usize, bits % 8);
-    if a[..bytes] != b[..bytes] {
-        return false;
-    }
-    rest == 0 || (a[bytes] ^ b[bytes]) >> (8 - rest) == 0
-}
-
-/// The client of a request that reached us from `peer`.
-pub fn client_addr(headers: &HeaderMap, peer: IpAddr, trusted: &TrustedProxies) -> IpAddr {
-    let peer = canonical(peer);
-    if !trusted.contains(peer) {
-        return peer;
-    }
-    // Right to left: each trusted hop vouches for the one before it.
-    let hops: Vec<IpAddr> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .map(|hop| IpAddr::from_str(hop).ok().map(canonical))
-        .collect::<Option<Vec<_>>>()
-        .unwrap_or_default();
-    let mut client = peer;
-    for hop in hops.into_iter().rev() {
-        client = hop;
-        if !trusted.contains(hop) {
-            break;
-        }
-    }
-    client
 }
 
 #[cfg(test)]
@@ -96,17 +111,40 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let trusted = TrustedProxies::parse(&["10.0.0.0/8".into(), "::1".into()]).unwrap();
-        let proxy: IpAddr = "10.1.2.3".parse().unwrap();
-        let stranger: IpAddr = "203.0.113.9".parse().unwrap();
-        assert_eq!(client_addr(&headers("198.51.100.7"), proxy, &trusted), "198.51.100.7".parse::<IpAddr>().unwrap());
-        assert_eq!(client_addr(&headers("198.51.100.7"), stranger, &trusted), stranger);
-        // A client's own forged entry sits left of the address the proxy saw.
-        assert_eq!(client_addr(&headers("1.2.3.4, 198.51.100.7, 10.9.9.9"), proxy, &trusted), "198.51.100.7".parse::<IpAddr>().unwrap());
-        assert_eq!(client_addr(&headers("garbage"), proxy, &trusted), proxy);
-        assert!(trusted.contains("::ffff:10.0.0.1".parse().unwrap()));
-        assert!(!trusted.contains("11.0.0.1".parse().unwrap()));
-        assert!(TrustedProxies::parse(&["10.0.0.0/33".into()]).is_err());
+    fn the_header_is_ignored_without_trusted_proxies() {
+        let none = TrustedProxies::default();
+        let peer: SocketAddr = "198.51.100.1:5000".parse().unwrap();
+        assert_eq!(none.client_addr(peer, &headers("1.1.1.1")).to_string(), "198.51.100.1");
+    }
+
+    #[test]
+    fn the_header_is_ignored_from_an_untrusted_peer() {
+        let proxies = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let peer: SocketAddr = "198.51.100.1:5000".parse().unwrap();
+        assert_eq!(proxies.client_addr(peer, &headers("1.1.1.1")).to_string(), "198.51.100.1");
+    }
+
+    #[test]
+    fn the_rightmost_untrusted_hop_is_the_client() {
+        let proxies = TrustedProxies::parse("10.0.0.0/8,127.0.0.1").unwrap();
+        let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        assert_eq!(proxies.client_addr(peer, &headers("9.9.9.9, 203.0.113.5, 10.0.0.2")).to_string(), "203.0.113.5");
+        // Only proxies in the list: the leftmost is the best we know.
+        assert_eq!(proxies.client_addr(peer, &headers("10.0.0.3, 10.0.0.2")).to_string(), "10.0.0.3");
+        // No header: the proxy itself.
+        assert_eq!(proxies.client_addr(peer, &HeaderMap::new()).to_string(), "127.0.0.1");
+        // Garbage is not believed.
+        assert_eq!(proxies.client_addr(peer, &headers("evil, 1.2.3.4")).to_string(), "127.0.0.1");
+        // Ports and mapped addresses.
+        assert_eq!(proxies.client_addr(peer, &headers("[2001:db8::1]:443")).to_string(), "2001:db8::1");
+        let mapped: SocketAddr = "[::ffff:10.0.0.1]:80".parse().unwrap();
+        assert_eq!(proxies.client_addr(mapped, &headers("203.0.113.7")).to_string(), "203.0.113.7");
+    }
+
+    #[test]
+    fn bad_lists_are_refused() {
+        assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
+        assert!(TrustedProxies::parse("proxy.internal").is_err());
+        assert!(TrustedProxies::parse("").unwrap().is_empty());
     }
 }

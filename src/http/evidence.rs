@@ -46,9 +46,19 @@ pub async fn content(
         Err(error) => return app_error(error),
     };
     let store = &*state.services.evidence;
-    match verify(store, &evidence).await {
-        Ok(None) => {}
+    // The whole blob is hashed at most once per CASEWORK_EVIDENCE_VERIFY_PERIOD_SECS
+    // (and on the first download after a start); ranges never re-hash it.
+    let guards = &state.services.guards;
+    let check = if guards.recently_verified(&evidence.sha256) {
+        Ok(None)
+    } else {
+        guards.count_hash_check();
+        verify(store, &evidence).await
+    };
+    match check {
+        Ok(None) => guards.verified(&evidence.sha256),
         Ok(Some(problem)) => {
+            guards.forget(&evidence.sha256);
             tracing::error!(evidence = %evidence.id, key = evidence.storage_key, expected = evidence.sha256, problem, "evidence blob failed its integrity check");
             return error_body(
                 StatusCode::CONFLICT,

@@ -65,6 +65,15 @@ pub async fn post(
     if super::upload::is_multipart(request.headers()) {
         return super::upload::post(&state, peer, request).await;
     }
+    // Only JSON: a form or `text/plain` body is a CSRF "simple request" a
+    // browser sends cross-origin without asking.
+    if !is_json(request.headers()) {
+        return error_body(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code::VALIDATION,
+            "send the request as Content-Type: application/json (or a multipart upload)",
+        );
+    }
     let limit = state.services.settings.max_body_bytes;
     let declared = request
         .headers()
@@ -85,6 +94,15 @@ pub async fn post(
     }
     let ctx = request_context(&state.services, &headers, peer).await;
     execute(&state, &headers, ctx, request).await
+}
+
+/// Whether the body is declared as JSON (`application/json`, any parameters).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .is_some_and(|essence| essence == "application/json")
 }
 
 pub(super) fn too_large() -> Response {
@@ -126,7 +144,18 @@ pub async fn get(
         if state.services.settings.is_production() {
             return error_body(StatusCode::NOT_FOUND, code::NOT_FOUND, "GraphiQL is disabled in production");
         }
-        return Html(GraphiQLSource::build().endpoint("/graphql").title("casework GraphiQL").finish()).into_response();
+        let mut page = Html(GraphiQLSource::build().endpoint("/graphql").title("casework GraphiQL").finish()).into_response();
+        page.headers_mut().insert(header::CONTENT_SECURITY_POLICY, header::HeaderValue::from_static(GRAPHIQL_CSP));
+        return page;
+    }
+    // In production a GET query must carry a header a browser cannot send
+    // cross-origin without a preflight, so a link or an <img> cannot run one.
+    if state.services.settings.is_production() && !super::upload::has_preflight_header(&headers) {
+        return error_body(
+            StatusCode::BAD_REQUEST,
+            code::VALIDATION,
+            "GET queries need an `apollo-require-preflight` or `x-apollo-operation-name` header in production; or POST JSON",
+        );
     }
     let Some(request) = parse_query_string(query) else {
         return error_body(StatusCode::BAD_REQUEST, code::VALIDATION, "the query string is not a GraphQL request");
@@ -142,6 +171,12 @@ pub async fn get(
     let ctx = request_context(&state.services, &headers, peer).await;
     execute(&state, &headers, ctx, request).await
 }
+
+/// The CSP of the GraphiQL page of async-graphql, which loads its scripts
+/// and styles from unpkg (issue 15 serves them from the binary instead).
+const GRAPHIQL_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; \
+     style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data: https://unpkg.com; \
+     font-src 'self' data: https://unpkg.com; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'";
 
 /// `?query=…&operationName=…&variables=…` as the GraphQL-over-HTTP spec spells
 /// it (async-graphql's own parser expects `operation_name`).
@@ -179,7 +214,7 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
 
 /// The caller (from the bearer token), the request id and the client address.
 pub(super) async fn request_context(services: &Services, headers: &HeaderMap, peer: SocketAddr) -> RequestContext {
-    let mut ctx = request_origin(&services.settings.trusted_proxies, headers, peer);
+    let mut ctx = request_origin(services, headers, peer);
     if let Some(token) = bearer(headers) {
         match auth::authenticate(services, token).await {
             Ok(actor) => ctx.actor = Some(actor),
@@ -202,8 +237,15 @@ pub(super) async fn execute(
     if let Some(name) = &request.operation_name {
         tracing::Span::current().record("operation", name.as_str());
     }
-    let request = request.data(Arc::new(Loaders::new(services))).data(ctx);
-    let mut response = state.schema.execute(request).await;
+    // An overloaded document is a request error, answered like any other.
+    let mut response = match super::shape::check(&request.query) {
+        Some(reason) => {
+            let mut error = ServerError::new(reason, None);
+            error.extensions.get_or_insert_with(Default::default).set("code", code::QUERY_TOO_COMPLEX);
+            async_graphql::Response::from_errors(vec![error])
+        }
+        None => state.schema.execute(request.data(Arc::new(Loaders::new(services))).data(ctx)).await,
+    };
     let request_error = response.data == async_graphql::Value::Null && response.errors.iter().all(|e| e.path.is_empty());
     for error in &mut response.errors {
         classify(error);
@@ -237,12 +279,14 @@ pub(super) fn bearer_token(value: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// The request id and client address of a request (see [`super::client_addr`]),
-/// before anyone is signed in.
-pub(super) fn request_origin(trusted: &super::TrustedProxies, headers: &HeaderMap, peer: SocketAddr) -> RequestContext {
+/// The request id and client address of a request, before anyone is signed in.
+/// The request id is always ours (see `request_ids`); the address is the
+/// peer's, or what our trusted proxies say (see [`super::client_addr`]).
+pub(super) fn request_origin(services: &Services, headers: &HeaderMap, peer: SocketAddr) -> RequestContext {
+    let client = services.settings.edge.trusted_proxies.client_addr(peer, headers);
     RequestContext {
         request_id: headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned),
-        client_addr: Some(super::client_addr(headers, peer.ip(), trusted).to_string()),
+        client_addr: Some(client.to_string()),
         ..RequestContext::default()
     }
 }

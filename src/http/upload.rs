@@ -10,7 +10,7 @@ use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
 use axum::{
     extract::Request,
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, HeaderName, StatusCode, header},
     response::Response,
 };
 use bytes::BytesMut;
@@ -34,6 +34,20 @@ const MAX_FILES: usize = 10;
 /// Bytes gathered before each write to the store.
 const WRITE_BUFFER: usize = 256 * 1024;
 
+/// Headers that make a browser send a CORS preflight, as Apollo Server asks of
+/// multipart requests (a `multipart/form-data` POST is otherwise a "simple"
+/// cross-site request): `apollo-require-preflight: true` or
+/// `x-apollo-operation-name: <name>` (Apollo Client sets the latter).
+pub const PREFLIGHT: HeaderName = HeaderName::from_static("apollo-require-preflight");
+pub const OPERATION_NAME: HeaderName = HeaderName::from_static("x-apollo-operation-name");
+
+/// Whether the request carries a non-empty preflight-forcing header.
+pub fn has_preflight_header(headers: &HeaderMap) -> bool {
+    [PREFLIGHT, OPERATION_NAME]
+        .iter()
+        .any(|name| headers.get(name).is_some_and(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace)))
+}
+
 pub fn is_multipart(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
@@ -52,6 +66,11 @@ fn internal() -> Response {
 pub async fn post(state: &AppState, peer: SocketAddr, request: Request) -> Response {
     let settings = &state.services.settings;
     let headers = request.headers().clone();
+    if !has_preflight_header(&headers) {
+        return bad_request(
+            "multipart requests need an `apollo-require-preflight: true` or `x-apollo-operation-name` header (CSRF protection)",
+        );
+    }
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let Ok(boundary) = multer::parse_boundary(content_type) else {
         return bad_request("multipart/form-data without a boundary");
@@ -65,9 +84,15 @@ pub async fn post(state: &AppState, peer: SocketAddr, request: Request) -> Respo
     }
     // Authenticate before reading a byte of a file: anonymous callers store nothing.
     let ctx = request_context(&state.services, &headers, peer).await;
-    if let Err(error) = ctx.actor() {
-        return error_body(StatusCode::UNAUTHORIZED, error.code(), &error.to_string());
-    }
+    let user = match ctx.actor() {
+        Ok(actor) => actor.user_id,
+        Err(error) => return error_body(StatusCode::UNAUTHORIZED, error.code(), &error.to_string()),
+    };
+    // At most CASEWORK_UPLOADS_PER_USER at once; the slot is freed when this returns.
+    let _slot = match state.services.guards.upload_slot(user) {
+        Ok(slot) => slot,
+        Err(error) => return error_body(StatusCode::TOO_MANY_REQUESTS, error.code(), "too many uploads at once; wait for one to finish"),
+    };
 
     let limits = SizeLimit::new()
         .whole_stream(max_total)
@@ -97,6 +122,10 @@ pub async fn post(state: &AppState, peer: SocketAddr, request: Request) -> Respo
                 };
                 if let Some(refused) = refuse_upload_markers(&request) {
                     return refused;
+                }
+                // Nothing is staged unless the operation is an upload.
+                if !is_upload_operation(&request) {
+                    return bad_request("a multipart request may only run the uploadEvidence mutation");
                 }
                 operations = Some(request);
             }
@@ -129,7 +158,12 @@ pub async fn post(state: &AppState, peer: SocketAddr, request: Request) -> Respo
                         return internal();
                     }
                 };
+                let size = file.size;
                 let index = staged.push(file);
+                if let Err(error) = state.services.guards.take_upload_bytes(user, size) {
+                    staged.discard_unclaimed().await;
+                    return error_body(StatusCode::TOO_MANY_REQUESTS, error.code(), "the daily upload quota is used up");
+                }
                 for path in paths {
                     if !set_upload(request, &path, index) {
                         return bad_request(&format!("`map` names {path:?}, which is not a variable of the operation"));
@@ -148,6 +182,26 @@ pub async fn post(state: &AppState, peer: SocketAddr, request: Request) -> Respo
     let response = execute(state, &headers, ctx, request.data(staged.clone())).await;
     staged.discard_unclaimed().await;
     response
+}
+
+/// Whether the operation to run is a mutation selecting only `uploadEvidence`
+/// (decided before any file is staged).
+fn is_upload_operation(request: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else { return false };
+    let operation = match (&document.operations, &request.operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    operation.is_some_and(|op| {
+        op.node.ty == OperationType::Mutation
+            && !op.node.selection_set.node.items.is_empty()
+            && op.node.selection_set.node.items.iter().all(|item| match &item.node {
+                Selection::Field(field) => field.node.name.node.as_str() == "uploadEvidence",
+                _ => false,
+            })
+    })
 }
 
 enum StageError {

@@ -59,7 +59,7 @@ pub async fn ws(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let limit = state.services.settings.max_body_bytes;
-    let origin = super::graphql::request_origin(&state.services.settings.trusted_proxies, &headers, peer);
+    let origin = super::graphql::request_origin(&state.services, &headers, peer);
     upgrade
         .protocols(["graphql-transport-ws"])
         .max_message_size(limit)

@@ -40,11 +40,13 @@ pub async fn run(services: Services, interval: Duration, mut shutdown: tokio::sy
     }
 }
 
-/// Which deadlines a complaint has newly missed at `now`.
-fn breaches(c: &complaint::Model, now: DateTime<Utc>) -> (bool, bool) {
+/// Which deadlines a complaint has newly missed at `now`: first response,
+/// solution (a proposed resolution), resolution — of its current cycle.
+fn breaches(c: &complaint::Model, now: DateTime<Utc>) -> (bool, bool, bool) {
     let first = !c.first_response_breached && c.acknowledged_at.is_none() && c.first_response_due < now;
+    let solution = !c.solution_breached && c.proposed_at.is_none() && c.solution_due.is_some_and(|due| due < now);
     let resolution = !c.resolution_breached && c.resolution_due < now;
-    (first, resolution)
+    (first, solution, resolution)
 }
 
 /// One pass: returns how many OVERDUE requests it raised.
@@ -59,6 +61,12 @@ pub async fn scan(services: &Services, now: DateTime<Utc>) -> AppResult<usize> {
         )
         .add(
             Condition::all()
+                .add(complaint::Column::SolutionBreached.eq(false))
+                .add(complaint::Column::ProposedAt.is_null())
+                .add(complaint::Column::SolutionDue.lt(now)),
+        )
+        .add(
+            Condition::all()
                 .add(complaint::Column::ResolutionBreached.eq(false))
                 .add(complaint::Column::ResolutionDue.lt(now)),
         );
@@ -70,10 +78,12 @@ pub async fn scan(services: &Services, now: DateTime<Utc>) -> AppResult<usize> {
             QueryTrait::query(&mut query).lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
         let Some(before) = query.one(uow.txn()).await? else {
-            return Ok(raised);
+            drop(uow);
+            let marked = mark_promises_and_updates(services, now).await?;
+            return Ok(raised + marked + mark_overdue_escalations(services, now).await?);
         };
-        let (first, resolution) = breaches(&before, now);
-        if !first && !resolution {
+        let (first, solution, resolution) = breaches(&before, now);
+        if !first && !solution && !resolution {
             // The scan condition and `breaches` disagree: never loop on it.
             return Err(AppError::internal(anyhow::anyhow!("SLA candidate {} has no breach", before.id)));
         }
@@ -82,18 +92,23 @@ pub async fn scan(services: &Services, now: DateTime<Utc>) -> AppResult<usize> {
         if first {
             guard = guard.add(complaint::Column::FirstResponseBreached.eq(false));
         }
+        if solution {
+            guard = guard.add(complaint::Column::SolutionBreached.eq(false));
+        }
         if resolution {
             guard = guard.add(complaint::Column::ResolutionBreached.eq(false));
         }
         let mut after = before.clone();
         after.sla_breached = true;
         after.first_response_breached |= first;
+        after.solution_breached |= solution;
         after.resolution_breached |= resolution;
         after.version = before.version + 1;
         after.updated_at = crate::service::now();
         let marked = complaint::Entity::update_many()
             .col_expr(complaint::Column::SlaBreached, Expr::value(true))
             .col_expr(complaint::Column::FirstResponseBreached, Expr::value(after.first_response_breached))
+            .col_expr(complaint::Column::SolutionBreached, Expr::value(after.solution_breached))
             .col_expr(complaint::Column::ResolutionBreached, Expr::value(after.resolution_breached))
             .col_expr(complaint::Column::Version, Expr::value(after.version))
             .col_expr(complaint::Column::UpdatedAt, Expr::value(after.updated_at))
@@ -104,7 +119,7 @@ pub async fn scan(services: &Services, now: DateTime<Utc>) -> AppResult<usize> {
             // Another instance (or a user) changed it first; look again next pass.
             continue;
         }
-        let missed: Vec<&str> = [(first, "first response"), (resolution, "resolution")]
+        let missed: Vec<&str> = [(first, "first response"), (solution, "solution"), (resolution, "resolution")]
             .into_iter()
             .filter_map(|(missed, what)| missed.then_some(what))
             .collect();
@@ -125,6 +140,85 @@ pub async fn scan(services: &Services, now: DateTime<Utc>) -> AppResult<usize> {
     }
 }
 
+/// Marks open complaints whose promise passed (`promiseBreached`) or whose
+/// progress update is late (`updateOverdue`), once each: the guarded update
+/// lets one instance win, and its audit event reaches `complaintEvents` subscribers.
+async fn mark_promises_and_updates(services: &Services, now: DateTime<Utc>) -> AppResult<usize> {
+    let open = complaint::Column::Status.is_not_in([ComplaintStatus::Resolved.as_str(), ComplaintStatus::Closed.as_str()]);
+    let due = Condition::any()
+        .add(Condition::all().add(complaint::Column::PromiseBreached.eq(false)).add(complaint::Column::PromisedBy.lt(now)))
+        .add(Condition::all().add(complaint::Column::UpdateOverdue.eq(false)).add(complaint::Column::NextUpdateDue.lt(now)));
+    let candidates = complaint::Entity::find().filter(open).filter(due).limit(500).all(&services.db).await?;
+    let mut marked = 0;
+    for before in candidates {
+        let promise = !before.promise_breached && before.promised_by.is_some_and(|at| at < now);
+        let update = !before.update_overdue && before.next_update_due.is_some_and(|at| at < now);
+        if !promise && !update {
+            continue;
+        }
+        let mut after = before.clone();
+        after.promise_breached |= promise;
+        after.update_overdue |= update;
+        let mut uow = UnitOfWork::begin(services, &RequestContext::system("sla-monitor")).await?;
+        match complaints::save(&uow, &before, &mut after).await {
+            Ok(()) => {}
+            // Another instance (or a user) changed it first; look again next pass.
+            Err(AppError::Conflict(_)) => continue,
+            Err(other) => return Err(other),
+        }
+        let action = if promise { "complaint.promise_breached" } else { "complaint.update_overdue" };
+        uow.record(complaints::event(&after, action, complaints::diff(Some(&before), &after))).await?;
+        uow.commit().await?;
+        marked += 1;
+    }
+    Ok(marked)
+}
+
+/// Marks pending escalation requests past their `dueBy` as overdue and
+/// announces each again to the supervisors' queues, once: the conditional
+/// `UPDATE … WHERE overdue = false` lets exactly one instance win.
+async fn mark_overdue_escalations(services: &Services, now: DateTime<Utc>) -> AppResult<usize> {
+    use entity::escalation;
+    let candidates = escalation::Entity::find()
+        .filter(escalation::Column::Status.eq(crate::domain::EscalationStatus::Pending.as_str()))
+        .filter(escalation::Column::Overdue.eq(false))
+        .filter(escalation::Column::DueBy.lt(now))
+        .limit(500)
+        .all(&services.db)
+        .await?;
+    let mut marked = 0;
+    for request in candidates {
+        let Some(complaint) = complaint::Entity::find_by_id(request.complaint_id).one(&services.db).await? else { continue };
+        let mut uow = UnitOfWork::begin(services, &RequestContext::system("sla-monitor")).await?;
+        let updated = escalation::Entity::update_many()
+            .col_expr(escalation::Column::Overdue, Expr::value(true))
+            .filter(escalation::Column::Id.eq(request.id))
+            .filter(escalation::Column::Overdue.eq(false))
+            .filter(escalation::Column::Status.eq(crate::domain::EscalationStatus::Pending.as_str()))
+            .exec(uow.txn())
+            .await?;
+        if updated.rows_affected == 0 {
+            continue;
+        }
+        // The monitor acts for the system: no caller's permission to re-check.
+        let complaint = complaints::touch(&uow, complaint.id, |_| Ok(())).await?;
+        let changes = crate::audit::Changes::new()
+            .field("overdue", false, true)
+            .set("escalationId", request.id.to_string())
+            .set("dueBy", request.due_by.to_rfc3339());
+        uow.record(crate::audit::NewEvent {
+            target_type: "escalation",
+            target_id: Some(request.id.to_string()),
+            ..complaints::event(&complaint, "escalation.overdue", changes)
+        })
+        .await?;
+        uow.escalation_raised(request.id);
+        uow.commit().await?;
+        marked += 1;
+    }
+    Ok(marked)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,13 +229,17 @@ mod tests {
         let now = Utc::now();
         let mut c = test_complaint(now);
         c.first_response_due = now - Duration::minutes(1);
-        assert_eq!(breaches(&c, now), (true, false));
+        assert_eq!(breaches(&c, now), (true, false, false));
         c.acknowledged_at = Some(now - Duration::minutes(5));
-        assert_eq!(breaches(&c, now), (false, false));
+        assert_eq!(breaches(&c, now), (false, false, false));
         c.resolution_due = now - Duration::seconds(1);
-        assert_eq!(breaches(&c, now), (false, true));
+        assert_eq!(breaches(&c, now), (false, false, true));
         c.resolution_breached = true;
-        assert_eq!(breaches(&c, now), (false, false), "one request per breach");
+        assert_eq!(breaches(&c, now), (false, false, false), "one request per breach");
+        c.solution_due = Some(now - Duration::seconds(1));
+        assert_eq!(breaches(&c, now), (false, true, false));
+        c.proposed_at = Some(now - Duration::minutes(1));
+        assert_eq!(breaches(&c, now), (false, false, false), "a proposal meets the solution deadline");
     }
 
     fn test_complaint(now: DateTime<Utc>) -> complaint::Model {
@@ -195,6 +293,22 @@ mod tests {
             acknowledged_at: None,
             resolved_at: None,
             closed_at: None,
+            repeat_of_id: None,
+            urgent_reason: None,
+            solution_due: Some(now + Duration::hours(4)),
+            solution_breached: false,
+            proposed_at: None,
+            cycle: 1,
+            cycle_started_at: None,
+            callback_due: None,
+            close_outcome: None,
+            promised_by: None,
+            promise_breached: false,
+            next_update_due: None,
+            update_overdue: false,
+            last_update_at: None,
+            delay_reason: None,
+            expected_resolution_at: None,
             created_at: now,
             updated_at: now,
             version: 1,

@@ -88,6 +88,7 @@ pub async fn seed(services: &Services) -> AppResult<bool> {
         broadband.id,
         broadband.version,
         Some("We are sorry. A technician will call you within 2 hours.".into()),
+        Some(crate::service::now() + chrono::Duration::hours(2)),
     )
     .await?;
 
@@ -109,7 +110,7 @@ pub async fn seed(services: &Services) -> AppResult<bool> {
         ),
     )
     .await?;
-    let parcel = complaints::acknowledge(services, &as_agent, parcel.id, parcel.version, None).await?;
+    let parcel = complaints::acknowledge(services, &as_agent, parcel.id, parcel.version, None, None).await?;
     complaints::record_finding(
         services,
         &as_agent,
@@ -211,5 +212,7 @@ fn sample(
         occurred_at: None,
         team_id: None::<ID>,
         assignee_id: None,
+        customer_id: None,
+        urgent_reason: None,
     }
 }

@@ -71,14 +71,16 @@ pub fn calendar(policy: &sla_policy::Model) -> Calendar {
     }
 }
 
-/// The deadlines of a complaint of this severity and category opened at `opened`:
-/// the category's policy, else the severity's, else the built-in default.
+/// The deadlines of a cycle of a complaint of this severity and category opened
+/// at `opened`: the category's policy, else the severity's, else the built-in
+/// default; urgency caps the first response at 10 minutes.
 pub async fn deadlines(
     services: &Services,
     severity: Severity,
     category: Category,
+    urgent: bool,
     opened: DateTime<Utc>,
-) -> AppResult<(DateTime<Utc>, DateTime<Utc>)> {
+) -> AppResult<sla::Deadlines> {
     let policies = sla_policy::Entity::find()
         .filter(sla_policy::Column::Severity.eq(severity.as_str()))
         .filter(sla_policy::Column::Category.is_in([category.as_str(), ""]))
@@ -92,10 +94,21 @@ pub async fn deadlines(
                 resolution_minutes: policy.resolution_minutes.into(),
             };
             let calendar = policy.business_hours_only.then(|| calendar(policy));
-            sla::deadlines(opened, targets, calendar.as_ref())
+            sla::cycle_deadlines(opened, sla::cycle_targets(targets, urgent), calendar.as_ref())
         }
-        None => sla::deadlines(opened, sla::default_targets(severity), None),
+        None => sla::cycle_deadlines(opened, sla::cycle_targets(sla::default_targets(severity), urgent), None),
     })
+}
+
+/// The deadlines of `c`'s current cycle, opened at `opened`.
+pub async fn complaint_deadlines(
+    services: &Services,
+    c: &entity::complaint::Model,
+    opened: DateTime<Utc>,
+) -> AppResult<sla::Deadlines> {
+    let severity: Severity = crate::error::stored(&c.severity)?;
+    let urgent = sla::is_urgent(severity, c.vulnerable_customer, c.urgent_reason.is_some());
+    deadlines(services, severity, crate::error::stored(&c.category)?, urgent, opened).await
 }
 
 /// Every configured policy, by severity and category (any signed-in user).

@@ -153,8 +153,12 @@ async fn insert_user(services: &Services, ctx: &RequestContext, user: NewUser) -
                 e.into()
             }
         })?;
-    uow.record(NewEvent::new(ChainKey::User(model.id), "user.created", "user", model.id).changes(user_fields(None, &model)))
-        .await?;
+    uow.record(
+        NewEvent::new(ChainKey::User(model.id), "user.created", "user", model.id)
+            .changes(user_fields(None, &model))
+            .state(crate::audit::state::user_state(&model)),
+    )
+    .await?;
     uow.commit().await?;
     Ok(model)
 }
@@ -230,7 +234,12 @@ pub async fn update_user(
     if new_password.is_some() {
         super::auth::revoke_user_tokens(&uow, id).await?;
     }
-    uow.record(NewEvent::new(ChainKey::User(id), "user.updated", "user", id).changes(changes)).await?;
+    uow.record(
+        NewEvent::new(ChainKey::User(id), "user.updated", "user", id)
+            .changes(changes)
+            .state(crate::audit::state::user_state(&after)),
+    )
+    .await?;
     uow.commit().await?;
     Ok(after)
 }
@@ -256,7 +265,8 @@ pub async fn deactivate_user(services: &Services, ctx: &RequestContext, id: Uuid
     let revoked = super::auth::revoke_user_tokens(&uow, id).await?;
     uow.record(
         NewEvent::new(ChainKey::User(id), "user.deactivated", "user", id)
-            .changes(user_fields(Some(&before), &after).field("revokedTokens", 0, revoked as i64)),
+            .changes(user_fields(Some(&before), &after).field("revokedTokens", 0, revoked as i64))
+            .state(crate::audit::state::user_state(&after)),
     )
     .await?;
     uow.commit().await?;

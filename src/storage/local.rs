@@ -113,6 +113,24 @@ impl EvidenceStore for LocalStore {
         tokio::fs::try_exists(self.path(key)?).await
     }
 
+    async fn clean_staging(&self) -> io::Result<usize> {
+        let dir = self.root.join("staging");
+        let mut entries = match tokio::fs::read_dir(&dir).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut removed = 0;
+        while let Some(entry) = entries.next_entry().await? {
+            let metadata = entry.metadata().await?;
+            let stale = metadata.modified().ok().and_then(|m| m.elapsed().ok()).is_some_and(|age| age >= super::STALE_STAGING);
+            if metadata.is_file() && stale && tokio::fs::remove_file(entry.path()).await.is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     fn describe(&self) -> String {
         format!("directory {}", self.root.display())
     }

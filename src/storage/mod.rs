@@ -46,9 +46,18 @@ pub trait EvidenceStore: Send + Sync + 'static {
     async fn exists(&self, key: &str) -> io::Result<bool>;
     /// For logs: which store this is.
     fn describe(&self) -> String;
+    /// Removes staged files a crash left behind (untouched for
+    /// [`STALE_STAGING`]); returns how many. Stores without a staging area
+    /// of their own (S3 multipart uploads expire by bucket rule) do nothing.
+    async fn clean_staging(&self) -> io::Result<usize> {
+        Ok(0)
+    }
 }
 
 /// The content address of a blob: `sha256/ab/cd/abcd…`.
+/// A staged file not written to for this long belongs to no live upload.
+pub const STALE_STAGING: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 pub fn content_key(sha256_hex: &str) -> String {
     format!("sha256/{}/{}/{}", &sha256_hex[..2], &sha256_hex[2..4], sha256_hex)
 }

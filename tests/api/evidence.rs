@@ -69,7 +69,7 @@ pub(crate) fn upload_form(complaint_id: &str, kind: &str, filename: &str, conten
 }
 
 pub(crate) async fn send_upload(app: &TestApp, token: Option<&str>, form: Form) -> reqwest::Response {
-    let mut request = app.client.post(app.url("/graphql")).multipart(form);
+    let mut request = app.client.post(app.url("/graphql")).header("apollo-require-preflight", "true").multipart(form);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }

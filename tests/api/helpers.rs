@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 pub const DEMO_PASSWORD: &str = "casework-demo";
+/// The bearer token `/metrics` wants on the test servers.
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
 pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";
 /// The Ed25519 seed that signs the test servers' audit checkpoints.
 pub const AUDIT_SEED: &str = "0101010101010101010101010101010101010101010101010101010101010101";
@@ -147,6 +149,7 @@ async fn start(
     settings.demo_password = casework::config::Secret::new(DEMO_PASSWORD);
     settings.jwt_secret = casework::config::Secret::new(JWT_SECRET);
     settings.db_max_connections = 8;
+    settings.edge.metrics_token = Some(casework::config::Secret::new(METRICS_TOKEN));
     let anchor = tempfile_dir::TempDir::new();
     settings.audit_signing_key = casework::audit::checkpoint::SigningSeed::parse(AUDIT_SEED).unwrap();
     settings.audit_public_key = settings.audit_signing_key.public_key_hex();
@@ -249,9 +252,16 @@ impl TestApp {
             .to_owned()
     }
 
+    /// The `/metrics` page (with the metrics token).
+    pub async fn metrics(&self) -> String {
+        let response = self.client.get(self.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+        assert_eq!(response.status(), 200, "/metrics");
+        response.text().await.unwrap()
+    }
+
     /// SQL statements the server has executed so far.
     pub async fn statements(&self) -> u64 {
-        let body = self.client.get(self.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        let body = self.metrics().await;
         body.lines()
             .find_map(|l| l.strip_prefix("casework_db_statements_total "))
             .and_then(|n| n.trim().parse().ok())

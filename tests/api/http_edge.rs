@@ -106,7 +106,7 @@ async fn health_and_readiness_answer(app: &TestApp) {
         assert_eq!(response.status(), 200, "{path}");
         assert!(response.headers().contains_key("x-request-id"), "{path} has no request id");
     }
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("casework_db_statements_total"));
 }
 

@@ -585,7 +585,7 @@ async fn a_parallel_burst_of_wrong_passwords_is_held_to_the_limit() {
 async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
     let Some(app) = spawn_app_with(Backend::Sqlite, |s| {
         s.login_attempts_per_address_per_minute = 3;
-        s.trusted_proxies = casework::http::TrustedProxies::parse(&["127.0.0.1".into()]).unwrap();
+        s.edge.trusted_proxies = casework::http::client_addr::TrustedProxies::parse("127.0.0.1").unwrap();
     })
     .await
     else {

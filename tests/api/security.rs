@@ -1,0 +1,422 @@
+//! Issue 11: what a hostile client tries at the edge — cross-site simple
+//! requests, forged request ids and forwarded addresses, queries that fan
+//! out or scan, overloaded documents, floods of creations and of `Range`
+//! requests, disguised file names — and what the server answers.
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::multipart::Part;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+
+use crate::{
+    evidence::{png, send_upload, upload, upload_form, upload_ok},
+    fixtures::ComplaintBuilder,
+    helpers::{Backend, METRICS_TOKEN, TestApp, spawn_another, spawn_app_with},
+};
+
+crate::on_both_databases!(
+    non_json_posts_answer_415,
+    multipart_needs_a_preflight_header_and_an_upload_operation,
+    a_huge_client_request_id_never_reaches_the_audit_table,
+    every_response_carries_no_store_nosniff_and_a_csp,
+    metrics_need_the_token,
+    the_deep_links_query_is_refused_before_any_resolver_runs,
+    whole_table_fields_fit_once_per_document,
+    short_searches_are_refused,
+    overloaded_documents_are_refused,
+    disguised_script_names_are_refused,
+    archives_are_refused_by_default,
+    a_thousand_ranges_read_the_file_once,
+    downloads_are_audited_once_per_window,
+);
+
+async fn post_with(app: &TestApp, content_type: Option<&str>, body: &str) -> reqwest::Response {
+    let mut request = app.client.post(app.url("/graphql")).body(body.to_owned());
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    request.send().await.unwrap()
+}
+
+async fn non_json_posts_answer_415(app: &TestApp) {
+    let body = r#"{"query":"mutation { logout(refreshToken: \"x\") }"}"#;
+    // The three "simple request" types a page on another site can POST without a preflight.
+    for content_type in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
+        let response = post_with(app, content_type, body).await;
+        assert_eq!(response.status(), 415, "{content_type:?}");
+        let json: Value = response.json().await.unwrap();
+        assert_eq!(json["errors"][0]["extensions"]["code"], "VALIDATION");
+    }
+    let response = post_with(app, Some("application/json; charset=utf-8"), r#"{"query":"{ __typename }"}"#).await;
+    assert_eq!(response.status(), 200);
+}
+
+async fn multipart_needs_a_preflight_header_and_an_upload_operation(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let complaint = ComplaintBuilder::new().create(app, &agent).await;
+    let id = complaint["id"].as_str().unwrap();
+    // Without apollo-require-preflight / x-apollo-operation-name: 400, nothing stored.
+    let form = upload_form(id, "SCREENSHOT", "s.png", "image/png", Part::bytes(png(2048)));
+    let response =
+        app.client.post(app.url("/graphql")).bearer_auth(&agent).multipart(form).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let json: Value = response.json().await.unwrap();
+    assert!(json["errors"][0]["message"].as_str().unwrap().contains("apollo-require-preflight"), "{json}");
+    // Apollo Client's own header is enough.
+    let form = upload_form(id, "SCREENSHOT", "s.png", "image/png", Part::bytes(png(2048)));
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&agent)
+        .header("x-apollo-operation-name", "Upload")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let json: Value = response.json().await.unwrap();
+    assert!(json["data"]["uploadEvidence"]["id"].is_string(), "{json}");
+    // Any other operation over multipart is refused before a file is staged.
+    let operations = json!({ "query": "mutation($f: Upload) { logout(refreshToken: \"x\") }", "variables": { "f": null } });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({ "1": ["variables.f"] }).to_string())
+        .part("1", Part::bytes(png(2048)).file_name("s.png"));
+    let response = send_upload(app, Some(&agent), form).await;
+    assert_eq!(response.status(), 400);
+    let json: Value = response.json().await.unwrap();
+    assert!(json["errors"][0]["message"].as_str().unwrap().contains("uploadEvidence"), "{json}");
+    let staging = app.evidence_dir.join("staging");
+    let left = std::fs::read_dir(&staging).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0, "nothing staged");
+}
+
+async fn a_huge_client_request_id_never_reaches_the_audit_table(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let huge = "A".repeat(10 * 1024);
+    let mutation = "mutation($input: CreateComplaintInput!) { createComplaint(input: $input) { id } }";
+    for client_id in [huge.as_str(), "trace-123", "<script>alert(1)</script>"] {
+        let response = app
+            .client
+            .post(app.url("/graphql"))
+            .bearer_auth(&agent)
+            .header("x-request-id", client_id)
+            .json(&json!({ "query": mutation, "variables": { "input": ComplaintBuilder::new().input() } }))
+            .send()
+            .await
+            .unwrap();
+        let ours = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_eq!(ours.len(), 36, "the server's own id, a UUID: {ours}");
+        assert_ne!(ours, client_id);
+        let json: Value = response.json().await.unwrap();
+        let id = json["data"]["createComplaint"]["id"].as_str().expect("created").to_owned();
+        let uuid = casework::ids::parse(&id).unwrap().1;
+        let event = entity::audit_event::Entity::find()
+            .filter(entity::audit_event::Column::ComplaintId.eq(uuid))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.request_id.as_deref(), Some(ours.as_str()), "the audit row holds our id, not the client's");
+    }
+}
+
+async fn every_response_carries_no_store_nosniff_and_a_csp(app: &TestApp) {
+    let responses = [
+        app.client.post(app.url("/graphql")).json(&json!({ "query": "{ __typename }" })).send().await.unwrap(),
+        app.client.get(app.url("/healthz")).send().await.unwrap(),
+        app.client.get(app.url("/nope")).send().await.unwrap(),
+        post_with(app, Some("text/plain"), "x").await,
+    ];
+    for response in responses {
+        let headers = response.headers();
+        assert_eq!(headers["cache-control"], "no-store", "{}", response.url());
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert!(headers["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    }
+    // A handler's own policy is kept: GraphiQL needs its scripts.
+    let page = app.client.get(app.url("/graphql")).header("accept", "text/html").send().await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src"), "{csp}");
+}
+
+async fn metrics_need_the_token(app: &TestApp) {
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let response = app.client.get(app.url("/metrics")).bearer_auth("wrong-token-of-some-length").send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let response = app.client.get(app.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+async fn the_deep_links_query_is_refused_before_any_resolver_runs(app: &TestApp) {
+    let supervisor = app.login_as("supervisor@example.com").await;
+    let deep = "{ complaints(first:100){ edges{ node{ links{ complaint{ links{ complaint{ links{ complaint{ title description }}}}}}}}}}";
+    // What a request costs with no resolver at all: the sign-in check.
+    let before = app.statements().await;
+    app.ok(&supervisor, "{ __typename }", json!({})).await;
+    let baseline = app.statements().await - before;
+    let before = app.statements().await;
+    let response = app.gql(Some(&supervisor), deep, json!({})).await;
+    let spent = app.statements().await - before;
+    assert_eq!(response["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{response}");
+    assert!(response["data"].is_null());
+    assert_eq!(spent, baseline, "no resolver ran");
+    // A nested list is capped at 100 rows.
+    let code = app.error_code(Some(&supervisor), "{ complaints(first: 1) { edges { node { notes(first: 101) { id } } } } }", json!({})).await;
+    assert!(code == "VALIDATION" || code == "QUERY_TOO_COMPLEX", "{code}");
+}
+
+async fn whole_table_fields_fit_once_per_document(app: &TestApp) {
+    let auditor = app.login_as("auditor@example.com").await;
+    let once = app.gql(Some(&auditor), "{ verifyAuditTrail { ok } }", json!({})).await;
+    assert!(once.get("errors").is_none(), "{once}");
+    let twice = "{ a: verifyAuditTrail { ok } b: verifyAuditTrail { ok } }";
+    assert_eq!(app.error_code(Some(&auditor), twice, json!({})).await, "QUERY_TOO_COMPLEX");
+    let searches = "{ a: complaints(filter: {search: \"parcel\"}) { totalCount } b: complaints(filter: {search: \"late\"}) { totalCount } }";
+    assert_eq!(app.error_code(Some(&auditor), searches, json!({})).await, "QUERY_TOO_COMPLEX");
+}
+
+async fn short_searches_are_refused(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let query = "query($s: String!) { complaints(filter: {search: $s}) { totalCount } }";
+    for short in ["a", "%%", " x "] {
+        assert_eq!(app.error_code(Some(&agent), query, json!({ "s": short })).await, "VALIDATION", "{short:?}");
+    }
+    ComplaintBuilder::new().with("title", json!("Broken fridge door")).create(app, &agent).await;
+    let found = app.ok(&agent, query, json!({ "s": "FRIDGE" })).await;
+    assert_eq!(found["complaints"]["totalCount"], 1);
+}
+
+async fn overloaded_documents_are_refused(app: &TestApp) {
+    // graphql-cop's probes: each field costs one point, so the budget alone lets them through.
+    let aliases: String = (0..=100).map(|i| format!("alias{i}: __typename ")).collect();
+    let directives = format!("query cop {{ __typename {} }}", "@aa ".repeat(10));
+    let duplicates = format!("query cop {{ {} }}", "__typename ".repeat(500));
+    for document in [format!("query cop {{ {aliases} }}"), directives, duplicates] {
+        let response = app.gql(None, &document, json!({})).await;
+        assert_eq!(response["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{response}");
+        assert!(response.get("data").is_none_or(Value::is_null));
+    }
+}
+
+async fn disguised_script_names_are_refused(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let complaint = ComplaintBuilder::new().create(app, &agent).await;
+    let id = complaint["id"].as_str().unwrap();
+    for name in ["payroll.bat.", "payroll.bat . .", "payroll.bat\u{200B}", "invoice\u{202E}fdp.ps1", "notes.vbs"] {
+        let response = upload(app, &agent, id, "OTHER", name, "text/plain", b"echo hello\r\n".to_vec()).await;
+        assert_eq!(response["errors"][0]["extensions"]["code"], "VALIDATION", "{name:?}: {response}");
+    }
+}
+
+async fn archives_are_refused_by_default(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let complaint = ComplaintBuilder::new().create(app, &agent).await;
+    let id = complaint["id"].as_str().unwrap();
+    let mut zip = b"PK\x03\x04\x14\0\0\0\x08\0".to_vec();
+    zip.resize(512, 0);
+    for (name, bytes) in [("logs.zip", zip.clone()), ("logs.txt", zip), ("budget.xlsm", b"plain".to_vec())] {
+        let response = upload(app, &agent, id, "OTHER", name, "application/octet-stream", bytes).await;
+        assert_eq!(response["errors"][0]["extensions"]["code"], "VALIDATION", "{name}: {response}");
+        assert!(response["errors"][0]["message"].as_str().unwrap().contains("archives"), "{response}");
+    }
+}
+
+fn hash_checks(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("casework_evidence_hash_checks_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("casework_evidence_hash_checks_total")
+}
+
+async fn a_thousand_ranges_read_the_file_once(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let complaint = ComplaintBuilder::new().create(app, &agent).await;
+    let bytes = png(4 * 1024 * 1024);
+    let evidence = upload_ok(app, &agent, complaint["id"].as_str().unwrap(), bytes.clone()).await;
+    let url = app.url(evidence["downloadUrl"].as_str().unwrap());
+    let before = hash_checks(&app.metrics().await);
+    for _ in 0..1000 {
+        let response = app.client.get(&url).bearer_auth(&agent).header("range", "bytes=0-0").send().await.unwrap();
+        assert_eq!(response.status(), 206);
+        assert_eq!(response.bytes().await.unwrap().as_ref(), &bytes[..1]);
+    }
+    assert_eq!(hash_checks(&app.metrics().await) - before, 1, "the whole blob was hashed once");
+
+    // A new instance (a restart) checks the blob again on its first download,
+    // and catches what changed while the first instance trusted its check.
+    let blob = std::fs::read_dir(app.evidence_dir.join("sha256"))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|f| f.unwrap().path())
+        .next()
+        .expect("the blob");
+    let mut altered = bytes.clone();
+    altered[1_000_000] ^= 0xff;
+    std::fs::write(&blob, &altered).unwrap();
+    let dir = app.evidence_dir.clone();
+    let restarted = spawn_another(app, |settings| settings.evidence_dir = dir).await;
+    let agent = restarted.login_as("agent@example.com").await;
+    let response = restarted.client.get(restarted.url(evidence["downloadUrl"].as_str().unwrap())).bearer_auth(&agent).header("range", "bytes=0-0").send().await.unwrap();
+    assert_eq!(response.status(), 409);
+    restarted.finish().await;
+}
+
+async fn downloads_are_audited_once_per_window(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let supervisor = app.login_as("supervisor@example.com").await;
+    let complaint = ComplaintBuilder::new().create(app, &agent).await;
+    let id = complaint["id"].as_str().unwrap();
+    let evidence = upload_ok(app, &agent, id, png(4096)).await;
+    let version = app.ok(&supervisor, "query($id: ID!) { complaint(id: $id) { version } }", json!({ "id": id })).await;
+    let flags = "mutation($id: ID!, $v: Int!) { setFlags(id: $id, expectedVersion: $v, input: {sensitive: true}) { sensitive } }";
+    app.ok(&supervisor, flags, json!({ "id": id, "v": version["complaint"]["version"] })).await;
+    let url = app.url(evidence["downloadUrl"].as_str().unwrap());
+    for range in ["bytes=0-0", "bytes=1-1", "bytes=0-", "bytes=2-9"] {
+        let response = app.client.get(&url).bearer_auth(&supervisor).header("range", range).send().await.unwrap();
+        assert_eq!(response.status(), 206);
+    }
+    let uuid = casework::ids::parse(id).unwrap().1;
+    let downloads = entity::audit_event::Entity::find()
+        .filter(entity::audit_event::Column::ComplaintId.eq(uuid))
+        .filter(entity::audit_event::Column::Action.eq("evidence.downloaded"))
+        .order_by_asc(entity::audit_event::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(downloads.len(), 1, "one event per user, item and 10 minutes");
+}
+
+// ---------------------------------------------------------------- configured servers
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    for (trusted, expected) in [("", "127.0.0.1"), ("127.0.0.1/32", "203.0.113.9")] {
+        let app = spawn_app_with(Backend::Sqlite, |settings| {
+            settings.edge.trusted_proxies = casework::http::client_addr::TrustedProxies::parse(trusted).unwrap();
+        })
+        .await
+        .unwrap();
+        let agent = app.login_as("agent@example.com").await;
+        let response: Value = app
+            .client
+            .post(app.url("/graphql"))
+            .bearer_auth(&agent)
+            .header("x-forwarded-for", "6.6.6.6, 203.0.113.9")
+            .json(&json!({
+                "query": "mutation($input: CreateComplaintInput!) { createComplaint(input: $input) { id } }",
+                "variables": { "input": ComplaintBuilder::new().input() },
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let uuid = casework::ids::parse(response["data"]["createComplaint"]["id"].as_str().unwrap()).unwrap().1;
+        let event = entity::audit_event::Entity::find()
+            .filter(entity::audit_event::Column::ComplaintId.eq(uuid))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.client_addr.as_deref(), Some(expected), "trusted proxies {trusted:?}");
+        app.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creations_per_minute_are_limited_per_user() {
+    let app = spawn_app_with(Backend::Sqlite, |settings| settings.edge.creations_per_minute = 3).await.unwrap();
+    let agent = app.login_as("agent@example.com").await;
+    let mutation = "mutation($input: CreateComplaintInput!) { createComplaint(input: $input) { id } }";
+    for _ in 0..3 {
+        app.ok(&agent, mutation, json!({ "input": ComplaintBuilder::new().input() })).await;
+    }
+    let code = app.error_code(Some(&agent), mutation, json!({ "input": ComplaintBuilder::new().input() })).await;
+    assert_eq!(code, "RATE_LIMITED");
+    // Another user is not affected.
+    let other = app.login_as("agent2@example.com").await;
+    app.ok(&other, mutation, json!({ "input": ComplaintBuilder::new().input() })).await;
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_gives_no_suggestions_and_no_simple_get_queries() {
+    let app = spawn_app_with(Backend::Sqlite, |settings| {
+        settings.env = casework::config::Environment::Production;
+        settings.demo = false;
+    })
+    .await
+    .unwrap();
+    let response = app.gql(None, "{ complaintz { id } }", json!({})).await;
+    let message = response["errors"][0]["message"].as_str().unwrap();
+    assert!(!message.contains("Did you mean"), "{message}");
+    let response = app.client.get(app.url("/graphql")).query(&[("query", "{ __typename }")]).send().await.unwrap();
+    assert_eq!(response.status(), 400, "a GET query without a preflight header (graphql-cop's CSRF check)");
+    let response = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("query", "{ __typename }")])
+        .header("apollo-require-preflight", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    app.finish().await;
+}
+
+#[test]
+fn a_public_address_needs_an_explicit_environment() {
+    use casework::config::{Cli, Command, Settings};
+    use clap::Parser;
+    let parse = |args: &[&str]| {
+        let cli = Cli::parse_from(args);
+        let Command::Serve(serve) = &cli.command else { unreachable!() };
+        Settings::from_args(&cli.database, serve).map(|_| ())
+    };
+    let refused = parse(&["casework", "serve", "--listen", "0.0.0.0:8080"]).unwrap_err();
+    assert!(refused.to_string().contains("CASEWORK_ENV"), "{refused}");
+    assert!(parse(&["casework", "serve", "--listen", "0.0.0.0:8080", "--env", "development"]).is_ok());
+    assert!(parse(&["casework", "serve", "--listen", "127.0.0.1:8080"]).is_ok());
+    // Secrets are not flags.
+    assert!(Cli::try_parse_from(["casework", "serve", "--jwt-secret", "x".repeat(40).as_str()]).is_err());
+    assert!(Cli::try_parse_from(["casework", "user", "add", "--email", "a@b.c", "--name", "A", "--role", "AGENT", "--password", "p"]).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_sessions_time_out_runaway_statements() {
+    let Some(app) = crate::helpers::spawn_app(Backend::Postgres).await else { return };
+    let session = casework::db::PgSession {
+        statement_timeout: Some(Duration::from_millis(200)),
+        idle_in_transaction_timeout: Some(Duration::from_secs(30)),
+    };
+    let db = casework::db::connect_with(&app.database_url, 1, &Default::default(), session).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    let slept = db.execute_unprepared("SELECT pg_sleep(2)").await;
+    assert!(slept.unwrap_err().to_string().contains("statement timeout"), "the statement was cancelled");
+    db.close().await.unwrap();
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staged_files_left_by_a_crash_are_removed_at_start() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await.unwrap();
+    let staging = app.evidence_dir.join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let stale = staging.join("crashed-upload");
+    let fresh = staging.join("in-flight-upload");
+    std::fs::write(&stale, b"half a file").unwrap();
+    std::fs::write(&fresh, b"being written").unwrap();
+    let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options().write(true).open(&stale).unwrap().set_modified(hour_ago).unwrap();
+    let dir = app.evidence_dir.clone();
+    let restarted = spawn_another(&app, |settings| settings.evidence_dir = dir).await;
+    assert!(!stale.exists(), "the crashed upload's staged file is gone");
+    assert!(fresh.exists(), "a recent one may belong to another instance's upload");
+    restarted.finish().await;
+    app.finish().await;
+}
