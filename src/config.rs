@@ -322,6 +322,22 @@ pub struct SessionArgs {
     /// Concurrent subscriptions of one user over all their WebSockets (per instance).
     #[arg(long, env = "CASEWORK_WS_MAX_SUBSCRIPTIONS_PER_USER", default_value_t = 50)]
     pub ws_max_subscriptions_per_user: usize,
+    /// Failed sign-ins per client address per minute before `RATE_LIMITED`.
+    #[arg(long, env = "CASEWORK_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", default_value_t = 100)]
+    pub login_attempts_per_address_per_minute: u32,
+    /// Password hashes computed at once (each takes ~19 MiB); default: the number of cores.
+    #[arg(long, env = "CASEWORK_PASSWORD_HASH_CONCURRENCY")]
+    pub password_hash_concurrency: Option<usize>,
+    /// Milliseconds a sign-in waits for a hashing slot before `RATE_LIMITED`.
+    #[arg(long, env = "CASEWORK_PASSWORD_HASH_WAIT_MS", default_value_t = 2000)]
+    pub password_hash_wait_ms: u64,
+    /// Currency of authority limits (ISO 4217); default: CASEWORK_DEFAULT_CURRENCY.
+    #[arg(long, env = "CASEWORK_AUTHORITY_CURRENCY")]
+    pub authority_currency: Option<String>,
+    /// Conversion into the authority currency, `GBP=9.12,USD=7.10` (units per unit of
+    /// the named currency). A compensation in a currency without a rate needs approval.
+    #[arg(long, env = "CASEWORK_FX_RATES", value_delimiter = ',', default_value = "")]
+    pub fx_rates: Vec<String>,
 }
 
 /// Limits of the HTTP edge, the database session and evidence uploads (issue 11).
@@ -489,6 +505,11 @@ pub struct Settings {
     pub ws_init_timeout: Duration,
     pub ws_max_subscriptions: usize,
     pub ws_max_subscriptions_per_user: usize,
+    pub login_attempts_per_address_per_minute: u32,
+    pub password_hash_concurrency: usize,
+    pub password_hash_wait: Duration,
+    /// The authority currency and its conversion rates.
+    pub authority: crate::domain::policy::Authority,
 }
 
 /// The validated [`EdgeArgs`].
@@ -565,6 +586,8 @@ pub enum ConfigError {
     AuditKey(String),
     #[error("CASEWORK_AUDIT_PUBLIC_KEY: {0}")]
     AuditPublicKey(String),
+    #[error("CASEWORK_AUTHORITY_CURRENCY / CASEWORK_FX_RATES: {0}")]
+    Authority(String),
     #[error("{0}: {1}")]
     SecretFile(String, String),
     #[error("CASEWORK_TRUSTED_PROXIES: {0}")]
@@ -577,6 +600,23 @@ pub enum ConfigError {
     AuditMacKey(String),
     #[error("CASEWORK_AUDIT_TRUSTED_KEYS: {0}")]
     AuditTrustedKeys(String),
+}
+
+/// The authority currency and `CODE=rate` pairs, validated.
+fn authority(args: &SessionArgs, default_currency: &str) -> Result<crate::domain::policy::Authority, ConfigError> {
+    use crate::domain::validation::Currency;
+    let code = |field, value: &str| Currency::parse(field, value).map(|c| c.code().to_owned()).map_err(|e| ConfigError::Authority(e.message));
+    let currency = code("CASEWORK_AUTHORITY_CURRENCY", args.authority_currency.as_deref().unwrap_or(default_currency))?;
+    let mut rates = std::collections::HashMap::new();
+    for pair in args.fx_rates.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        let (from, rate) = pair.split_once('=').ok_or_else(|| ConfigError::Authority(format!("{pair:?}: expected CODE=rate")))?;
+        let rate: Decimal = rate.trim().parse().map_err(|_| ConfigError::Authority(format!("{pair:?}: not a decimal rate")))?;
+        if rate <= Decimal::ZERO {
+            return Err(ConfigError::Authority(format!("{pair:?}: the rate must be positive")));
+        }
+        rates.insert(code("CASEWORK_FX_RATES", from.trim())?, rate);
+    }
+    Ok(crate::domain::policy::Authority { currency, rates })
 }
 
 impl Settings {
@@ -666,6 +706,14 @@ impl Settings {
             ws_init_timeout: Duration::from_secs(args.sessions.ws_init_timeout_secs.max(1)),
             ws_max_subscriptions: args.sessions.ws_max_subscriptions.max(1),
             ws_max_subscriptions_per_user: args.sessions.ws_max_subscriptions_per_user.max(1),
+            login_attempts_per_address_per_minute: args.sessions.login_attempts_per_address_per_minute,
+            password_hash_concurrency: args
+                .sessions
+                .password_hash_concurrency
+                .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+                .max(1),
+            password_hash_wait: Duration::from_millis(args.sessions.password_hash_wait_ms),
+            authority: authority(&args.sessions, currency.code())?,
             closed_loop: args.closed_loop.clone(),
         };
         Ok((settings, generated))

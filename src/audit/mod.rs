@@ -94,6 +94,8 @@ pub enum ChainKey {
     User(Uuid),
     Team(Uuid),
     System,
+    /// Failed sign-ins and lock-outs (no user to hang them on: the email may be unknown).
+    Security,
 }
 
 impl std::fmt::Display for ChainKey {
@@ -104,6 +106,7 @@ impl std::fmt::Display for ChainKey {
             ChainKey::User(id) => write!(f, "user:{id}"),
             ChainKey::Team(id) => write!(f, "team:{id}"),
             ChainKey::System => f.write_str("system"),
+            ChainKey::Security => f.write_str("security"),
         }
     }
 }

@@ -34,8 +34,42 @@ pub fn verify(phc: Option<&str>, password: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
     };
-    let matches = argon2().verify_password(password.as_bytes(), &parsed).is_ok();
+    let matches = verify_with_pooled_memory(&parsed, password).unwrap_or_else(|| argon2().verify_password(password.as_bytes(), &parsed).is_ok());
     matches && phc.is_some()
+}
+
+/// Working memory of finished verifications, reused: a fresh 19 MiB block per
+/// hash, freed on whichever blocking-pool thread ran it, leaves the system
+/// allocator holding one such block per thread arena (hundreds of MiB under a
+/// burst of sign-ins). At most [`POOLED`] are kept.
+static MEMORY: std::sync::Mutex<Vec<Vec<argon2::Block>>> = std::sync::Mutex::new(Vec::new());
+const POOLED: usize = 8;
+
+/// Verifies with pooled working memory; `None` when the hash is not one we
+/// can recompute this way (then the library's own verifier decides).
+fn verify_with_pooled_memory(parsed: &PasswordHash<'_>, password: &str) -> Option<bool> {
+    let algorithm = Algorithm::try_from(parsed.algorithm).ok()?;
+    let version = Version::try_from(parsed.version?).ok()?;
+    let params = Params::try_from(parsed).ok()?;
+    let expected = parsed.hash?;
+    let mut salt = [0u8; 64];
+    let salt = parsed.salt?.decode_b64(&mut salt).ok()?;
+    let mut memory = MEMORY.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default();
+    if memory.len() < params.block_count() {
+        memory.resize(params.block_count(), argon2::Block::default());
+    }
+    let mut out = vec![0u8; expected.len()];
+    let computed = Argon2::new(algorithm, version, params.clone())
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut memory[..params.block_count()])
+        .ok();
+    let mut pool = MEMORY.lock().unwrap_or_else(|e| e.into_inner());
+    if pool.len() < POOLED {
+        pool.push(memory);
+    }
+    drop(pool);
+    computed?;
+    // `Output`'s equality is constant-time.
+    Some(argon2::password_hash::Output::new(&out).ok()? == expected)
 }
 
 /// Compute the dummy hash ahead of the first sign-in, so the first unknown

@@ -136,9 +136,30 @@ pub fn mark_sensitive(actor: &Actor, complaint: &ComplaintAccess) -> Decision {
     }
 }
 
-/// Whether a compensation needs someone else's approval.
-pub fn within_authority(actor: &Actor, amount: Decimal) -> bool {
-    amount <= actor.authority_limit
+/// The currency authority limits are expressed in, and the rates that convert
+/// other currencies into it (`CASEWORK_AUTHORITY_CURRENCY`, `CASEWORK_FX_RATES`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Authority {
+    pub currency: String,
+    /// Units of `currency` per unit of the keyed currency (`GBP` → 9.12).
+    pub rates: std::collections::HashMap<String, Decimal>,
+}
+
+impl Authority {
+    /// `amount` of `currency` in the authority currency; `None` without a rate.
+    pub fn convert(&self, amount: Decimal, currency: &str) -> Option<Decimal> {
+        if currency.eq_ignore_ascii_case(&self.currency) {
+            return Some(amount);
+        }
+        self.rates.get(&currency.to_ascii_uppercase()).and_then(|rate| amount.checked_mul(*rate))
+    }
+}
+
+/// Whether a compensation is within the actor's authority (else it needs
+/// someone else's approval). An amount in a currency without a configured
+/// rate is never within authority: less control is never the fallback.
+pub fn within_authority(actor: &Actor, amount: Decimal, currency: &str, authority: &Authority) -> bool {
+    authority.convert(amount, currency).is_some_and(|converted| converted <= actor.authority_limit)
 }
 
 pub fn can_propose_compensation(actor: &Actor) -> bool {
@@ -526,10 +547,24 @@ mod tests {
     }
 
     #[test]
+    fn authority_converts_currencies_and_refuses_unknown_ones() {
+        let agent = actor(Role::Agent);
+        let authority = Authority {
+            currency: "CNY".into(),
+            rates: [("GBP".to_owned(), Decimal::new(912, 2))].into_iter().collect(),
+        };
+        assert!(within_authority(&agent, Decimal::from(500), "CNY", &authority));
+        assert!(!within_authority(&agent, Decimal::from(500), "GBP", &authority), "500 GBP ≈ 4560 CNY");
+        assert!(within_authority(&agent, Decimal::from(50), "gbp", &authority), "50 GBP ≈ 456 CNY");
+        assert!(!within_authority(&agent, Decimal::from(1), "USD", &authority), "no rate: approval");
+    }
+
+    #[test]
     fn authority_limits_are_inclusive() {
         let agent = actor(Role::Agent);
-        assert!(within_authority(&agent, Decimal::from(500)));
-        assert!(!within_authority(&agent, Decimal::new(50001, 2)));
+        let authority = Authority { currency: "CNY".into(), ..Authority::default() };
+        assert!(within_authority(&agent, Decimal::from(500), "CNY", &authority));
+        assert!(!within_authority(&agent, Decimal::new(50001, 2), "CNY", &authority));
     }
 
     #[test]

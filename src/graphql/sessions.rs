@@ -48,12 +48,16 @@ pub struct SessionMutation;
 #[Object]
 impl SessionMutation {
     /// Signs in. A wrong password and an unknown email give the same error.
+    /// At most one `login` or `refreshSession` per request; email at most 254
+    /// bytes; attempts are limited per email and per client address.
     async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> AppResult<AuthPayload> {
+        one_session_field(ctx)?;
         Ok(auth::login(ctx.services()?, ctx.request()?, &email, &password).await?.into())
     }
 
     /// Exchanges a refresh token for new tokens; the old refresh token stops working.
     async fn refresh_session(&self, ctx: &Context<'_>, refresh_token: String) -> AppResult<AuthPayload> {
+        one_session_field(ctx)?;
         Ok(auth::refresh(ctx.services()?, ctx.request()?, &refresh_token).await?.into())
     }
 
@@ -69,4 +73,33 @@ impl SessionMutation {
         auth::logout_all(ctx.services()?, ctx.request()?).await?;
         Ok(true)
     }
+}
+
+/// Refuses a document with more than one `login` or `refreshSession` field
+/// (aliases and fragments included): one request, one password guess.
+fn one_session_field(ctx: &Context<'_>) -> AppResult<()> {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    fn count(ctx: &Context<'_>, set: &SelectionSet, depth: usize) -> usize {
+        if depth > 8 {
+            return 0;
+        }
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(field) => {
+                    usize::from(matches!(field.node.name.node.as_str(), "login" | "refreshSession"))
+                }
+                Selection::InlineFragment(fragment) => count(ctx, &fragment.node.selection_set.node, depth + 1),
+                Selection::FragmentSpread(spread) => ctx
+                    .query_env
+                    .fragments
+                    .get(&spread.node.fragment_name.node)
+                    .map_or(0, |f| count(ctx, &f.node.selection_set.node, depth + 1)),
+            })
+            .sum()
+    }
+    if count(ctx, &ctx.query_env.operation.node.selection_set.node, 0) > 1 {
+        return Err(crate::error::AppError::validation("login", "at most one login or refreshSession per request"));
+    }
+    Ok(())
 }

@@ -9,12 +9,6 @@
 //! refresh token is single-use and belongs to a family that ends
 //! `CASEWORK_SESSION_MAX_SECS` after sign-in whatever the rotations.
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
-
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, sea_query::{Expr, ExprTrait}};
@@ -40,51 +34,125 @@ pub struct Session {
 const BAD_CREDENTIALS: AppError = AppError::Unauthenticated("wrong email or password");
 const BAD_REFRESH: AppError = AppError::Unauthenticated("the session has expired; sign in again");
 
-/// Counts failed sign-ins per email in a sliding minute. Per instance: several
-/// instances each allow the limit, which still caps guessing at a low rate.
+/// Longest email accepted at sign-in (RFC 5321's path limit), checked before any work.
+pub const MAX_EMAIL_BYTES: usize = 254;
+/// Longest password accepted at sign-in; argon2 never sees more.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Sign-in limits. Attempts are counted in the database (table
+/// `login_attempt`), so every instance shares them, and each attempt is
+/// reserved — counted in one atomic upsert — before the password is checked,
+/// so a parallel burst cannot slip past the limit. Keys are digests of the
+/// normalised email and of the client address: fixed size, whatever was
+/// submitted. Password hashing waits for one of a few slots (argon2 takes
+/// ~19 MiB each); a sign-in that cannot get one in time is `RATE_LIMITED`.
 pub struct LoginLimiter {
-    per_minute: u32,
-    failures: Mutex<HashMap<String, (Instant, u32)>>,
+    per_email: u32,
+    per_address: u32,
+    hashing: tokio::sync::Semaphore,
+    hash_wait: std::time::Duration,
 }
 
+const WINDOW_SECS: i64 = 60;
+
 impl LoginLimiter {
-    pub fn new(per_minute: u32) -> LoginLimiter {
-        LoginLimiter { per_minute, failures: Mutex::default() }
+    pub fn new(settings: &crate::config::Settings) -> LoginLimiter {
+        LoginLimiter {
+            per_email: settings.login_attempts_per_minute,
+            per_address: settings.login_attempts_per_address_per_minute,
+            hashing: tokio::sync::Semaphore::new(settings.password_hash_concurrency),
+            hash_wait: settings.password_hash_wait,
+        }
     }
 
-    fn check(&self, key: &str) -> AppResult<()> {
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        match failures.get(key) {
-            Some((since, count)) if since.elapsed() < Duration::from_secs(60) && *count >= self.per_minute => {
-                Err(AppError::RateLimited)
+    /// Counts one attempt for `key` in its current window; returns the count.
+    async fn reserve(&self, db: &impl sea_orm::ConnectionTrait, key: &str) -> AppResult<i64> {
+        use sea_orm::{DatabaseBackend, Statement};
+        let now = Utc::now().timestamp();
+        let sql = match db.get_database_backend() {
+            DatabaseBackend::Postgres => {
+                "INSERT INTO login_attempt (key, window_start, attempts) VALUES ($1, $2, 1) \
+                 ON CONFLICT (key) DO UPDATE SET \
+                 attempts = CASE WHEN login_attempt.window_start <= $3 THEN 1 ELSE login_attempt.attempts + 1 END, \
+                 window_start = CASE WHEN login_attempt.window_start <= $3 THEN $2 ELSE login_attempt.window_start END \
+                 RETURNING attempts"
             }
-            _ => Ok(()),
+            _ => {
+                "INSERT INTO login_attempt (key, window_start, attempts) VALUES (?1, ?2, 1) \
+                 ON CONFLICT (key) DO UPDATE SET \
+                 attempts = CASE WHEN login_attempt.window_start <= ?3 THEN 1 ELSE login_attempt.attempts + 1 END, \
+                 window_start = CASE WHEN login_attempt.window_start <= ?3 THEN ?2 ELSE login_attempt.window_start END \
+                 RETURNING attempts"
+            }
+        };
+        let statement =
+            Statement::from_sql_and_values(db.get_database_backend(), sql, [key.into(), now.into(), (now - WINDOW_SECS).into()]);
+        let row = db.query_one_raw(statement).await?.ok_or_else(|| AppError::internal(anyhow::anyhow!("upsert returned no row")))?;
+        let attempts: i32 = row.try_get("", "attempts")?;
+        // Now and then, forget windows long closed (keeps the table small).
+        if now % 16 == 0 {
+            let sql = match db.get_database_backend() {
+                DatabaseBackend::Postgres => "DELETE FROM login_attempt WHERE window_start < $1",
+                _ => "DELETE FROM login_attempt WHERE window_start < ?1",
+            };
+            db.execute_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, [(now - 2 * WINDOW_SECS).into()]))
+                .await?;
         }
+        Ok(attempts as i64)
     }
 
-    fn failed(&self, key: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if failures.len() > 100_000 {
-            failures.retain(|_, (since, _)| since.elapsed() < Duration::from_secs(60));
-        }
-        let entry = failures.entry(key.to_owned()).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= Duration::from_secs(60) {
-            *entry = (Instant::now(), 0);
-        }
-        entry.1 += 1;
+    /// Gives back an attempt that succeeded (`forget`: the email's count starts over).
+    async fn release(&self, db: &impl sea_orm::ConnectionTrait, key: &str, forget: bool) -> AppResult<()> {
+        use sea_orm::{DatabaseBackend, Statement};
+        let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
+        let sql = match (forget, postgres) {
+            (true, true) => "DELETE FROM login_attempt WHERE key = $1",
+            (true, false) => "DELETE FROM login_attempt WHERE key = ?1",
+            (false, true) => "UPDATE login_attempt SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0",
+            (false, false) => "UPDATE login_attempt SET attempts = attempts - 1 WHERE key = ?1 AND attempts > 0",
+        };
+        db.execute_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, [key.into()])).await?;
+        Ok(())
     }
+}
 
-    fn succeeded(&self, key: &str) {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
-    }
+fn limiter_key(kind: &str, value: &str) -> String {
+    tokens::digest(&format!("{kind}:{value}"))
 }
 
 /// Signs in with email and password. A wrong password, an unknown email and an
-/// inactive account give the same error after the same work.
+/// inactive account give the same error after the same work. Every failure is
+/// recorded on the `security` audit chain; the first refusal of a window
+/// (a lock-out) too.
 #[tracing::instrument(skip_all)]
 pub async fn login(services: &Services, ctx: &RequestContext, email: &str, password: &str) -> AppResult<Session> {
-    let key = email.trim().to_lowercase();
-    services.login_limiter.check(&key)?;
+    if email.len() > MAX_EMAIL_BYTES {
+        return Err(AppError::validation("email", "at most 254 bytes"));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(AppError::validation("password", "at most 1024 bytes"));
+    }
+    let normalised = email.trim().to_lowercase();
+    let limiter = &services.login_limiter;
+    let email_key = limiter_key("email", &normalised);
+    let address_key = ctx.client_addr.as_deref().map(|addr| limiter_key("addr", addr));
+    let by_email = limiter.reserve(&services.db, &email_key).await?;
+    let by_address = match &address_key {
+        Some(key) => limiter.reserve(&services.db, key).await?,
+        None => 0,
+    };
+    if by_email > limiter.per_email as i64 || by_address > limiter.per_address as i64 {
+        metrics::counter!("casework_login_rate_limited_total").increment(1);
+        // The first refusal of a window is a lock-out worth recording.
+        if by_email == limiter.per_email as i64 + 1 || by_address == limiter.per_address as i64 + 1 {
+            security_event(services, ctx, "security.sign_in_locked", &normalised).await?;
+        }
+        return Err(AppError::RateLimited);
+    }
+    let Ok(_slot) = tokio::time::timeout(limiter.hash_wait, limiter.hashing.acquire()).await else {
+        metrics::counter!("casework_login_rate_limited_total").increment(1);
+        return Err(AppError::RateLimited);
+    };
     let user = match Email::parse("email", email) {
         Ok(email) => app_user::Entity::find().filter(app_user::Column::Email.eq(email.as_str())).one(&services.db).await?,
         Err(_) => None,
@@ -94,15 +162,19 @@ pub async fn login(services: &Services, ctx: &RequestContext, email: &str, passw
     let matches = tokio::task::spawn_blocking(move || password::verify(stored.as_deref(), &candidate))
         .await
         .map_err(AppError::internal)?;
+    drop(_slot);
     let user = match user {
         Some(user) if matches && user.active => user,
         _ => {
-            services.login_limiter.failed(&key);
-            tracing::warn!(email = %key, "failed sign-in");
+            metrics::counter!("casework_login_failures_total").increment(1);
+            security_event(services, ctx, "security.sign_in_failed", &normalised).await?;
             return Err(BAD_CREDENTIALS);
         }
     };
-    services.login_limiter.succeeded(&key);
+    limiter.release(&services.db, &email_key, true).await?;
+    if let Some(key) = &address_key {
+        limiter.release(&services.db, key, false).await?;
+    }
 
     let ctx = RequestContext { actor: Some(actor_of(services, &user)?), ..ctx.clone() };
     let mut uow = UnitOfWork::begin(services, &ctx).await?;
@@ -112,6 +184,17 @@ pub async fn login(services: &Services, ctx: &RequestContext, email: &str, passw
     uow.record(NewEvent::new(ChainKey::User(user.id), "session.started", "user", user.id)).await?;
     uow.commit().await?;
     issue_session(services, user, refresh)
+}
+
+/// Records a failed or refused sign-in on the `security` chain: the submitted
+/// email (bounded, normalised) and, through the origin, the client address.
+async fn security_event(services: &Services, ctx: &RequestContext, action: &'static str, email: &str) -> AppResult<()> {
+    let ctx = RequestContext { actor: None, ..ctx.clone() };
+    let mut uow = UnitOfWork::begin(services, &ctx).await?;
+    uow.record(NewEvent::new(ChainKey::Security, action, "sign_in", "-").changes(Changes::new().set("email", email))).await?;
+    uow.commit().await?;
+    tracing::warn!(action, "sign-in refused");
+    Ok(())
 }
 
 /// Exchanges a refresh token for a new pair. The old token stops working. A

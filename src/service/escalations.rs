@@ -209,11 +209,13 @@ pub async fn approve(
         EscalationTrigger::ExceedsAuthority => {
             if let Some(amount) = &before.compensation_amount {
                 let amount = amount.parse().map_err(AppError::internal)?;
-                if !policy::within_authority(actor, amount) {
+                let authority = &services.settings.authority;
+                let currency = before.compensation_currency.as_deref().unwrap_or(&before.currency);
+                if !policy::within_authority(actor, amount, currency, authority) {
                     return Err(AppError::ApprovalRequired(format!(
-                        "{amount} {} exceeds your authority of {}; escalate it to {}",
-                        before.compensation_currency.as_deref().unwrap_or(""),
+                        "{amount} {currency} exceeds your authority of {} {}; escalate it to {}",
                         actor.authority_limit,
+                        authority.currency,
                         rules::next_tier(parse(&before.tier)?)
                     )));
                 }

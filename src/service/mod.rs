@@ -51,7 +51,7 @@ impl Services {
     /// Fails only when the evidence store is misconfigured.
     pub fn new(db: DatabaseConnection, settings: Arc<Settings>) -> anyhow::Result<Services> {
         let jwt = Arc::new(JwtKeys::new(settings.jwt_secret.expose().as_bytes(), settings.access_token_ttl));
-        let login_limiter = Arc::new(auth::LoginLimiter::new(settings.login_attempts_per_minute));
+        let login_limiter = Arc::new(auth::LoginLimiter::new(&settings));
         let bus = EventBus::new(sea_orm::ConnectionTrait::get_database_backend(&db));
         let checkpoints = Arc::new(audit::CheckpointWriter {
             mac_key: settings.audit_mac_key(),

@@ -174,6 +174,16 @@ pub async fn update_user(
     team: Option<Uuid>,
 ) -> AppResult<app_user::Model> {
     require_admin(ctx)?;
+    // Separation of duties: nobody raises their own authority, e.g. an admin
+    // promoting themselves to SUPERVISOR to read case content.
+    let changes_authority = input.role.is_some()
+        || input.team_id.is_some()
+        || input.clear_team
+        || input.authority_limit.is_some()
+        || input.clear_authority_limit;
+    if changes_authority && ctx.actor.as_ref().is_some_and(|a| a.user_id == id) {
+        return Err(AppError::forbidden("nobody changes their own role, team or authority limit"));
+    }
     let before = app_user::Entity::find_by_id(id).one(&services.db).await?.ok_or(AppError::NotFound("user"))?;
     let mut after = before.clone();
     if let Some(name) = &input.display_name {

@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod authority;
 mod closed_loop;
 mod complaints;
 mod console;

@@ -533,3 +533,210 @@ async fn the_graphql_ws_npm_client_sees_every_close_code() {
     }
     app.finish().await;
 }
+
+// --- sign-in ----------------------------------------------------------------
+
+const LOGIN: &str = "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken } }";
+
+async fn login_from(app: &TestApp, forwarded_for: Option<&str>, email: &str, password: &str) -> Value {
+    let mut request = app.client.post(app.url("/graphql")).json(&json!({ "query": LOGIN, "variables": { "email": email, "password": password } }));
+    if let Some(address) = forwarded_for {
+        request = request.header("x-forwarded-for", address);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// This process's resident set in KiB (`VmRSS`, or `VmHWM` for the peak).
+fn rss_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+async fn security_events(app: &TestApp, action: &str) -> i64 {
+    audit_count(app, action).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parallel_burst_of_wrong_passwords_is_held_to_the_limit() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app_with(backend, |s| s.password_hash_wait = Duration::from_secs(60)).await else { continue };
+        let burst = (0..50).map(|i| login_from(&app, None, "supervisor@example.com", if i % 2 == 0 { "guess" } else { "Guess" }));
+        let answers = futures_util::future::join_all(burst).await;
+        let checked = answers.iter().filter(|a| first_error_code(a) == "UNAUTHENTICATED").count();
+        let limited = answers.iter().filter(|a| first_error_code(a) == "RATE_LIMITED").count();
+        assert_eq!(checked + limited, 50, "{backend:?}");
+        assert!(checked <= 10, "{backend:?}: {checked} passwords were checked, the limit is 10");
+        assert_eq!(security_events(&app, "security.sign_in_failed").await, checked as i64);
+        assert_eq!(security_events(&app, "security.sign_in_locked").await, 1, "one lock-out recorded");
+        // Even the right password waits for the window.
+        assert_eq!(first_error_code(&login_from(&app, None, "supervisor@example.com", DEMO_PASSWORD).await), "RATE_LIMITED");
+        let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("casework_login_failures_total"), "failures counted in /metrics");
+        assert!(metrics.contains("casework_login_rate_limited_total"));
+        app.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |s| {
+        s.login_attempts_per_address_per_minute = 3;
+        s.edge.trusted_proxies = casework::http::client_addr::TrustedProxies::parse("127.0.0.1").unwrap();
+    })
+    .await
+    else {
+        return;
+    };
+    for i in 0..3 {
+        let answer = login_from(&app, Some("198.51.100.1"), &format!("nobody{i}@example.com"), "guess").await;
+        assert_eq!(first_error_code(&answer), "UNAUTHENTICATED");
+    }
+    // A fourth failure from that address, whatever the email, is refused…
+    assert_eq!(first_error_code(&login_from(&app, Some("198.51.100.1"), "other@example.com", "guess").await), "RATE_LIMITED");
+    // …while another address behind the same proxy is not.
+    assert_eq!(first_error_code(&login_from(&app, Some("198.51.100.2"), "other@example.com", "guess").await), "UNAUTHENTICATED");
+    app.finish().await;
+
+    // Without trusted proxies the header is ignored: every request is 127.0.0.1.
+    let Some(app) = spawn_app_with(Backend::Sqlite, |s| s.login_attempts_per_address_per_minute = 3).await else { return };
+    for i in 0..3 {
+        login_from(&app, Some(&format!("198.51.100.{i}")), &format!("nobody{i}@example.com"), "guess").await;
+    }
+    assert_eq!(first_error_code(&login_from(&app, Some("198.51.100.9"), "x@example.com", "guess").await), "RATE_LIMITED");
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sign_in_per_document_and_bounded_inputs() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |_| {}).await else { return };
+    let two = "mutation { a: login(email: \"agent@example.com\", password: \"x\") { accessToken } b: login(email: \"supervisor@example.com\", password: \"x\") { accessToken } }";
+    assert_eq!(app.error_code(None, two, json!({})).await, "VALIDATION");
+    let hidden = "mutation { ...F } fragment F on Mutation { a: login(email: \"a@example.com\", password: \"x\") { accessToken } refreshSession(refreshToken: \"t\") { accessToken } }";
+    assert_eq!(app.error_code(None, hidden, json!({})).await, "VALIDATION");
+    // Nothing was even checked.
+    assert_eq!(security_events(&app, "security.sign_in_failed").await, 0);
+    let long = format!("{}@example.com", "a".repeat(250));
+    assert_eq!(first_error_code(&login_from(&app, None, &long, "x").await), "VALIDATION");
+    assert_eq!(first_error_code(&login_from(&app, None, "agent@example.com", &"p".repeat(2000)).await), "VALIDATION");
+    app.finish().await;
+}
+
+/// Memory figures of the issue; run alone for a clean reading:
+/// `cargo test --test api memory_ -- --test-threads=1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_huge_emails_answer_validation_and_leave_rss_flat() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |s| s.max_body_bytes = 2 * 1024 * 1024).await else { return };
+    let email = format!("{}@example.com", "a".repeat(1024 * 1024));
+    assert_eq!(first_error_code(&login_from(&app, None, &email, "x").await), "VALIDATION");
+    let count = std::env::var("CASEWORK_TEST_HUGE_EMAILS").ok().and_then(|n| n.parse().ok()).unwrap_or(1000usize);
+    let body = serde_json::to_vec(&json!({ "query": LOGIN, "variables": { "email": email, "password": "x" } })).unwrap();
+    let flood = |n: usize| {
+        futures_util::stream::iter(0..n).for_each_concurrent(8, |_| {
+            let request = app.client.post(app.url("/graphql")).header("content-type", "application/json").body(body.clone());
+            async move {
+                let answer: Value = request.send().await.unwrap().json().await.unwrap();
+                assert_eq!(first_error_code(&answer), "VALIDATION");
+            }
+        })
+    };
+    // The first hundred warm the allocators of client and server (8 requests
+    // of 1 MiB in flight); what follows must not grow with the count.
+    flood(100).await;
+    let before = rss_kib("VmRSS:");
+    flood(count).await;
+    let after = rss_kib("VmRSS:");
+    let growth = after.saturating_sub(before) / 1024;
+    eprintln!("{count} more emails of 1 MiB after 100: RSS {} MiB -> {} MiB", before / 1024, after / 1024);
+    assert!(growth < 20, "RSS grew by {growth} MiB");
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_two_hundred_concurrent_logins_stay_under_150_mb() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |_| {}).await else { return };
+    // The test process holds client and server: its growth during the burst
+    // bounds the server's. Sampled every 5 ms.
+    let before = rss_kib("VmRSS:");
+    let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let sampling = sampling.clone();
+        tokio::spawn(async move {
+            let mut peak = 0;
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_kib("VmRSS:"));
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            peak
+        })
+    };
+    let answers = futures_util::future::join_all((0..200).map(|_| login_from(&app, None, "agent@example.com", DEMO_PASSWORD))).await;
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.await.unwrap().saturating_sub(before) / 1024;
+    eprintln!("RSS before the burst {} MiB", before / 1024);
+    let signed_in = answers.iter().filter(|a| a["data"]["login"].is_object()).count();
+    let limited = answers.iter().filter(|a| a.get("errors").is_some() && first_error_code(a) == "RATE_LIMITED").count();
+    eprintln!("200 concurrent logins: {signed_in} signed in, {limited} RATE_LIMITED, RSS growth at peak {peak} MiB");
+    assert_eq!(signed_in + limited, 200, "every answer is a session or RATE_LIMITED");
+    assert!(signed_in > 0);
+    assert!(peak < 150, "RSS grew by {peak} MiB");
+    app.finish().await;
+}
+
+// --- separation of duties ------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admins_self_promotion_is_forbidden() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app_with(backend, |_| {}).await else { continue };
+        let admin = app.login_as("admin@example.com").await;
+        let me = app.ok(&admin, "{ me { id version } }", json!({})).await["me"].clone();
+        for input in [json!({ "role": "SUPERVISOR" }), json!({ "authorityLimit": "999999" }), json!({ "clearTeam": true })] {
+            let update = "mutation($id: ID!, $v: Int!, $input: UpdateUserInput!) { updateUser(id: $id, expectedVersion: $v, input: $input) { role } }";
+            let code = app.error_code(Some(&admin), update, json!({ "id": me["id"], "v": me["version"], "input": input })).await;
+            assert_eq!(code, "FORBIDDEN", "{backend:?} {input}");
+        }
+        assert_eq!(app.ok(&admin, "{ me { role } }", json!({})).await["me"]["role"], "ADMIN");
+        app.finish().await;
+    }
+}
+
+// --- deadlines -------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_supervisor_lowers_severity_and_the_audit_names_the_deadlines() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app_with(backend, |_| {}).await else { continue };
+        let agent = app.login_as("agent@example.com").await;
+        let supervisor = app.login_as("supervisor@example.com").await;
+        let c = ComplaintBuilder::new().with("severity", json!("HIGH")).create(&app, &agent).await;
+        let update = "mutation($id: ID!, $v: Int!, $i: UpdateComplaintInput!) { updateComplaint(id: $id, expectedVersion: $v, input: $i) { id version severity } }";
+        for input in [json!({ "severity": "LOW" }), json!({ "category": "BILLING" })] {
+            let code = app.error_code(Some(&agent), update, json!({ "id": c["id"], "v": c["version"], "i": input })).await;
+            assert_eq!(code, "FORBIDDEN", "{backend:?} {input}");
+        }
+        // Agents may raise it; a supervisor may lower it.
+        let raised = app.ok(&agent, update, json!({ "id": c["id"], "v": c["version"], "i": { "severity": "CRITICAL" } })).await;
+        let raised = raised["updateComplaint"].clone();
+        let lowered = app.ok(&supervisor, update, json!({ "id": raised["id"], "v": raised["version"], "i": { "severity": "LOW" } })).await;
+        assert_eq!(lowered["updateComplaint"]["severity"], "LOW");
+        use sea_orm::{ConnectionTrait, Statement};
+        let row = app
+            .db
+            .query_one_raw(Statement::from_string(
+                app.db.get_database_backend(),
+                "SELECT changes FROM audit_event WHERE action = 'complaint.updated' ORDER BY occurred_at DESC LIMIT 1".to_owned(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let changes: String = row.try_get("", "changes").unwrap_or_else(|_| {
+            row.try_get::<serde_json::Value>("", "changes").map(|v| v.to_string()).unwrap()
+        });
+        assert!(changes.contains("resolutionDue") && changes.contains("firstResponseDue"), "{changes}");
+        app.finish().await;
+    }
+}

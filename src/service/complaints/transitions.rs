@@ -61,6 +61,13 @@ pub async fn update(
         after.occurred_at = Some(validation::not_in_future("input.occurredAt", at, crate::service::now())?);
     }
     if after.severity != before.severity || after.category != before.category {
+        // Lowering the severity (or reclassifying) pushes deadlines back: a
+        // supervisor's decision, never the handling agent's. Raising is fine.
+        let lowered = crate::error::stored::<crate::domain::Severity>(&after.severity)?
+            < crate::error::stored::<crate::domain::Severity>(&before.severity)?;
+        if actor.role == crate::domain::Role::Agent && (lowered || after.category != before.category) {
+            return Err(AppError::forbidden("lowering the severity or changing the category is a supervisor's decision"));
+        }
         // Deadlines follow the policy of the new severity, counted from the cycle's start.
         let due = crate::service::sla::complaint_deadlines(services, &after, cycle_start(&before)).await?;
         after.first_response_due = due.first_response;
@@ -68,6 +75,12 @@ pub async fn update(
         after.solution_due = Some(due.solution);
     }
     let mut extra = Changes::new();
+    if after.first_response_due != before.first_response_due || after.resolution_due != before.resolution_due {
+        // The audit event names the deadlines before and after.
+        extra = extra
+            .field("firstResponseDue", before.first_response_due.to_rfc3339(), after.first_response_due.to_rfc3339())
+            .field("resolutionDue", before.resolution_due.to_rfc3339(), after.resolution_due.to_rfc3339());
+    }
     let customer_update = match &input.customer {
         Some(customer_input) => {
             let valid = validate_customer("input.customer", customer_input)?;
@@ -228,7 +241,9 @@ pub async fn propose_resolution(
         .compensation_amount
         .map(|amount| Money::parse("input.compensationAmount", amount, currency))
         .transpose()?;
-    let needs_approval = compensation.is_some_and(|m| !policy::within_authority(actor, m.amount));
+    let authority = &services.settings.authority;
+    let needs_approval =
+        compensation.is_some_and(|m| !policy::within_authority(actor, m.amount, m.currency.code(), authority));
     let mut after = before.clone();
     let step = if needs_approval { Transition::ProposeForApproval } else { Transition::Propose };
     after.status = transition(&before, step)?.as_str().to_owned();
@@ -244,17 +259,24 @@ pub async fn propose_resolution(
         // The first proposal of the cycle meets the solution deadline.
         after.proposed_at = Some(crate::service::now());
     }
-    let extra = Changes::new().field("authorityLimit", Value::Null, actor.authority_limit.to_string());
+    let extra = Changes::new().field("authorityLimit", Value::Null, format!("{} {}", actor.authority_limit, authority.currency));
     let raised = match compensation.filter(|_| needs_approval) {
         Some(money) => Some(crate::service::escalations::new_request(
             &before,
             crate::domain::EscalationTrigger::ExceedsAuthority,
             status_tier(&before)?,
             format!(
-                "compensation of {} {} exceeds the proposer's authority of {}",
+                "compensation of {} {} exceeds the proposer's authority of {} {}{}",
                 money.amount_text(),
                 money.currency.code(),
-                actor.authority_limit
+                actor.authority_limit,
+                authority.currency,
+                match authority.convert(money.amount, money.currency.code()) {
+                    Some(converted) if money.currency.code() != authority.currency =>
+                        format!(" (≈ {} {})", converted.round_dp(2), authority.currency),
+                    Some(_) => String::new(),
+                    None => " (no conversion rate configured)".to_owned(),
+                }
             ),
             Some(actor.user_id),
         )?),
