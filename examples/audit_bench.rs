@@ -73,6 +73,8 @@ fn input(i: u64) -> CreateComplaintInput {
         occurred_at: None,
         team_id: None,
         assignee_id: None,
+        customer_id: None,
+        urgent_reason: None,
     }
 }
 
