@@ -59,6 +59,18 @@ pub struct AuditVerifyArgs {
     /// The anchor directory whose checkpoints the database must still hold.
     #[arg(long, env = "CASEWORK_AUDIT_ANCHOR_DIR")]
     pub anchor_dir: Option<PathBuf>,
+    /// Trusted checkpoint keys with validity periods: `HEX[@FROM..UNTIL]`, comma-separated (RFC 3339 times, either may be empty).
+    #[arg(long, env = "CASEWORK_AUDIT_TRUSTED_KEYS")]
+    pub trusted_keys: Option<String>,
+    /// Accept checkpoints signed by whatever key they name (no pinned key): a warning instead of a failure.
+    #[arg(long)]
+    pub allow_unpinned: bool,
+    /// Key (hex, at least 32 bytes) of the events' HMAC; checked when given.
+    #[arg(long, env = "CASEWORK_AUDIT_MAC_KEY", hide_env_values = true)]
+    pub mac_key: Option<Secret>,
+    /// Without a MAC key, the signing seed it is derived from.
+    #[arg(long, env = "CASEWORK_AUDIT_SIGNING_KEY", hide_env_values = true)]
+    pub signing_key: Option<Secret>,
 }
 
 #[derive(Args, Debug)]
@@ -80,6 +92,9 @@ pub struct AuditCheckpointArgs {
     /// Write one even when nothing changed since the last.
     #[arg(long)]
     pub force: bool,
+    /// Key (hex) of the events' HMAC, when not derived from the signing key.
+    #[arg(long, env = "CASEWORK_AUDIT_MAC_KEY", hide_env_values = true)]
+    pub mac_key: Option<Secret>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -223,6 +238,23 @@ pub struct ServeArgs {
     /// (`checkpoints.jsonl`); catches a rolled-back checkpoint table.
     #[arg(long, env = "CASEWORK_AUDIT_ANCHOR_DIR")]
     pub audit_anchor_dir: Option<PathBuf>,
+    /// Key (hex, at least 32 bytes) of the HMAC every audit event carries.
+    /// Default: derived from the signing key. Keep it outside the database.
+    #[arg(long, env = "CASEWORK_AUDIT_MAC_KEY", hide_env_values = true)]
+    pub audit_mac_key: Option<Secret>,
+    /// Trusted checkpoint keys with validity periods (`HEX[@FROM..UNTIL]`,
+    /// comma-separated), for verification across a key rotation.
+    #[arg(long, env = "CASEWORK_AUDIT_TRUSTED_KEYS")]
+    pub audit_trusted_keys: Option<String>,
+    /// Start in production even when the database role owns the audit tables
+    /// or may UPDATE/DELETE/TRUNCATE them (otherwise refused).
+    #[arg(long, env = "CASEWORK_AUDIT_ALLOW_PRIVILEGED_ROLE")]
+    pub audit_allow_privileged_role: bool,
+    /// Apply pending migrations on start. Set `false` when the server runs as a
+    /// runtime role that may not change the schema (run `casework migrate` as
+    /// the owner first); the server then refuses to start on a stale schema.
+    #[arg(long, env = "CASEWORK_MIGRATE_ON_START", default_value_t = true, action = clap::ArgAction::Set)]
+    pub migrate_on_start: bool,
     /// Seconds between audit checkpoints at most (0: no checkpoint job).
     #[arg(long, env = "CASEWORK_AUDIT_CHECKPOINT_INTERVAL_SECS", default_value_t = 300)]
     pub audit_checkpoint_interval_secs: u64,
@@ -232,6 +264,29 @@ pub struct ServeArgs {
     pub audit_checkpoint_poll_secs: u64,
     #[command(flatten)]
     pub edge: EdgeArgs,
+    #[command(flatten)]
+    pub sessions: SessionArgs,
+}
+
+/// Limits of sessions, sign-in and WebSocket subscriptions (README "Security").
+#[derive(Args, Debug, Clone)]
+pub struct SessionArgs {
+    /// Absolute lifetime of a sign-in (a refresh-token family), in seconds; rotation never extends it.
+    #[arg(long, env = "CASEWORK_SESSION_MAX_SECS", default_value_t = 7 * 24 * 3600)]
+    pub session_max_secs: u64,
+    /// Seconds after a refresh during which presenting the old token again returns the same new
+    /// tokens (a retry of an answer lost on the network) instead of counting as reuse.
+    #[arg(long, env = "CASEWORK_REFRESH_RETRY_SECS", default_value_t = 10)]
+    pub refresh_retry_secs: u64,
+    /// Seconds a WebSocket may stay open without a `connection_init` (then closed with 4408).
+    #[arg(long, env = "CASEWORK_WS_INIT_TIMEOUT_SECS", default_value_t = 10)]
+    pub ws_init_timeout_secs: u64,
+    /// Concurrent subscriptions on one WebSocket.
+    #[arg(long, env = "CASEWORK_WS_MAX_SUBSCRIPTIONS", default_value_t = 20)]
+    pub ws_max_subscriptions: usize,
+    /// Concurrent subscriptions of one user over all their WebSockets (per instance).
+    #[arg(long, env = "CASEWORK_WS_MAX_SUBSCRIPTIONS_PER_USER", default_value_t = 50)]
+    pub ws_max_subscriptions_per_user: usize,
 }
 
 /// Limits of the HTTP edge, the database session and evidence uploads (issue 11).
@@ -375,10 +430,26 @@ pub struct Settings {
     /// The public key (hex) verification pins.
     pub audit_public_key: String,
     pub audit_anchor_dir: Option<PathBuf>,
+    /// Keys every audit event's MAC; `None`: derived from `audit_signing_key`
+    /// (see [`Settings::audit_mac_key`]).
+    pub audit_mac_key: Option<crate::audit::MacKey>,
+    /// Trusted checkpoint keys (empty: the public key above, without period).
+    pub audit_trusted_keys: Vec<crate::audit::checkpoint::TrustedKey>,
+    /// Production starts even with a privileged database role.
+    pub audit_allow_privileged_role: bool,
+    /// Migrate on start (else only check that no migration is pending).
+    pub migrate_on_start: bool,
     /// `None`: no checkpoint job.
     pub audit_checkpoint_interval: Option<Duration>,
     pub audit_checkpoint_poll: Duration,
     pub edge: EdgeSettings,
+    /// Absolute lifetime of a refresh-token family.
+    pub session_max: Duration,
+    /// Window in which a rotated refresh token may be presented again as a retry.
+    pub refresh_retry: Duration,
+    pub ws_init_timeout: Duration,
+    pub ws_max_subscriptions: usize,
+    pub ws_max_subscriptions_per_user: usize,
 }
 
 /// The validated [`EdgeArgs`].
@@ -463,6 +534,10 @@ pub enum ConfigError {
     ImplicitEnvironment(SocketAddr),
     #[error("CASEWORK_METRICS_TOKEN must be at least 16 characters long")]
     WeakMetricsToken,
+    #[error("CASEWORK_AUDIT_MAC_KEY {0}")]
+    AuditMacKey(String),
+    #[error("CASEWORK_AUDIT_TRUSTED_KEYS: {0}")]
+    AuditTrustedKeys(String),
 }
 
 impl Settings {
@@ -498,7 +573,19 @@ impl Settings {
             }
             None => audit_signing_key.public_key_hex(),
         };
+        let audit_mac_key = match &args.audit_mac_key {
+            Some(key) => Some(crate::audit::MacKey::parse(key.expose()).map_err(ConfigError::AuditMacKey)?),
+            None => None,
+        };
+        let audit_trusted_keys = match &args.audit_trusted_keys {
+            Some(text) => crate::audit::checkpoint::parse_trusted_keys(text).map_err(ConfigError::AuditTrustedKeys)?,
+            None => Vec::new(),
+        };
         let settings = Settings {
+            audit_mac_key,
+            audit_trusted_keys,
+            audit_allow_privileged_role: args.audit_allow_privileged_role,
+            migrate_on_start: args.migrate_on_start,
             audit_signing_key,
             audit_signing_key_generated,
             audit_public_key,
@@ -534,8 +621,18 @@ impl Settings {
             login_attempts_per_minute: args.login_attempts_per_minute,
             log_format: args.log_format,
             closed_loop: args.closed_loop.clone(),
+            session_max: Duration::from_secs(args.sessions.session_max_secs.max(1)),
+            refresh_retry: Duration::from_secs(args.sessions.refresh_retry_secs),
+            ws_init_timeout: Duration::from_secs(args.sessions.ws_init_timeout_secs.max(1)),
+            ws_max_subscriptions: args.sessions.ws_max_subscriptions.max(1),
+            ws_max_subscriptions_per_user: args.sessions.ws_max_subscriptions_per_user.max(1),
         };
         Ok((settings, generated))
+    }
+
+    /// The events' MAC key: configured, or derived from the signing key.
+    pub fn audit_mac_key(&self) -> crate::audit::MacKey {
+        self.audit_mac_key.clone().unwrap_or_else(|| self.audit_signing_key.derive_mac_key())
     }
 
     pub fn is_production(&self) -> bool {

@@ -69,6 +69,8 @@ pub async fn connect_with(
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(15))
                 .foreign_keys(true)
+                // DELETEs done by a REPLACE conflict resolution fire the delete triggers.
+                .pragma("recursive_triggers", "ON")
                 .create_if_missing(true)
         });
     let mut db = Database::connect(options).await.with_context(|| format!("connecting to {}", redact(url)))?;
@@ -88,8 +90,30 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("applying database migrations")
 }
 
-/// Refuses to run when an audit immutability trigger is missing or disabled.
-pub async fn check_audit_triggers(db: &DatabaseConnection) -> anyhow::Result<()> {
+/// Refuses to run on a schema with pending migrations, without trying to
+/// apply them (a runtime role may not change the schema).
+pub async fn check_migrated(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let rows = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT version FROM seaql_migrations"))
+        .await
+        .context("reading seaql_migrations (run `casework migrate` as the schema owner first)")?;
+    let applied: Vec<String> = rows.iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).collect();
+    let pending: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .filter(|name| !applied.contains(name))
+        .collect();
+    if !pending.is_empty() {
+        bail!("migrations pending ({}): run `casework migrate` as the schema owner", pending.join(", "));
+    }
+    Ok(())
+}
+
+/// Refuses to run when an audit immutability trigger is missing or disabled,
+/// or (PostgreSQL) when the function the triggers execute was replaced: its
+/// `pg_get_functiondef` must hash like the definition the migration created.
+/// Runs at startup and before every checkpoint.
+pub async fn check_audit_triggers<C: ConnectionTrait>(db: &C) -> anyhow::Result<()> {
     let backend = db.get_database_backend();
     let (sql, expected) = match backend {
         DbBackend::Postgres => (
@@ -121,6 +145,91 @@ pub async fn check_audit_triggers(db: &DatabaseConnection) -> anyhow::Result<()>
             missing.join(", ")
         );
     }
+    if backend == DbBackend::Postgres {
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                backend,
+                "SELECT DISTINCT t.tgname, n.nspname, p.proname, pg_get_functiondef(p.oid) FROM pg_trigger t \
+                 JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid \
+                 JOIN pg_namespace n ON n.oid = p.pronamespace \
+                 WHERE c.relname IN ('audit_event', 'audit_checkpoint', 'audit_checkpoint_head') AND NOT t.tgisinternal",
+            ))
+            .await?;
+        for row in rows {
+            let (trigger, schema, function, definition): (String, String, String, String) =
+                (row.try_get_by_index(0)?, row.try_get_by_index(1)?, row.try_get_by_index(2)?, row.try_get_by_index(3)?);
+            let expected = migration::audit_refuse_function_definition(&schema);
+            let digest = |text: &str| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+            if function != migration::AUDIT_REFUSE_FUNCTION || digest(&definition) != digest(&expected) {
+                bail!(
+                    "the audit trail is unprotected: trigger {trigger} executes {schema}.{function}, whose definition \
+                     (sha256 {}) is not the one the migration created (sha256 {}); refusing to go on",
+                    digest(&definition),
+                    digest(&expected)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What the server's database role may do to the audit tables that it should not.
+pub async fn audit_privileges(db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        // A SQLite file has no roles: whoever can open it can do anything.
+        return Ok(Vec::new());
+    }
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT c.relname, pg_get_userbyid(c.relowner) = current_user, \
+             (SELECT rolsuper FROM pg_roles WHERE rolname = current_user), \
+             has_table_privilege(c.oid, 'UPDATE'), has_table_privilege(c.oid, 'DELETE'), \
+             has_table_privilege(c.oid, 'TRUNCATE') \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relname IN ('audit_event', 'audit_checkpoint', 'audit_checkpoint_head') \
+             AND n.nspname = current_schema() ORDER BY c.relname",
+        ))
+        .await?;
+    let mut findings = Vec::new();
+    for row in rows {
+        let table: String = row.try_get_by_index(0)?;
+        let (owner, superuser, update, delete, truncate): (bool, bool, bool, bool, bool) = (
+            row.try_get_by_index(1)?,
+            row.try_get_by_index(2)?,
+            row.try_get_by_index(3)?,
+            row.try_get_by_index(4)?,
+            row.try_get_by_index(5)?,
+        );
+        if superuser {
+            findings.push(format!("{table}: the role is a superuser"));
+        } else if owner {
+            findings.push(format!("{table}: the role owns it (and can disable its triggers)"));
+        }
+        for (held, privilege) in [(update, "UPDATE"), (delete, "DELETE"), (truncate, "TRUNCATE")] {
+            if held && !superuser {
+                findings.push(format!("{table}: the role holds {privilege}"));
+            }
+        }
+    }
+    Ok(findings)
+}
+
+/// Warns (development) or refuses to start (production, unless allowed) when
+/// the server's role could rewrite the audit trail.
+pub async fn check_audit_privileges(db: &DatabaseConnection, production: bool, allowed: bool) -> anyhow::Result<()> {
+    let findings = audit_privileges(db).await?;
+    if findings.is_empty() {
+        return Ok(());
+    }
+    let message = format!(
+        "the database role can rewrite the audit trail ({}); run the server as a role with only SELECT and INSERT on the audit tables (see the README)",
+        findings.join("; ")
+    );
+    if production && !allowed {
+        bail!("{message}; refusing to start in production (CASEWORK_AUDIT_ALLOW_PRIVILEGED_ROLE=true overrides)");
+    }
+    tracing::warn!("{message}");
     Ok(())
 }
 

@@ -110,14 +110,26 @@ async fn audit(database_url: &str, command: AuditCommand) -> anyhow::Result<()> 
                 }),
                 None => None,
             };
-            let public_key = args
-                .public_key
-                .as_deref()
-                .map(checkpoint::parse_public_key)
-                .transpose()
-                .map_err(|e| anyhow::anyhow!("--public-key: {e}"))?;
+            let mut trusted_keys = match &args.trusted_keys {
+                Some(text) => checkpoint::parse_trusted_keys(text).map_err(|e| anyhow::anyhow!("CASEWORK_AUDIT_TRUSTED_KEYS: {e}"))?,
+                None => Vec::new(),
+            };
+            if let Some(key) = &args.public_key {
+                let key = checkpoint::parse_public_key(key).map_err(|e| anyhow::anyhow!("--public-key: {e}"))?;
+                trusted_keys.push(checkpoint::TrustedKey::always(key));
+            }
+            let mac_key = match (&args.mac_key, &args.signing_key) {
+                (Some(key), _) => Some(casework::audit::MacKey::parse(key.expose()).map_err(|e| anyhow::anyhow!("CASEWORK_AUDIT_MAC_KEY {e}"))?),
+                (None, Some(seed)) => Some(
+                    checkpoint::SigningSeed::parse(seed.expose())
+                        .map_err(|e| anyhow::anyhow!("CASEWORK_AUDIT_SIGNING_KEY {e}"))?
+                        .derive_mac_key(),
+                ),
+                (None, None) => None,
+            };
             let anchor = args.anchor_dir.as_deref().map(checkpoint::read_anchor).transpose()?;
-            let options = verify::Options { complaint, public_key, anchor };
+            let options =
+                verify::Options { complaint, trusted_keys, allow_unpinned: args.allow_unpinned, anchor, mac_key };
             let started = std::time::Instant::now();
             let report = match &args.file {
                 Some(file) => {
@@ -165,7 +177,10 @@ async fn audit(database_url: &str, command: AuditCommand) -> anyhow::Result<()> 
                 .map_err(|e| anyhow::anyhow!("CASEWORK_AUDIT_SIGNING_KEY {e}"))?;
             let db = db::connect(database_url, 2, &Default::default()).await?;
             db::migrate(&db).await?;
-            let writer = checkpoint::CheckpointWriter { seed, anchor_dir: args.anchor_dir };
+            let mut writer = checkpoint::CheckpointWriter::new(seed, args.anchor_dir);
+            if let Some(key) = &args.mac_key {
+                writer.mac_key = casework::audit::MacKey::parse(key.expose()).map_err(|e| anyhow::anyhow!("CASEWORK_AUDIT_MAC_KEY {e}"))?;
+            }
             match checkpoint::create(&db, &writer, args.force).await? {
                 Some(cp) => println!(
                     "checkpoint {} over {} chains ({} events), root {}, signed by {}",

@@ -36,8 +36,13 @@ impl Application {
             idle_in_transaction_timeout: settings.edge.db_idle_in_transaction_timeout,
         };
         let db = db::connect_with(&settings.database_url, settings.db_max_connections, &statements, session).await?;
-        db::migrate(&db).await?;
+        if settings.migrate_on_start {
+            db::migrate(&db).await?;
+        } else {
+            db::check_migrated(&db).await?;
+        }
         db::check_audit_triggers(&db).await?;
+        db::check_audit_privileges(&db, settings.is_production(), settings.audit_allow_privileged_role).await?;
         crate::auth::password::warm_up();
 
         let settings = Arc::new(settings);

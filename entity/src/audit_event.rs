@@ -31,6 +31,12 @@ pub struct Model {
     pub prev_hash: String,
     pub entry_hash: String,
     pub format_version: i32,
+    /// HMAC-SHA-256 (hex) of `entry_hash` under the audit MAC key, which is
+    /// not in the database. Not hashed (it is computed over the hash).
+    pub mac: Option<String>,
+    /// SHA-256 (hex) of the entity's canonical business state after the
+    /// change (complaint and user events); hashed from format 2 on.
+    pub state_hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

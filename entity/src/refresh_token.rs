@@ -17,6 +17,12 @@ pub struct Model {
     pub rotated_at: Option<DateTimeUtc>,
     /// Set by logout, deactivation or reuse detection.
     pub revoked_at: Option<DateTimeUtc>,
+    /// The absolute end of the family (`CASEWORK_SESSION_MAX_SECS` after sign-in);
+    /// rotation never extends it. `None` on tokens issued before it existed.
+    pub family_expires_at: Option<DateTimeUtc>,
+    /// The token that replaced this one, sealed with a key derived from this
+    /// token: only its holder can retry a lost refresh and get the same answer.
+    pub successor_sealed: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

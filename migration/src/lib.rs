@@ -11,6 +11,8 @@ mod m20261125_000002_complaints;
 mod m20261125_000003_audit_checkpoints;
 mod m20261125_000004_evidence;
 mod m20261125_000005_escalations;
+mod m20261126_000901_audit_mac_state;
+mod m20261126_001001_sessions;
 mod m20261126_001101_search_trigram;
 mod m20261126_001201_closed_loop;
 mod m20261126_001202_promises_contacts;
@@ -36,7 +38,27 @@ pub const AUDIT_TRIGGERS_SQLITE: &[(&str, &str)] = &[
     ("audit_checkpoint", "audit_checkpoint_no_delete"),
     ("audit_checkpoint_head", "audit_checkpoint_head_no_update"),
     ("audit_checkpoint_head", "audit_checkpoint_head_no_delete"),
+    ("audit_event", "audit_event_no_replace"),
+    ("audit_checkpoint", "audit_checkpoint_no_replace"),
+    ("audit_checkpoint_head", "audit_checkpoint_head_no_replace"),
 ];
+
+/// The body of the PostgreSQL trigger function every audit trigger executes,
+/// exactly as created; the server compares the live definition with it.
+pub const AUDIT_REFUSE_FUNCTION: &str = "audit_event_refuse_change";
+pub const AUDIT_REFUSE_FUNCTION_BODY: &str = "
+BEGIN
+    RAISE EXCEPTION 'audit_event is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+";
+
+/// The definition `pg_get_functiondef` prints for the trigger function in `schema`.
+pub fn audit_refuse_function_definition(schema: &str) -> String {
+    format!(
+        "CREATE OR REPLACE FUNCTION {schema}.{AUDIT_REFUSE_FUNCTION}()\n RETURNS trigger\n LANGUAGE plpgsql\nAS $function${AUDIT_REFUSE_FUNCTION_BODY}$function$\n"
+    )
+}
 
 pub struct Migrator;
 
@@ -49,6 +71,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_audit_checkpoints::Migration),
             Box::new(m20261125_000004_evidence::Migration),
             Box::new(m20261125_000005_escalations::Migration),
+            Box::new(m20261126_000901_audit_mac_state::Migration),
+            Box::new(m20261126_001001_sessions::Migration),
             Box::new(m20261126_001101_search_trigram::Migration),
             Box::new(m20261126_001201_closed_loop::Migration),
             Box::new(m20261126_001202_promises_contacts::Migration),

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{FORMAT_VERSION, GENESIS_HASH, NewEvent, Origin, canonical::to_canonical_json};
+use super::{FORMAT_VERSION, GENESIS_HASH, MacKey, NewEvent, Origin, canonical::to_canonical_json};
 use entity::{audit_chain, audit_event};
 
 /// Domain separation for the entry hash, so an audit hash can never be
@@ -33,8 +33,10 @@ pub fn entry_hash(prev_hash_hex: &str, canonical: &str) -> String {
 
 /// The object that is canonicalised and hashed: every stored column but the
 /// entry hash itself (and the stored canonical text).
+/// From format 2 on the state hash is hashed too; the MAC never is (it is
+/// computed over the hash).
 pub fn hashed_object(event: &audit_event::Model) -> Value {
-    json!({
+    let mut object = json!({
         "format_version": event.format_version,
         "id": event.id.to_string(),
         "chain_key": event.chain_key,
@@ -52,7 +54,11 @@ pub fn hashed_object(event: &audit_event::Model) -> Value {
         "reason": event.reason,
         "changes": serde_json::from_str::<Value>(&event.changes).unwrap_or(Value::Null),
         "prev_hash": event.prev_hash,
-    })
+    });
+    if event.format_version >= 2 {
+        object["state_hash"] = event.state_hash.clone().into();
+    }
+    object
 }
 
 /// RFC 3339 with microseconds, the precision both databases keep.
@@ -60,10 +66,13 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-/// Appends `event` to its chain in the transaction `txn` and returns it.
+/// Appends `event` to its chain in the transaction `txn`, keyed with `key`,
+/// and returns it. Every chain (complaint, access, user, team, system, and any
+/// added later) goes through here, so every event carries a MAC.
 pub async fn append<C: ConnectionTrait>(
     txn: &C,
     origin: &Origin,
+    key: &MacKey,
     event: NewEvent,
 ) -> anyhow::Result<audit_event::Model> {
     let chain_key = event.chain.to_string();
@@ -117,9 +126,12 @@ pub async fn append<C: ConnectionTrait>(
         prev_hash,
         entry_hash: String::new(),
         format_version: FORMAT_VERSION,
+        mac: None,
+        state_hash: event.state_hash,
     };
     model.canonical = to_canonical_json(&hashed_object(&model))?;
     model.entry_hash = entry_hash(&model.prev_hash, &model.canonical);
+    model.mac = Some(key.sign(&model.entry_hash));
 
     audit_event::Entity::insert(audit_event::ActiveModel {
         id: Set(model.id),
@@ -141,6 +153,8 @@ pub async fn append<C: ConnectionTrait>(
         prev_hash: Set(model.prev_hash.clone()),
         entry_hash: Set(model.entry_hash.clone()),
         format_version: Set(model.format_version),
+        mac: Set(model.mac.clone()),
+        state_hash: Set(model.state_hash.clone()),
     })
     .exec_without_returning(txn)
     .await

@@ -10,25 +10,26 @@
 //! (the anchor), which catches a rolled-back checkpoint table.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     fmt,
     io::Write,
     path::{Path, PathBuf},
+    sync::{Arc, Mutex},
 };
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryOrder, Set, SqliteTransactionMode, Statement,
-    TransactionOptions, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, Set, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{GENESIS_HASH, append::timestamp, canonical::to_canonical_json};
-use entity::{audit_checkpoint, audit_checkpoint_head};
+use super::{GENESIS_HASH, MacKey, append::timestamp, canonical::to_canonical_json};
+use entity::{audit_checkpoint, audit_checkpoint_head, audit_event};
 
 /// Domain separation for checkpoint hashes.
 const CHECKPOINT_DOMAIN: &[u8] = b"casework.checkpoint.v1\0";
@@ -60,6 +61,15 @@ impl SigningSeed {
         SigningKey::from_bytes(&self.0)
     }
 
+    /// The event MAC key derived from this seed (used when no
+    /// `CASEWORK_AUDIT_MAC_KEY` is configured): HMAC-SHA-256(seed, label).
+    pub fn derive_mac_key(&self) -> super::MacKey {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        mac.update(b"casework.audit.mac-key.v1");
+        super::MacKey::from_bytes(&mac.finalize().into_bytes())
+    }
+
     /// The public key, hex-encoded (what verifiers pin).
     pub fn public_key_hex(&self) -> String {
         hex::encode(self.signing_key().verifying_key().to_bytes())
@@ -79,6 +89,53 @@ pub fn parse_public_key(hex_text: &str) -> Result<VerifyingKey, String> {
     VerifyingKey::from_bytes(&bytes).map_err(|_| "not a valid Ed25519 public key".to_owned())
 }
 
+/// A checkpoint key the verifier trusts, for checkpoints created within its
+/// validity period (either end open).
+#[derive(Clone, Debug)]
+pub struct TrustedKey {
+    pub key: VerifyingKey,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl TrustedKey {
+    pub fn always(key: VerifyingKey) -> TrustedKey {
+        TrustedKey { key, from: None, until: None }
+    }
+
+    pub fn hex(&self) -> String {
+        hex::encode(self.key.to_bytes())
+    }
+
+    pub fn covers(&self, at: DateTime<Utc>) -> bool {
+        self.from.is_none_or(|from| at >= from) && self.until.is_none_or(|until| at < until)
+    }
+}
+
+/// Parses `HEX[@FROM..UNTIL]`, comma-separated (RFC 3339; either end may be empty).
+pub fn parse_trusted_keys(text: &str) -> Result<Vec<TrustedKey>, String> {
+    let time = |t: &str| -> Result<Option<DateTime<Utc>>, String> {
+        if t.trim().is_empty() {
+            return Ok(None);
+        }
+        DateTime::parse_from_rfc3339(t.trim()).map(|t| Some(t.with_timezone(&Utc))).map_err(|e| format!("{t:?}: {e}"))
+    };
+    text.split(',')
+        .filter(|entry| !entry.trim().is_empty())
+        .map(|entry| {
+            let (key, period) = entry.trim().split_once('@').unwrap_or((entry.trim(), ""));
+            let key = parse_public_key(key)?;
+            let (from, until) = if period.is_empty() {
+                (None, None)
+            } else {
+                let (from, until) = period.split_once("..").ok_or_else(|| format!("{period:?}: expected FROM..UNTIL"))?;
+                (time(from)?, time(until)?)
+            };
+            Ok(TrustedKey { key, from, until })
+        })
+        .collect()
+}
+
 /// A chain head as a checkpoint records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Head {
@@ -90,16 +147,20 @@ pub struct Head {
 /// RFC 9162 Merkle tree hash over the heads, which must be sorted by chain key.
 /// Leaf data: `chain_key ‖ 0x00 ‖ seq (decimal) ‖ 0x00 ‖ head hash (hex)`.
 pub fn merkle_root(heads: &[Head]) -> String {
+    merkle_root_of(heads.iter().map(|h| (h.chain_key.as_str(), h.seq, h.hash.as_str())))
+}
+
+/// [`merkle_root`] over (chain key, seq, hash) triples, already sorted.
+pub fn merkle_root_of<'a>(heads: impl Iterator<Item = (&'a str, i64, &'a str)>) -> String {
     let leaves: Vec<[u8; 32]> = heads
-        .iter()
-        .map(|h| {
+        .map(|(chain_key, seq, hash)| {
             let mut hasher = Sha256::new();
             hasher.update([0u8]);
-            hasher.update(h.chain_key.as_bytes());
+            hasher.update(chain_key.as_bytes());
             hasher.update([0u8]);
-            hasher.update(h.seq.to_string().as_bytes());
+            hasher.update(seq.to_string().as_bytes());
             hasher.update([0u8]);
-            hasher.update(h.hash.as_bytes());
+            hasher.update(hash.as_bytes());
             hasher.finalize().into()
         })
         .collect();
@@ -147,6 +208,21 @@ pub fn checkpoint_hash(canonical: &str) -> String {
     hasher.update(CHECKPOINT_DOMAIN);
     hasher.update(canonical.as_bytes());
     hex::encode(hasher.finalize())
+}
+
+/// Checks one checkpoint against a list of trusted keys (empty: the key it
+/// names, which only proves integrity, not authorship).
+pub fn check_trusted(cp: &audit_checkpoint::Model, trusted: &[TrustedKey]) -> Result<(), String> {
+    if trusted.is_empty() {
+        return check_signature(cp, None);
+    }
+    let Some(key) = trusted.iter().find(|k| k.hex() == cp.public_key) else {
+        return Err(format!("signed by key {} instead of the pinned public key", cp.public_key));
+    };
+    if !key.covers(cp.created_at) {
+        return Err(format!("signed by key {} outside its validity period", cp.public_key));
+    }
+    check_signature(cp, Some(&key.key))
 }
 
 /// Checks one checkpoint on its own: its columns against its signed bytes, its
@@ -223,19 +299,43 @@ impl From<CheckpointRecord> for audit_checkpoint::Model {
     }
 }
 
-/// Reads the anchor file of `dir` (empty when there is none yet).
-pub fn read_anchor(dir: &Path) -> anyhow::Result<Vec<CheckpointRecord>> {
+/// What the anchor directory holds.
+#[derive(Clone, Debug)]
+pub enum Anchor {
+    /// The directory has no anchor file (never written, or deleted).
+    Missing,
+    /// A line that is not a checkpoint record (edited, or cut mid-line).
+    Unreadable(String),
+    Records(Vec<CheckpointRecord>),
+}
+
+impl Anchor {
+    /// The records read (none when missing or unreadable).
+    pub fn records(&self) -> &[CheckpointRecord] {
+        match self {
+            Anchor::Records(records) => records,
+            _ => &[],
+        }
+    }
+}
+
+/// Reads the anchor file of `dir`. A missing or unreadable file is reported,
+/// not treated as empty: the verifier decides (it fails once checkpoints exist).
+pub fn read_anchor(dir: &Path) -> anyhow::Result<Anchor> {
     let path = dir.join(ANCHOR_FILE);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Anchor::Missing),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(i, line)| serde_json::from_str(line).with_context(|| format!("{} line {}", path.display(), i + 1)))
-        .collect()
+    let mut records = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        match serde_json::from_str(line) {
+            Ok(record) => records.push(record),
+            Err(e) => return Ok(Anchor::Unreadable(format!("{} line {}: {e}", path.display(), i + 1))),
+        }
+    }
+    Ok(Anchor::Records(records))
 }
 
 fn append_anchor(dir: &Path, record: &CheckpointRecord) -> anyhow::Result<()> {
@@ -253,11 +353,184 @@ fn append_anchor(dir: &Path, record: &CheckpointRecord) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where checkpoints go and what signs them.
+/// Where checkpoints go, what signs them, and what the writer found.
 #[derive(Clone, Debug)]
 pub struct CheckpointWriter {
     pub seed: SigningSeed,
     pub anchor_dir: Option<PathBuf>,
+    /// Checks the events' MACs before their heads are signed.
+    pub mac_key: MacKey,
+    /// Set when the writer refused to sign because the trail was tampered
+    /// with (`/readyz` then reports the trail compromised).
+    pub compromised: Arc<Mutex<Option<IntegrityFailure>>>,
+}
+
+impl CheckpointWriter {
+    /// A writer whose MAC key is derived from `seed`.
+    pub fn new(seed: SigningSeed, anchor_dir: Option<PathBuf>) -> CheckpointWriter {
+        let mac_key = seed.derive_mac_key();
+        CheckpointWriter { seed, anchor_dir, mac_key, compromised: Arc::default() }
+    }
+
+    /// What the writer found wrong, if anything.
+    pub fn compromised(&self) -> Option<IntegrityFailure> {
+        self.compromised.lock().ok().and_then(|c| c.clone())
+    }
+}
+
+/// The writer refused to sign: the trail does not extend what was signed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("audit trail integrity failure at chain {chain_key} seq {seq}: {reason}")]
+pub struct IntegrityFailure {
+    pub chain_key: String,
+    pub seq: i64,
+    pub reason: String,
+}
+
+impl IntegrityFailure {
+    fn new(chain_key: &str, seq: i64, reason: impl Into<String>) -> IntegrityFailure {
+        IntegrityFailure { chain_key: chain_key.to_owned(), seq, reason: reason.into() }
+    }
+}
+
+/// The heads the previous checkpoints signed, folded (latest per chain), after
+/// checking that they reproduce the latest checkpoint's signed Merkle root.
+async fn signed_heads(
+    txn: &DatabaseTransaction,
+    latest: Option<&audit_checkpoint::Model>,
+) -> Result<BTreeMap<String, Head>, IntegrityFailure> {
+    let Some(latest) = latest else { return Ok(BTreeMap::new()) };
+    let db_error = |e: sea_orm::DbErr| IntegrityFailure::new("checkpoint", latest.seq, format!("reading the signed heads: {e}"));
+    check_signature(latest, None).map_err(|reason| IntegrityFailure::new("checkpoint", latest.seq, reason))?;
+    let backend = txn.get_database_backend();
+    let rows = txn
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT h.chain_key, h.head_seq, h.head_hash FROM audit_checkpoint_head h \
+             JOIN (SELECT chain_key, MAX(head_seq) AS head_seq FROM audit_checkpoint_head GROUP BY chain_key) m \
+             ON m.chain_key = h.chain_key AND m.head_seq = h.head_seq",
+        ))
+        .await
+        .map_err(db_error)?;
+    let mut heads = BTreeMap::new();
+    for row in &rows {
+        let head = Head {
+            chain_key: row.try_get_by_index(0).map_err(db_error)?,
+            seq: row.try_get_by_index(1).map_err(db_error)?,
+            hash: row.try_get_by_index(2).map_err(db_error)?,
+        };
+        if heads.insert(head.chain_key.clone(), head.clone()).is_some() {
+            return Err(IntegrityFailure::new(&head.chain_key, head.seq, "two recorded heads at one seq: audit_checkpoint_head was edited"));
+        }
+    }
+    let mut set: Vec<Head> = heads.values().cloned().collect();
+    sort_heads(&mut set);
+    let event_count: i64 = set.iter().map(|h| h.seq).sum();
+    if merkle_root(&set) != latest.merkle_root || set.len() as i64 != latest.chain_count || event_count != latest.event_count {
+        return Err(IntegrityFailure::new(
+            "checkpoint",
+            latest.seq,
+            "the recorded chain heads do not reproduce the signed Merkle root: audit_checkpoint_head was edited",
+        ));
+    }
+    Ok(heads)
+}
+
+/// Checks that the events from the signed head of `chain` on (`events`, in seq
+/// order, starting at the signed seq or at 1) extend it: the signed event is
+/// unchanged, every later one links to its predecessor, hashes to its stored
+/// hash, matches its columns and carries a valid MAC. Returns the new head.
+pub fn check_extension(
+    chain: &str,
+    signed: Option<&Head>,
+    events: &[audit_event::Model],
+    key: &MacKey,
+) -> Result<Head, IntegrityFailure> {
+    let mut buf = String::new();
+    let (mut next_seq, mut prev_hash) = (1, GENESIS_HASH.to_owned());
+    let mut rest = events;
+    if let Some(signed) = signed {
+        match events.first() {
+            Some(first) if first.seq == signed.seq => {
+                if first.entry_hash != signed.hash {
+                    return Err(IntegrityFailure::new(
+                        chain,
+                        signed.seq,
+                        format!("the signed event at seq {} was rewritten (its hash differs from the signed head)", signed.seq),
+                    ));
+                }
+                prev_hash = first.entry_hash.clone();
+                next_seq = signed.seq + 1;
+                rest = &events[1..];
+            }
+            _ => {
+                return Err(IntegrityFailure::new(chain, signed.seq, format!("the signed event at seq {} is missing", signed.seq)));
+            }
+        }
+    }
+    for event in rest {
+        if event.seq != next_seq {
+            return Err(IntegrityFailure::new(chain, next_seq, format!("expected seq {next_seq}, found seq {}", event.seq)));
+        }
+        if event.prev_hash != prev_hash {
+            return Err(IntegrityFailure::new(chain, event.seq, "prev_hash does not link to the previous event"));
+        }
+        let row = super::verify::EventRow::from(event);
+        super::verify::rebuild_canonical(&mut buf, &row);
+        if buf != event.canonical {
+            return Err(IntegrityFailure::new(chain, event.seq, "the stored columns differ from the hashed canonical bytes"));
+        }
+        if super::append::entry_hash(&event.prev_hash, &event.canonical) != event.entry_hash {
+            return Err(IntegrityFailure::new(chain, event.seq, "entry_hash is not the hash of the event"));
+        }
+        match &event.mac {
+            Some(mac) if key.check(&event.entry_hash, mac) => {}
+            Some(_) => return Err(IntegrityFailure::new(chain, event.seq, "the event's MAC does not verify: forged event")),
+            None => return Err(IntegrityFailure::new(chain, event.seq, "the event has no MAC: forged event")),
+        }
+        prev_hash = event.entry_hash.clone();
+        next_seq += 1;
+    }
+    Ok(Head { chain_key: chain.to_owned(), seq: next_seq - 1, hash: prev_hash })
+}
+
+/// Reads the events of `chains` from each one's signed seq on, grouped by chain.
+async fn events_since(
+    txn: &DatabaseTransaction,
+    chains: &[(String, i64)],
+) -> Result<HashMap<String, Vec<audit_event::Model>>, sea_orm::DbErr> {
+    let mut grouped: HashMap<String, Vec<audit_event::Model>> = HashMap::new();
+    for chunk in chains.chunks(200) {
+        let mut any = Condition::any();
+        for (chain, from) in chunk {
+            any = any.add(
+                Condition::all()
+                    .add(audit_event::Column::ChainKey.eq(chain.as_str()))
+                    .add(audit_event::Column::Seq.gte(*from)),
+            );
+        }
+        let events = audit_event::Entity::find()
+            .filter(any)
+            .order_by_asc(audit_event::Column::ChainKey)
+            .order_by_asc(audit_event::Column::Seq)
+            .all(txn)
+            .await?;
+        for event in events {
+            grouped.entry(event.chain_key.clone()).or_default().push(event);
+        }
+    }
+    Ok(grouped)
+}
+
+/// Records an integrity failure: refuses, logs, counts, and marks the trail
+/// compromised (see `/readyz`).
+fn integrity_failure(writer: &CheckpointWriter, failure: IntegrityFailure) -> anyhow::Error {
+    tracing::error!(chain = %failure.chain_key, seq = failure.seq, reason = %failure.reason, "refusing to sign an audit checkpoint: the trail was tampered with");
+    metrics::counter!("casework_audit_integrity_failures_total").increment(1);
+    if let Ok(mut compromised) = writer.compromised.lock() {
+        *compromised = Some(failure.clone());
+    }
+    anyhow::Error::new(failure)
 }
 
 /// Writes a checkpoint unless nothing changed since the last one (or `force`),
@@ -285,31 +558,55 @@ pub async fn create(db: &DatabaseConnection, writer: &CheckpointWriter, force: b
     }
     let latest = audit_checkpoint::Entity::find().order_by_desc(audit_checkpoint::Column::Seq).one(&txn).await?;
 
+    // The database guards first: a replaced trigger function voids them.
+    if let Err(error) = crate::db::check_audit_triggers(&txn).await {
+        return Err(integrity_failure(writer, IntegrityFailure::new("database", 0, format!("{error:#}"))));
+    }
+
+    // What was signed before, and which chains may have moved since. The
+    // mutable `audit_chain` cache only nominates candidates; the heads signed
+    // come from `audit_event` and must extend the previously signed ones.
+    let mut heads = match signed_heads(&txn, latest.as_ref()).await {
+        Ok(heads) => heads,
+        Err(failure) => return Err(integrity_failure(writer, failure)),
+    };
     let rows = txn
         .query_all_raw(Statement::from_string(backend, "SELECT chain_key, head_seq, head_hash FROM audit_chain"))
         .await?;
-    let mut heads = rows
-        .iter()
-        .map(|r| Ok(Head { chain_key: r.try_get_by_index(0)?, seq: r.try_get_by_index(1)?, hash: r.try_get_by_index(2)? }))
-        .collect::<Result<Vec<Head>, sea_orm::DbErr>>()?;
+    let mut candidates: Vec<(String, i64)> = Vec::new();
+    for row in &rows {
+        let (chain, seq, hash): (String, i64, String) =
+            (row.try_get_by_index(0)?, row.try_get_by_index(1)?, row.try_get_by_index(2)?);
+        match heads.get(&chain) {
+            Some(signed) if signed.seq == seq && signed.hash == hash => {}
+            Some(signed) => candidates.push((chain, signed.seq)),
+            None => candidates.push((chain, 1)),
+        }
+    }
+    let events = events_since(&txn, &candidates).await?;
+    let mut moved = Vec::new();
+    for (chain, _) in &candidates {
+        let signed = heads.get(chain);
+        let chain_events = events.get(chain).map(Vec::as_slice).unwrap_or_default();
+        if signed.is_none() && chain_events.is_empty() {
+            continue; // a cache row without events: nothing to sign
+        }
+        let head = match check_extension(chain, signed, chain_events, &writer.mac_key) {
+            Ok(head) => head,
+            Err(failure) => return Err(integrity_failure(writer, failure)),
+        };
+        if signed.is_none_or(|s| s.seq != head.seq) {
+            moved.push(head.clone());
+            heads.insert(chain.clone(), head);
+        }
+    }
+    let mut heads: Vec<Head> = heads.into_values().collect();
     sort_heads(&mut heads);
     let event_count: i64 = heads.iter().map(|h| h.seq).sum();
     if let Some(latest) = &latest {
-        if !force && latest.event_count == event_count && latest.chain_count == heads.len() as i64 {
+        if !force && moved.is_empty() && latest.event_count == event_count && latest.chain_count == heads.len() as i64 {
             return Ok(None);
         }
-    }
-
-    // Only the heads that moved since they were last recorded.
-    let recorded = txn
-        .query_all_raw(Statement::from_string(
-            backend,
-            "SELECT chain_key, MAX(head_seq) FROM audit_checkpoint_head GROUP BY chain_key",
-        ))
-        .await?;
-    let mut recorded_seq: HashMap<String, i64> = HashMap::with_capacity(recorded.len());
-    for row in &recorded {
-        recorded_seq.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
     }
 
     let mut model = audit_checkpoint::Model {
@@ -335,9 +632,8 @@ pub async fn create(db: &DatabaseConnection, writer: &CheckpointWriter, force: b
         }
         return Err(error).context("inserting the checkpoint");
     }
-    let moved: Vec<audit_checkpoint_head::ActiveModel> = heads
+    let moved: Vec<audit_checkpoint_head::ActiveModel> = moved
         .iter()
-        .filter(|h| recorded_seq.get(&h.chain_key).is_none_or(|s| h.seq > *s))
         .map(|h| audit_checkpoint_head::ActiveModel {
             checkpoint_seq: Set(model.seq),
             chain_key: Set(h.chain_key.clone()),

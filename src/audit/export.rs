@@ -11,14 +11,13 @@ use std::{collections::HashMap, io::Write};
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use sea_orm::{
-    AccessMode, DatabaseConnection, DbBackend, EntityTrait, IsolationLevel, QueryOrder, QuerySelect,
-    TransactionTrait,
+    AccessMode, DatabaseConnection, DbBackend, EntityTrait, IsolationLevel, QueryOrder, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{checkpoint::CheckpointRecord, verify::EventRow};
-use entity::{audit_checkpoint, audit_checkpoint_head, audit_event, complaint};
+use entity::{app_user, audit_checkpoint, audit_checkpoint_head, audit_event, complaint};
 
 pub const EXPORT_FORMAT: &str = "casework.audit-export.v1";
 
@@ -44,6 +43,10 @@ pub struct EventRecord {
     pub prev_hash: String,
     pub entry_hash: String,
     pub format_version: i32,
+    #[serde(default)]
+    pub mac: Option<String>,
+    #[serde(default)]
+    pub state_hash: Option<String>,
 }
 
 impl EventRecord {
@@ -68,6 +71,8 @@ impl EventRecord {
             prev_hash: &self.prev_hash,
             entry_hash: &self.entry_hash,
             format_version: self.format_version,
+            mac: self.mac.as_deref(),
+            state_hash: self.state_hash.as_deref(),
         }
     }
 }
@@ -94,6 +99,8 @@ impl From<audit_event::Model> for EventRecord {
             prev_hash: m.prev_hash,
             entry_hash: m.entry_hash,
             format_version: m.format_version,
+            mac: m.mac,
+            state_hash: m.state_hash,
         }
     }
 }
@@ -113,6 +120,8 @@ enum Line {
     Checkpoint(CheckpointRecord),
     CheckpointHead(HeadRecord),
     Complaint { id: Uuid, version: i64 },
+    /// The state hash of a live entity (complaint, user) at export time.
+    EntityState { chain_key: String, state_hash: String },
     Event(EventRecord),
 }
 
@@ -122,6 +131,8 @@ pub struct Export {
     pub checkpoints: Vec<CheckpointRecord>,
     pub heads: Vec<audit_checkpoint_head::Model>,
     pub complaints: HashMap<Uuid, i64>,
+    /// Live state hashes by chain key.
+    pub states: HashMap<String, String>,
     pub events: Vec<EventRecord>,
 }
 
@@ -158,15 +169,14 @@ pub async fn export(db: &DatabaseConnection, out: &mut impl Write) -> anyhow::Re
             head_hash: h.head_hash,
         }))?;
     }
-    let versions: Vec<(Uuid, i32)> = complaint::Entity::find()
-        .select_only()
-        .column(complaint::Column::Id)
-        .column(complaint::Column::Version)
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (id, version) in versions {
-        write(&Line::Complaint { id, version: i64::from(version) })?;
+    let mut complaints = complaint::Entity::find().order_by_asc(complaint::Column::Id).stream(db).await?;
+    while let Some(c) = complaints.try_next().await? {
+        write(&Line::Complaint { id: c.id, version: i64::from(c.version) })?;
+        write(&Line::EntityState { chain_key: format!("complaint:{}", c.id), state_hash: super::state::complaint_state(&c) })?;
+    }
+    drop(complaints);
+    for u in app_user::Entity::find().order_by_asc(app_user::Column::Id).all(db).await? {
+        write(&Line::EntityState { chain_key: format!("user:{}", u.id), state_hash: super::state::user_state(&u) })?;
     }
     let mut events = audit_event::Entity::find()
         .order_by_asc(audit_event::Column::ChainKey)
@@ -201,6 +211,9 @@ pub fn parse(text: &str) -> anyhow::Result<Export> {
             }),
             Line::Complaint { id, version } => {
                 export.complaints.insert(id, version);
+            }
+            Line::EntityState { chain_key, state_hash } => {
+                export.states.insert(chain_key, state_hash);
             }
             Line::Event(e) => export.events.push(e),
         }

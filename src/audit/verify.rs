@@ -19,22 +19,25 @@
 //! Rows are streamed (one keyset-ordered query) and checked without per-event
 //! allocations: the canonical bytes are rebuilt into one reused buffer.
 
-use std::{collections::HashMap, fmt::Write as _};
+use std::{
+    collections::{BTreeMap, HashMap},
+    fmt::Write as _,
+};
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use ed25519_dalek::VerifyingKey;
 use futures_util::TryStreamExt;
 use sea_orm::{DatabaseConnection, DbBackend, sqlx};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{
-    GENESIS_HASH,
+    GENESIS_HASH, MacKey,
     append::HASH_DOMAIN,
     canonical::write_string,
-    checkpoint::{self, CheckpointRecord, Head},
+    checkpoint::{self, Anchor, TrustedKey},
+    state,
 };
-use entity::{audit_checkpoint, audit_checkpoint_head};
+use entity::{app_user, audit_checkpoint, audit_checkpoint_head, complaint};
 
 /// The chain key reported for a failure of the checkpoints themselves.
 pub const CHECKPOINT_CHAIN: &str = "checkpoint";
@@ -75,11 +78,16 @@ impl Report {
 pub struct Options {
     /// Only the chains of this complaint (`complaint:<id>` and `complaint-access:<id>`).
     pub complaint: Option<Uuid>,
-    /// The public key checkpoints must be signed with. Without it each
-    /// checkpoint is checked against the key it names (and a warning says so).
-    pub public_key: Option<VerifyingKey>,
-    /// Checkpoints from the anchor file outside the database.
-    pub anchor: Option<Vec<CheckpointRecord>>,
+    /// The keys checkpoints must be signed with (the pinned public key, or
+    /// `CASEWORK_AUDIT_TRUSTED_KEYS` with validity periods). Empty fails
+    /// unless `allow_unpinned`.
+    pub trusted_keys: Vec<TrustedKey>,
+    /// Accept checkpoints signed by the key they name (a warning, not a failure).
+    pub allow_unpinned: bool,
+    /// What the anchor directory outside the database holds, when one is configured.
+    pub anchor: Option<Anchor>,
+    /// The events' MAC key; without it MACs are not checked (and a warning says so).
+    pub mac_key: Option<MacKey>,
 }
 
 /// One stored event, borrowed from a database row or an export line.
@@ -104,6 +112,36 @@ pub struct EventRow<'a> {
     pub prev_hash: &'a str,
     pub entry_hash: &'a str,
     pub format_version: i32,
+    pub mac: Option<&'a str>,
+    pub state_hash: Option<&'a str>,
+}
+
+impl<'a> From<&'a entity::audit_event::Model> for EventRow<'a> {
+    fn from(m: &'a entity::audit_event::Model) -> Self {
+        EventRow {
+            id: m.id,
+            chain_key: &m.chain_key,
+            seq: m.seq,
+            occurred_at: m.occurred_at,
+            actor_id: m.actor_id,
+            actor_role: m.actor_role.as_deref(),
+            request_id: m.request_id.as_deref(),
+            client_addr: m.client_addr.as_deref(),
+            action: &m.action,
+            target_type: &m.target_type,
+            target_id: m.target_id.as_deref(),
+            complaint_id: m.complaint_id,
+            sensitivity: &m.sensitivity,
+            reason: m.reason.as_deref(),
+            changes: &m.changes,
+            canonical: &m.canonical,
+            prev_hash: &m.prev_hash,
+            entry_hash: &m.entry_hash,
+            format_version: m.format_version,
+            mac: m.mac.as_deref(),
+            state_hash: m.state_hash.as_deref(),
+        }
+    }
 }
 
 /// Rebuilds the canonical JSON of `e` (the same bytes as
@@ -166,14 +204,19 @@ pub fn rebuild_canonical(out: &mut String, e: &EventRow<'_>) {
     opt_str(out, e.request_id);
     out.push_str(",\"sensitivity\":");
     write_string(out, e.sensitivity);
-    let _ = write!(out, ",\"seq\":{},\"target_id\":", e.seq);
+    let _ = write!(out, ",\"seq\":{}", e.seq);
+    if e.format_version >= 2 {
+        out.push_str(",\"state_hash\":");
+        opt_str(out, e.state_hash);
+    }
+    out.push_str(",\"target_id\":");
     opt_str(out, e.target_id);
     out.push_str(",\"target_type\":");
     write_string(out, e.target_type);
     out.push('}');
 }
 
-/// A head recorded by the latest checkpoint that a chain must reproduce.
+/// A head some checkpoint recorded, which the chain must reproduce.
 #[derive(Clone, Debug)]
 struct Expected {
     seq: i64,
@@ -187,20 +230,46 @@ pub struct ChainVerifier {
     next_seq: i64,
     last_hash: String,
     buf: String,
-    expected: HashMap<String, Expected>,
+    /// Every head ever signed, per chain, by ascending seq.
+    expected: HashMap<String, Vec<Expected>>,
+    /// Those of the current chain, and how many were met.
+    current: Vec<Expected>,
+    current_at: usize,
     versions: HashMap<Uuid, i64>,
+    /// The state hash of each entity's live row, by chain key.
+    states: HashMap<String, String>,
+    /// The latest state hash recorded in the current chain (seq, hash).
+    last_state: Option<(i64, String)>,
+    /// The current chain already had a format-2 (keyed) event.
+    seen_keyed: bool,
+    mac_key: Option<MacKey>,
+    unkeyed: u64,
+    states_loaded: bool,
     report: Report,
 }
 
 impl ChainVerifier {
-    fn new(expected: HashMap<String, Expected>, versions: HashMap<Uuid, i64>) -> ChainVerifier {
+    fn new(
+        expected: HashMap<String, Vec<Expected>>,
+        versions: HashMap<Uuid, i64>,
+        states: HashMap<String, String>,
+        mac_key: Option<MacKey>,
+    ) -> ChainVerifier {
         ChainVerifier {
             chain: String::new(),
             next_seq: 1,
             last_hash: String::new(),
             buf: String::with_capacity(2048),
             expected,
+            current: Vec::new(),
+            current_at: 0,
             versions,
+            last_state: None,
+            seen_keyed: false,
+            states_loaded: !states.is_empty(),
+            states,
+            mac_key,
+            unkeyed: 0,
             report: Report::default(),
         }
     }
@@ -232,6 +301,10 @@ impl ChainVerifier {
             self.next_seq = 1;
             self.last_hash.clear();
             self.last_hash.push_str(GENESIS_HASH);
+            self.current = self.expected.remove(e.chain_key).unwrap_or_default();
+            self.current_at = 0;
+            self.last_state = None;
+            self.seen_keyed = false;
             self.report.checked_chains += 1;
         }
         let chain = e.chain_key;
@@ -271,13 +344,40 @@ impl ChainVerifier {
         if e.entry_hash.as_bytes() != hex_hash {
             return self.fail(chain, e.seq, "entry_hash is not the SHA-256 of the event: the event was altered".into());
         }
-        if let Some(expected) = self.expected.get(chain) {
-            if expected.seq == e.seq && expected.hash != e.entry_hash {
-                let reason = format!(
-                    "the hash at seq {} differs from the one signed in checkpoint {}: the chain was rewritten",
-                    e.seq, expected.checkpoint
-                );
-                return self.fail(chain, e.seq, reason);
+        if e.format_version >= 2 {
+            self.seen_keyed = true;
+            if let Some(key) = &self.mac_key {
+                match e.mac {
+                    Some(mac) if key.check(e.entry_hash, mac) => {}
+                    Some(_) => return self.fail(chain, e.seq, "the event's MAC does not verify: a forged or re-keyed event".into()),
+                    None => return self.fail(chain, e.seq, "the event has no MAC: a forged event".into()),
+                }
+            }
+        } else if self.seen_keyed {
+            return self.fail(chain, e.seq, "an unkeyed format-1 event after keyed events: a forged event".into());
+        } else {
+            self.unkeyed += 1;
+        }
+        if let Some(expected) = self.current.get(self.current_at) {
+            if expected.seq == e.seq {
+                if expected.hash != e.entry_hash {
+                    let reason = format!(
+                        "the hash at seq {} differs from the one signed in checkpoint {}: the chain was rewritten",
+                        e.seq, expected.checkpoint
+                    );
+                    return self.fail(chain, e.seq, reason);
+                }
+                self.current_at += 1;
+            }
+        }
+        if let Some(state) = e.state_hash {
+            match &mut self.last_state {
+                Some((seq, hash)) => {
+                    *seq = e.seq;
+                    hash.clear();
+                    hash.push_str(state);
+                }
+                None => self.last_state = Some((e.seq, state.to_owned())),
             }
         }
         self.last_hash.clear();
@@ -289,7 +389,7 @@ impl ChainVerifier {
     fn finish_chain(&mut self) {
         let chain = std::mem::take(&mut self.chain);
         let head = self.next_seq - 1;
-        if let Some(expected) = self.expected.remove(&chain) {
+        if let Some(expected) = self.current.drain(..).skip(self.current_at).last() {
             if expected.seq > head {
                 let reason = format!(
                     "events missing: checkpoint {} recorded head seq {} but the chain ends at seq {} (truncated)",
@@ -309,7 +409,27 @@ impl ChainVerifier {
                 None => self.fail(&chain, head, "a chain for a complaint that does not exist".into()),
             }
         }
+        let live = self.states.remove(&chain);
+        if let Some((seq, recorded)) = self.last_state.take() {
+            match live {
+                Some(live) if live != recorded => self.fail(
+                    &chain,
+                    seq,
+                    format!(
+                        "the live row differs from the state its latest event (seq {seq}) recorded: it was changed outside the application"
+                    ),
+                ),
+                Some(_) => {}
+                None if self.states_loaded() => self.fail(&chain, seq, "the entity's row is missing".into()),
+                None => {}
+            }
+        }
         self.chain = chain;
+    }
+
+    /// Whether live states were given (an export of an older format has none).
+    fn states_loaded(&self) -> bool {
+        self.states_loaded
     }
 
     /// Ends the stream: the last chain, then whatever was expected but never seen.
@@ -318,7 +438,8 @@ impl ChainVerifier {
             self.finish_chain();
         }
         if !self.failed() {
-            let mut missing: Vec<(String, Expected)> = self.expected.drain().collect();
+            let mut missing: Vec<(String, Expected)> =
+                self.expected.drain().filter_map(|(k, v)| v.into_iter().last().map(|e| (k, e))).collect();
             missing.sort_by(|a, b| a.0.cmp(&b.0));
             if let Some((chain, expected)) = missing.into_iter().next() {
                 let reason = format!("the whole chain is missing: checkpoint {} recorded head seq {}", expected.checkpoint, expected.seq);
@@ -332,79 +453,140 @@ impl ChainVerifier {
                 self.fail(&format!("complaint:{id}"), 1, format!("the complaint (version {version}) has no audit events"));
             }
         }
+        if self.mac_key.is_none() {
+            self.report.warnings.push(
+                "no MAC key given (CASEWORK_AUDIT_MAC_KEY or the signing key): event MACs were NOT checked, so forged appends after the last checkpoint go unnoticed".into(),
+            );
+        }
+        if self.unkeyed > 0 {
+            self.report.warnings.push(format!("{} events predate event MACs (format 1) and carry none", self.unkeyed));
+        }
         self.report
     }
 }
 
-/// Checks the checkpoints and returns the heads of the latest one.
+/// Checks every checkpoint (contiguity, links, signature under a trusted key,
+/// and its Merkle root rebuilt from the heads recorded up to it) and the anchor
+/// file; returns every signed head, per chain, for the chains to reproduce.
 fn check_checkpoints(
     checkpoints: &[audit_checkpoint::Model],
     heads: &[audit_checkpoint_head::Model],
     options: &Options,
     report: &mut Report,
-) -> Result<HashMap<String, Expected>, Failure> {
+) -> Result<HashMap<String, Vec<Expected>>, Failure> {
     let fail = |seq: i64, reason: String| Failure { chain_key: CHECKPOINT_CHAIN.to_owned(), seq, reason };
-    if options.public_key.is_none() && !checkpoints.is_empty() {
-        report.warnings.push("no public key pinned: checkpoint signatures were checked against the key each names".into());
+    if options.trusted_keys.is_empty() {
+        if !options.allow_unpinned {
+            return Err(fail(
+                0,
+                "no public key pinned: give --public-key or CASEWORK_AUDIT_TRUSTED_KEYS (or --allow-unpinned to accept any signer)".into(),
+            ));
+        }
+        report.warnings.push("no public key pinned (--allow-unpinned): checkpoint signatures were checked against the key each names".into());
     }
+    let mut by_checkpoint: BTreeMap<i64, Vec<&audit_checkpoint_head::Model>> = BTreeMap::new();
+    for h in heads {
+        by_checkpoint.entry(h.checkpoint_seq).or_default().push(h);
+    }
+    let mut folded: BTreeMap<&str, (i64, &str)> = BTreeMap::new();
+    let mut expected: HashMap<String, Vec<Expected>> = HashMap::new();
     let mut prev_hash = GENESIS_HASH;
     for (i, cp) in checkpoints.iter().enumerate() {
         let want = i as i64 + 1;
         if cp.seq != want {
             return Err(fail(want, format!("checkpoint {want} is missing (next is {})", cp.seq)));
         }
-        checkpoint::check_signature(cp, options.public_key.as_ref()).map_err(|reason| fail(cp.seq, reason))?;
+        checkpoint::check_trusted(cp, &options.trusted_keys).map_err(|reason| fail(cp.seq, reason))?;
         if cp.prev_hash != prev_hash {
             return Err(fail(cp.seq, "prev_hash does not link to the previous checkpoint".into()));
         }
         prev_hash = &cp.checkpoint_hash;
+        for h in by_checkpoint.get(&cp.seq).map(Vec::as_slice).unwrap_or_default() {
+            let before = folded.get(h.chain_key.as_str()).map_or(0, |(seq, _)| *seq);
+            if h.head_seq <= before {
+                return Err(fail(
+                    cp.seq,
+                    format!("records {} at seq {}, not after its earlier signed seq {before}", h.chain_key, h.head_seq),
+                ));
+            }
+            folded.insert(h.chain_key.as_str(), (h.head_seq, h.head_hash.as_str()));
+            expected.entry(h.chain_key.clone()).or_default().push(Expected {
+                seq: h.head_seq,
+                hash: h.head_hash.clone(),
+                checkpoint: cp.seq,
+            });
+        }
+        let event_count: i64 = folded.values().map(|(seq, _)| *seq).sum();
+        if checkpoint::merkle_root_of(folded.iter().map(|(k, (seq, hash))| (*k, *seq, *hash))) != cp.merkle_root
+            || folded.len() as i64 != cp.chain_count
+            || event_count != cp.event_count
+        {
+            return Err(fail(cp.seq, "the recorded chain heads do not match the signed Merkle root".into()));
+        }
         report.checkpoints_checked += 1;
     }
-    if let Some(anchor) = &options.anchor {
-        for record in anchor {
-            match checkpoints.iter().find(|c| c.seq == record.seq) {
-                None => {
-                    return Err(fail(
-                        record.seq,
-                        "in the anchor file but missing from the database: the checkpoint table was rolled back".into(),
-                    ));
+    if let Some((&seq, _)) = by_checkpoint.iter().find(|(seq, _)| **seq < 1 || **seq > checkpoints.len() as i64) {
+        return Err(fail(seq, "chain heads recorded for a checkpoint that does not exist".into()));
+    }
+    match &options.anchor {
+        None => {
+            if !checkpoints.is_empty() {
+                report.warnings.push("no anchor directory given: a rolled-back checkpoint table cannot be detected".into());
+            }
+        }
+        Some(Anchor::Missing) if checkpoints.is_empty() => {
+            report.warnings.push("the anchor file does not exist yet (no checkpoint written)".into());
+        }
+        Some(Anchor::Missing) => {
+            return Err(fail(1, format!("the anchor file is missing but the database holds {} checkpoints", checkpoints.len())));
+        }
+        Some(Anchor::Unreadable(why)) => {
+            return Err(fail(0, format!("the anchor file is unreadable (edited or cut): {why}")));
+        }
+        Some(Anchor::Records(records)) => {
+            let mut prev = GENESIS_HASH.to_owned();
+            for (i, record) in records.iter().enumerate() {
+                let want = i as i64 + 1;
+                if record.seq != want {
+                    return Err(fail(want, format!("the anchor file is not contiguous: line {want} holds checkpoint {}", record.seq)));
                 }
-                Some(cp) if cp.checkpoint_hash != record.checkpoint_hash => {
-                    return Err(fail(record.seq, "differs from the copy in the anchor file".into()));
+                let model = audit_checkpoint::Model::from(record.clone());
+                checkpoint::check_trusted(&model, &options.trusted_keys)
+                    .map_err(|reason| fail(record.seq, format!("in the anchor file: {reason}")))?;
+                if record.prev_hash != prev {
+                    return Err(fail(record.seq, "in the anchor file: prev_hash does not link to the previous line".into()));
                 }
-                Some(_) => {}
+                prev = record.checkpoint_hash.clone();
+                match checkpoints.get(i) {
+                    None => {
+                        return Err(fail(
+                            record.seq,
+                            "in the anchor file but missing from the database: the checkpoint table was rolled back".into(),
+                        ));
+                    }
+                    Some(cp) if cp.checkpoint_hash != record.checkpoint_hash => {
+                        return Err(fail(record.seq, "differs from the copy in the anchor file".into()));
+                    }
+                    Some(_) => {}
+                }
+            }
+            if checkpoints.len() > records.len() {
+                return Err(fail(
+                    records.len() as i64 + 1,
+                    "in the database but not in the anchor file: the anchor file was truncated".into(),
+                ));
             }
         }
     }
-    let Some(latest) = checkpoints.last() else {
+    if checkpoints.is_empty() {
         report.warnings.push("no checkpoint yet: a truncated chain tail cannot be detected".into());
-        return Ok(HashMap::new());
-    };
-    // Fold the recorded heads (each checkpoint stores the chains that moved).
-    let mut folded: HashMap<&str, (i64, &str, i64)> = HashMap::new();
-    for h in heads.iter().filter(|h| h.checkpoint_seq <= latest.seq) {
-        let entry = folded.entry(h.chain_key.as_str()).or_insert((0, "", 0));
-        if h.head_seq > entry.0 {
-            *entry = (h.head_seq, h.head_hash.as_str(), h.checkpoint_seq);
-        }
-    }
-    let mut set: Vec<Head> =
-        folded.iter().map(|(k, (seq, hash, _))| Head { chain_key: (*k).to_owned(), seq: *seq, hash: (*hash).to_owned() }).collect();
-    checkpoint::sort_heads(&mut set);
-    let event_count: i64 = set.iter().map(|h| h.seq).sum();
-    if checkpoint::merkle_root(&set) != latest.merkle_root || set.len() as i64 != latest.chain_count || event_count != latest.event_count {
-        return Err(fail(latest.seq, "the recorded chain heads do not match the signed Merkle root".into()));
     }
     let scope = options.complaint.map(|id| (format!("complaint:{id}"), format!("complaint-access:{id}")));
-    Ok(folded
-        .into_iter()
-        .filter(|(k, _)| scope.as_ref().is_none_or(|(a, b)| k == a || k == b))
-        .map(|(k, (seq, hash, _))| (k.to_owned(), Expected { seq, hash: hash.to_owned(), checkpoint: latest.seq }))
-        .collect())
+    Ok(expected.into_iter().filter(|(k, _)| scope.as_ref().is_none_or(|(a, b)| k == a || k == b)).collect())
 }
 
 const EVENT_COLUMNS: &str = "id, chain_key, seq, occurred_at, actor_id, actor_role, request_id, client_addr, action, \
-    target_type, target_id, complaint_id, sensitivity, reason, changes, canonical, prev_hash, entry_hash, format_version";
+    target_type, target_id, complaint_id, sensitivity, reason, changes, canonical, prev_hash, entry_hash, format_version, mac, state_hash";
 
 macro_rules! event_row {
     ($row:expr) => {{
@@ -430,6 +612,8 @@ macro_rules! event_row {
             prev_hash: r.try_get(16)?,
             entry_hash: r.try_get(17)?,
             format_version: r.try_get(18)?,
+            mac: r.try_get(19)?,
+            state_hash: r.try_get(20)?,
         }
     }};
 }
@@ -439,6 +623,8 @@ struct Stored {
     checkpoints: Vec<audit_checkpoint::Model>,
     heads: Vec<audit_checkpoint_head::Model>,
     versions: HashMap<Uuid, i64>,
+    /// The state hash of each live complaint and user, by chain key.
+    states: HashMap<String, String>,
 }
 
 /// Reads checkpoints, their heads and complaint versions, then streams the
@@ -451,7 +637,7 @@ macro_rules! verify_in_snapshot {
         if let Some(statement) = $begin {
             sqlx::query(statement).execute(&mut *tx).await?;
         }
-        let mut stored = Stored { checkpoints: Vec::new(), heads: Vec::new(), versions: HashMap::new() };
+        let mut stored = Stored { checkpoints: Vec::new(), heads: Vec::new(), versions: HashMap::new(), states: HashMap::new() };
         let mut rows = sqlx::query(
             "SELECT seq, created_at, chain_count, event_count, merkle_root, prev_hash, public_key, canonical, \
              checkpoint_hash, signature FROM audit_checkpoint ORDER BY seq",
@@ -484,9 +670,9 @@ macro_rules! verify_in_snapshot {
         }
         drop(rows);
         let complaint_sql = if $options.complaint.is_some() {
-            format!("SELECT id, version FROM complaint WHERE id = {}", $ph(1))
+            format!("SELECT * FROM complaint WHERE id = {}", $ph(1))
         } else {
-            "SELECT id, version FROM complaint".to_owned()
+            "SELECT * FROM complaint".to_owned()
         };
         // Only placeholders are interpolated; values are bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(complaint_sql));
@@ -495,10 +681,19 @@ macro_rules! verify_in_snapshot {
         }
         let mut rows = query.fetch(&mut *tx);
         while let Some(r) = rows.try_next().await? {
-            let version: i32 = r.try_get(1)?;
-            stored.versions.insert(r.try_get(0)?, i64::from(version));
+            let c = <complaint::Model as sea_orm::FromQueryResult>::from_query_result(&sea_orm::QueryResult::from(r), "")?;
+            stored.versions.insert(c.id, i64::from(c.version));
+            stored.states.insert(format!("complaint:{}", c.id), state::complaint_state(&c));
         }
         drop(rows);
+        if $options.complaint.is_none() {
+            let mut rows = sqlx::query("SELECT * FROM app_user").fetch(&mut *tx);
+            while let Some(r) = rows.try_next().await? {
+                let u = <app_user::Model as sea_orm::FromQueryResult>::from_query_result(&sea_orm::QueryResult::from(r), "")?;
+                stored.states.insert(format!("user:{}", u.id), state::user_state(&u));
+            }
+            drop(rows);
+        }
 
         match check_checkpoints(&stored.checkpoints, &stored.heads, $options, &mut $report) {
             Err(failure) => {
@@ -506,7 +701,7 @@ macro_rules! verify_in_snapshot {
                 $report
             }
             Ok(expected) => {
-                let mut verifier = ChainVerifier::new(expected, stored.versions);
+                let mut verifier = ChainVerifier::new(expected, stored.versions, stored.states, $options.mac_key.clone());
                 verifier.report = std::mem::take(&mut $report);
                 // One ordered scan over the (chain_key, seq) index; rows are checked as they stream.
                 let sql = match $options.complaint {
@@ -572,7 +767,7 @@ pub fn verify_export(text: &str, options: &Options) -> anyhow::Result<Report> {
         .into_iter()
         .filter(|(id, _)| options.complaint.is_none_or(|c| c == *id))
         .collect();
-    let mut verifier = ChainVerifier::new(expected, versions);
+    let mut verifier = ChainVerifier::new(expected, versions, export.states, options.mac_key.clone());
     verifier.report = report;
     let scope = options.complaint.map(|id| (format!("complaint:{id}"), format!("complaint-access:{id}")));
     for event in &export.events {
@@ -617,7 +812,9 @@ mod tests {
             canonical: String::new(),
             prev_hash: prev.into(),
             entry_hash: String::new(),
-            format_version: 1,
+            format_version: 2,
+            mac: None,
+            state_hash: Some("ab".repeat(32)),
         };
         m.canonical = to_canonical_json(&hashed_object(&m)).unwrap();
         m.entry_hash = entry_hash(&m.prev_hash, &m.canonical);
@@ -625,27 +822,7 @@ mod tests {
     }
 
     fn row(m: &entity::audit_event::Model) -> EventRow<'_> {
-        EventRow {
-            id: m.id,
-            chain_key: &m.chain_key,
-            seq: m.seq,
-            occurred_at: m.occurred_at,
-            actor_id: m.actor_id,
-            actor_role: m.actor_role.as_deref(),
-            request_id: m.request_id.as_deref(),
-            client_addr: m.client_addr.as_deref(),
-            action: &m.action,
-            target_type: &m.target_type,
-            target_id: m.target_id.as_deref(),
-            complaint_id: m.complaint_id,
-            sensitivity: &m.sensitivity,
-            reason: m.reason.as_deref(),
-            changes: &m.changes,
-            canonical: &m.canonical,
-            prev_hash: &m.prev_hash,
-            entry_hash: &m.entry_hash,
-            format_version: m.format_version,
-        }
+        EventRow::from(m)
     }
 
     #[test]
@@ -660,7 +837,7 @@ mod tests {
     fn a_clean_chain_passes_and_an_edit_is_named() {
         let a = model("system", 1, GENESIS_HASH);
         let b = model("system", 2, &a.entry_hash);
-        let mut v = ChainVerifier::new(HashMap::new(), HashMap::new());
+        let mut v = ChainVerifier::new(HashMap::new(), HashMap::new(), HashMap::new(), None);
         v.push(&row(&a));
         v.push(&row(&b));
         let report = v.finish();
@@ -669,7 +846,7 @@ mod tests {
 
         let mut edited = b.clone();
         edited.actor_role = Some("ADMIN".into());
-        let mut v = ChainVerifier::new(HashMap::new(), HashMap::new());
+        let mut v = ChainVerifier::new(HashMap::new(), HashMap::new(), HashMap::new(), None);
         v.push(&row(&a));
         v.push(&row(&edited));
         let failure = v.finish().first_failure.unwrap();

@@ -1,5 +1,8 @@
 //! Short-lived access tokens: HS256 only (the algorithm is pinned on both
-//! sides), with `sub`, `role`, `iat`, `exp` and our issuer and audience.
+//! sides), with `sub`, `role`, `ver` (the user's token version), `iat`, `exp`
+//! and our issuer and audience. We never issue key ids or key URLs, so a token
+//! carrying `kid`, `jku`, `jwk`, `x5u` or `x5c` is refused outright, as is one
+//! issued in the future.
 
 use std::time::Duration;
 
@@ -17,6 +20,9 @@ const AUDIENCE: &str = "casework-api";
 pub struct Claims {
     pub sub: Uuid,
     pub role: String,
+    /// The user's `token_version` when the token was issued; a token whose
+    /// version is not the user's current one is refused.
+    pub ver: i32,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -46,11 +52,12 @@ impl JwtKeys {
     }
 
     /// A signed access token for `user`, and when it expires.
-    pub fn issue(&self, user: Uuid, role: Role, now: DateTime<Utc>) -> anyhow::Result<(String, DateTime<Utc>)> {
+    pub fn issue(&self, user: Uuid, role: Role, version: i32, now: DateTime<Utc>) -> anyhow::Result<(String, DateTime<Utc>)> {
         let expires_at = now + chrono::Duration::from_std(self.ttl)?;
         let claims = Claims {
             sub: user,
             role: role.as_str().to_owned(),
+            ver: version,
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             iss: ISSUER.to_owned(),
@@ -62,9 +69,19 @@ impl JwtKeys {
 
     /// The claims of a valid, unexpired token signed by us; `None` otherwise.
     pub fn verify(&self, token: &str) -> Option<Claims> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .ok()
-            .map(|data| data.claims)
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != Algorithm::HS256
+            || header.kid.is_some()
+            || header.jku.is_some()
+            || header.jwk.is_some()
+            || header.x5u.is_some()
+            || header.x5c.is_some()
+        {
+            return None;
+        }
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?.claims;
+        // `iat` in the future (beyond the clock leeway) is a forgery or a broken clock.
+        (claims.iat <= Utc::now().timestamp() + self.validation.leeway as i64).then_some(claims)
     }
 }
 
@@ -79,7 +96,7 @@ mod tests {
     #[test]
     fn a_token_verifies_with_its_own_key_only() {
         let user = Uuid::now_v7();
-        let (token, _) = keys().issue(user, Role::Agent, Utc::now()).unwrap();
+        let (token, _) = keys().issue(user, Role::Agent, 0, Utc::now()).unwrap();
         assert_eq!(keys().verify(&token).unwrap().sub, user);
         let other = JwtKeys::new(b"another-secret-of-at-least-32-bytes!!!", Duration::from_secs(900));
         assert!(other.verify(&token).is_none());
@@ -87,7 +104,7 @@ mod tests {
 
     #[test]
     fn expired_tokens_are_refused() {
-        let (token, _) = keys().issue(Uuid::now_v7(), Role::Agent, Utc::now() - chrono::Duration::hours(1)).unwrap();
+        let (token, _) = keys().issue(Uuid::now_v7(), Role::Agent, 0, Utc::now() - chrono::Duration::hours(1)).unwrap();
         assert!(keys().verify(&token).is_none());
     }
 

@@ -78,16 +78,19 @@ pub(super) async fn callbacks_of(
     Ok(connection)
 }
 
-fn complaint_page(
+async fn complaint_page(
+    ctx: &Context<'_>,
     info: ComplaintListInfo,
     rows: Vec<complaint::Model>,
     has_previous: bool,
     more: bool,
     key: impl Fn(&complaint::Model) -> Cursor,
-) -> ComplaintConnection {
+) -> AppResult<ComplaintConnection> {
+    let cursors: Vec<String> = rows.iter().map(|c| cursor::encode(key(c))).collect();
     let mut connection = Connection::with_additional_fields(has_previous, more, info);
-    connection.edges = rows.into_iter().map(|c| Edge::new(cursor::encode(key(&c)), Complaint(c))).collect();
-    connection
+    connection.edges =
+        cursors.into_iter().zip(Complaint::hand_out_all(ctx, rows).await?).map(|(cursor, c)| Edge::new(cursor, c)).collect();
+    Ok(connection)
 }
 
 #[ComplexObject]
@@ -120,9 +123,8 @@ impl Customer {
             ));
         }
         let (rows, more) = complaints::list(services, actor, condition.clone(), &page).await?;
-        complaints::record_reads(services, ctx.request()?, &rows.iter().collect::<Vec<_>>()).await?;
         let info = ComplaintListInfo { actor: actor.clone(), condition };
-        Ok(complaint_page(info, rows, page.after.is_some(), more, |c| Cursor { key: order.field.key(c), id: c.id }))
+        complaint_page(ctx, info, rows, page.after.is_some(), more, |c| Cursor { key: order.field.key(c), id: c.id }).await
     }
 }
 
@@ -176,9 +178,8 @@ impl LoopQuery {
         let services = ctx.services()?;
         let after = after.as_deref().map(|c| cursor::decode("after", c)).transpose()?;
         let (rows, more) = complaints::callback_queue(services, actor, after, page_limit(first)?).await?;
-        complaints::record_reads(services, ctx.request()?, &rows.iter().collect::<Vec<_>>()).await?;
         let info = ComplaintListInfo { actor: actor.clone(), condition: complaints::callback_queue_condition() };
-        Ok(complaint_page(info, rows, after.is_some(), more, |c| Cursor { key: c.callback_due.unwrap_or(c.updated_at), id: c.id }))
+        complaint_page(ctx, info, rows, after.is_some(), more, |c| Cursor { key: c.callback_due.unwrap_or(c.updated_at), id: c.id }).await
     }
 }
 
@@ -255,7 +256,7 @@ impl LoopMutation {
     ) -> AppResult<Complaint> {
         let id = ids::decode(Kind::Complaint, "id", &id)?;
         let services = ctx.services()?;
-        Ok(Complaint(complaints::post_progress_update(services, ctx.request()?, id, expected_version, input).await?))
+        Complaint::hand_out(ctx, complaints::post_progress_update(services, ctx.request()?, id, expected_version, input).await?).await
     }
 
     /// Records a contact with the customer. An inbound CHASER past the promised
@@ -277,6 +278,7 @@ impl LoopMutation {
     ) -> AppResult<Complaint> {
         let id = ids::decode(Kind::Complaint, "id", &id)?;
         let services = ctx.services()?;
-        Ok(Complaint(complaints::resolve_at_first_contact(services, ctx.request()?, id, expected_version, &summary, satisfied).await?))
+        Complaint::hand_out(ctx, complaints::resolve_at_first_contact(services, ctx.request()?, id, expected_version, &summary, satisfied).await?)
+            .await
     }
 }

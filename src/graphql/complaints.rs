@@ -62,10 +62,7 @@ impl ComplaintQuery {
         let Some((kind, uuid)) = ids::parse(&id) else { return Ok(None) };
         Ok(match kind {
             Kind::Complaint => match service::find_visible(services, actor, uuid).await? {
-                Some(c) => {
-                    service::record_reads(services, ctx.request()?, &[&c]).await?;
-                    Some(Node::Complaint(Complaint(c)))
-                }
+                Some(c) => Some(Node::Complaint(Complaint::hand_out(ctx, c).await?)),
                 None => None,
             },
             Kind::User => ctx.loaders()?.users.load_one(uuid).await?.map(|u| Node::User(User(u))),
@@ -84,21 +81,19 @@ impl ComplaintQuery {
     async fn complaint(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Complaint>> {
         let actor = ctx.actor()?;
         let Some((Kind::Complaint, id)) = ids::parse(&id) else { return Ok(None) };
-        let found = service::find_visible(ctx.services()?, actor, id).await?;
-        if let Some(c) = &found {
-            service::record_reads(ctx.services()?, ctx.request()?, &[c]).await?;
+        match service::find_visible(ctx.services()?, actor, id).await? {
+            Some(c) => Ok(Some(Complaint::hand_out(ctx, c).await?)),
+            None => Ok(None),
         }
-        Ok(found.map(Complaint))
     }
 
     /// A complaint by its human reference, e.g. `CMP-2026-000042`.
     async fn complaint_by_reference(&self, ctx: &Context<'_>, reference: String) -> AppResult<Option<Complaint>> {
         let actor = ctx.actor()?;
-        let found = service::find_visible_by_reference(ctx.services()?, actor, &reference).await?;
-        if let Some(c) = &found {
-            service::record_reads(ctx.services()?, ctx.request()?, &[c]).await?;
+        match service::find_visible_by_reference(ctx.services()?, actor, &reference).await? {
+            Some(c) => Ok(Some(Complaint::hand_out(ctx, c).await?)),
+            None => Ok(None),
         }
-        Ok(found.map(Complaint))
     }
 
     /// Complaints the caller may see, as a Relay connection with keyset cursors.
@@ -128,15 +123,17 @@ impl ComplaintQuery {
         };
         let condition = service::filter_condition(&filter.unwrap_or_default(), chrono::Utc::now())?;
         let (rows, more) = service::list(services, &actor, condition.clone(), &page).await?;
-        service::record_reads(services, ctx.request()?, &rows.iter().collect::<Vec<_>>()).await?;
         prime(ctx, ctx.loaders()?, &rows).await?;
+        let keys: Vec<String> = rows.iter().map(|c| cursor::encode(Cursor { key: order.field.key(c), id: c.id })).collect();
+        let rows = Complaint::hand_out_all(ctx, rows).await?;
 
         let (has_previous, has_next) = if from_end { (more, page.before.is_some()) } else { (page.after.is_some(), more) };
         let mut connection =
             Connection::with_additional_fields(has_previous, has_next, ComplaintListInfo { actor, condition });
         connection.edges = rows
             .into_iter()
-            .map(|c| Edge::new(cursor::encode(Cursor { key: order.field.key(&c), id: c.id }), Complaint(c)))
+            .zip(keys)
+            .map(|(c, key)| Edge::new(key, c))
             .collect();
         Ok(connection)
     }
@@ -193,7 +190,7 @@ impl ComplaintMutation {
         let (services, request) = (ctx.services()?, ctx.request()?);
         // A quota of API callers (CASEWORK_CREATIONS_PER_MINUTE), not of the demo seed or the CLI.
         services.guards.creations.take(request.actor()?.user_id, 1)?;
-        Ok(Complaint(service::create(services, request, input).await?))
+        Complaint::hand_out(ctx, service::create(services, request, input).await?).await
     }
 
     /// Corrects intake data. CONFLICT when `expectedVersion` is stale.
@@ -205,7 +202,7 @@ impl ComplaintMutation {
         input: UpdateComplaintInput,
     ) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::update(ctx.services()?, ctx.request()?, id, expected_version, input).await?))
+        Complaint::hand_out(ctx, service::update(ctx.services()?, ctx.request()?, id, expected_version, input).await?).await
     }
 
     /// Assigns the complaint to a user and/or team (the tier follows the team).
@@ -220,7 +217,7 @@ impl ComplaintMutation {
         let id = complaint_id(&id)?;
         let assignee = ids::decode_opt(Kind::User, "assigneeId", assignee_id.as_ref())?;
         let team = ids::decode_opt(Kind::Team, "teamId", team_id.as_ref())?;
-        Ok(Complaint(service::assign(ctx.services()?, ctx.request()?, id, expected_version, assignee, team).await?))
+        Complaint::hand_out(ctx, service::assign(ctx.services()?, ctx.request()?, id, expected_version, assignee, team).await?).await
     }
 
     /// Acknowledges the complaint to the customer (NEW → ACKNOWLEDGED), optionally
@@ -237,13 +234,13 @@ impl ComplaintMutation {
     ) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
         let services = ctx.services()?;
-        Ok(Complaint(service::acknowledge(services, ctx.request()?, id, expected_version, message, promised_by).await?))
+        Complaint::hand_out(ctx, service::acknowledge(services, ctx.request()?, id, expected_version, message, promised_by).await?).await
     }
 
     /// Records what the investigation found (→ INVESTIGATING).
     async fn record_finding(&self, ctx: &Context<'_>, id: ID, expected_version: i32, input: FindingInput) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::record_finding(ctx.services()?, ctx.request()?, id, expected_version, input).await?))
+        Complaint::hand_out(ctx, service::record_finding(ctx.services()?, ctx.request()?, id, expected_version, input).await?).await
     }
 
     /// Proposes a resolution (→ RESOLUTION_PROPOSED, or PENDING_APPROVAL above the caller's authority).
@@ -255,7 +252,7 @@ impl ComplaintMutation {
         input: ResolutionInput,
     ) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::propose_resolution(ctx.services()?, ctx.request()?, id, expected_version, input).await?))
+        Complaint::hand_out(ctx, service::propose_resolution(ctx.services()?, ctx.request()?, id, expected_version, input).await?).await
     }
 
     /// Records whether the customer accepted the proposal (→ CUSTOMER_ACCEPTED, or back to INVESTIGATING).
@@ -269,19 +266,19 @@ impl ComplaintMutation {
     ) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
         let services = ctx.services()?;
-        Ok(Complaint(service::record_customer_decision(services, ctx.request()?, id, expected_version, accepted, note).await?))
+        Complaint::hand_out(ctx, service::record_customer_decision(services, ctx.request()?, id, expected_version, accepted, note).await?).await
     }
 
     /// Marks the accepted resolution as carried out (→ RESOLVED).
     async fn resolve_complaint(&self, ctx: &Context<'_>, id: ID, expected_version: i32, summary: String) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::resolve(ctx.services()?, ctx.request()?, id, expected_version, &summary).await?))
+        Complaint::hand_out(ctx, service::resolve(ctx.services()?, ctx.request()?, id, expected_version, &summary).await?).await
     }
 
     /// Records the callback: satisfied closes, unsatisfied reopens, unreached records the attempt.
     async fn record_callback(&self, ctx: &Context<'_>, id: ID, expected_version: i32, input: CallbackInput) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::record_callback(ctx.services()?, ctx.request()?, id, expected_version, input).await?))
+        Complaint::hand_out(ctx, service::record_callback(ctx.services()?, ctx.request()?, id, expected_version, input).await?).await
     }
 
     /// Closes the complaint with a reason and an outcome. A RESOLVED complaint closes
@@ -296,13 +293,13 @@ impl ComplaintMutation {
         outcome: Option<crate::domain::CloseOutcome>,
     ) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::close(ctx.services()?, ctx.request()?, id, expected_version, &reason, outcome).await?))
+        Complaint::hand_out(ctx, service::close(ctx.services()?, ctx.request()?, id, expected_version, &reason, outcome).await?).await
     }
 
     /// Reopens a resolved or closed complaint.
     async fn reopen_complaint(&self, ctx: &Context<'_>, id: ID, expected_version: i32, reason: String) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::reopen(ctx.services()?, ctx.request()?, id, expected_version, &reason).await?))
+        Complaint::hand_out(ctx, service::reopen(ctx.services()?, ctx.request()?, id, expected_version, &reason).await?).await
     }
 
     /// Adds a note: INTERNAL, or a CUSTOMER_UPDATE told to the customer.
@@ -316,13 +313,14 @@ impl ComplaintMutation {
         let ids = ids.iter().map(|id| crate::ids::decode(Kind::Complaint, "ids", id)).collect::<AppResult<Vec<_>>>()?;
         let (services, request) = (ctx.services()?, ctx.request()?);
         services.guards.links.take(request.actor()?.user_id, 1)?;
-        Ok(service::link(services, request, &ids, kind).await?.into_iter().map(Complaint).collect())
+        let linked = service::link(services, request, &ids, kind).await?;
+        Complaint::hand_out_all(ctx, linked).await
     }
 
     /// Sets or clears the complaint's flags.
     async fn set_flags(&self, ctx: &Context<'_>, id: ID, expected_version: i32, input: FlagsInput) -> AppResult<Complaint> {
         let id = complaint_id(&id)?;
-        Ok(Complaint(service::set_flags(ctx.services()?, ctx.request()?, id, expected_version, input).await?))
+        Complaint::hand_out(ctx, service::set_flags(ctx.services()?, ctx.request()?, id, expected_version, input).await?).await
     }
 }
 

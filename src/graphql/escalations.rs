@@ -31,9 +31,10 @@ impl Escalation {
     async fn complaint(&self, ctx: &Context<'_>) -> AppResult<Option<Complaint>> {
         let actor = ctx.actor()?;
         let found = ctx.loaders()?.complaints.load_one(self.0.complaint_id).await?;
-        Ok(found
-            .filter(|c| crate::domain::policy::can_read_complaint(actor, &crate::service::complaints::access(c)))
-            .map(Complaint))
+        match found.filter(|c| crate::domain::policy::can_read_complaint(actor, &crate::service::complaints::access(c))) {
+            Some(c) => Ok(Some(Complaint::hand_out(ctx, c).await?)),
+            None => Ok(None),
+        }
     }
     async fn from_tier(&self) -> AppResult<Tier> {
         parse(&self.0.from_tier)

@@ -58,7 +58,15 @@ impl SessionMutation {
     }
 
     /// Ends the session of a refresh token. False when there was no live session.
+    /// An already-rotated token is taken as a stolen copy: its whole session ends.
     async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> AppResult<bool> {
         auth::logout(ctx.services()?, ctx.request()?, &refresh_token).await
+    }
+
+    /// Signs the caller out everywhere: every refresh token is revoked and every
+    /// access token issued so far stops working at once. Returns true.
+    async fn logout_all(&self, ctx: &Context<'_>) -> AppResult<bool> {
+        auth::logout_all(ctx.services()?, ctx.request()?).await?;
+        Ok(true)
     }
 }

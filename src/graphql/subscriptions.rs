@@ -74,9 +74,10 @@ impl Subscription {
             .data_opt::<std::sync::Arc<super::loaders::Loaders>>()
             .cloned()
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("Loaders missing from the subscription context")))?;
+        let request = ctx.request()?.clone();
         let receiver = services.bus.subscribe();
         Ok(events(receiver).filter_map(move |event| {
-            let (services, actor, loaders) = (services.clone(), actor.clone(), loaders.clone());
+            let (services, actor, loaders, request) = (services.clone(), actor.clone(), loaders.clone(), request.clone());
             async move {
                 if only.is_some_and(|id| id != event.complaint_id) {
                     return None;
@@ -84,7 +85,15 @@ impl Subscription {
                 // Nested fields must show the complaint as it is now.
                 loaders.clear();
                 let complaint = visible_complaint(&services, &actor, event.complaint_id).await?;
-                Some(ComplaintEvent { action: event.action, occurred_at: event.at, complaint: Complaint(complaint) })
+                // A payload the read of which cannot be recorded is not sent.
+                let complaint = match Complaint::hand_out_with(&services, &request, complaint).await {
+                    Ok(complaint) => complaint,
+                    Err(error) => {
+                        tracing::error!(error = %error, "recording a subscription read failed; payload withheld");
+                        return None;
+                    }
+                };
+                Some(ComplaintEvent { action: event.action, occurred_at: event.at, complaint })
             }
         }))
     }

@@ -244,12 +244,11 @@ impl ComplaintLink {
     async fn complaint(&self, ctx: &Context<'_>) -> AppResult<Option<Complaint>> {
         let actor = ctx.actor()?;
         let found = ctx.loaders()?.complaints.load_one(self.other).await?;
-        let found = found.filter(|c| policy::can_read_complaint(actor, &access(c)));
-        if let Some(c) = &found {
+        match found.filter(|c| policy::can_read_complaint(actor, &access(c))) {
             // A sensitive complaint reached through a link is read too.
-            crate::service::complaints::record_reads(ctx.services()?, ctx.request()?, &[c]).await?;
+            Some(c) => Ok(Some(Complaint::hand_out(ctx, c).await?)),
+            None => Ok(None),
         }
-        Ok(found.map(Complaint))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.link.created_at
@@ -267,7 +266,39 @@ pub struct Resolution {
 }
 
 /// A customer complaint and everything done about it.
-pub struct Complaint(pub complaint::Model);
+pub struct Complaint(complaint::Model);
+
+impl Complaint {
+    /// The one way a complaint leaves the API — query results, nested fields,
+    /// subscription payloads and mutation results alike: the read of a
+    /// sensitive or legal-hold complaint is recorded (`complaint.viewed`, once
+    /// per complaint per operation, in the request context's audited-read set).
+    /// Callers have already checked that the caller may read it.
+    pub async fn hand_out(ctx: &Context<'_>, c: complaint::Model) -> AppResult<Complaint> {
+        Complaint::hand_out_with(ctx.services()?, ctx.request()?, c).await
+    }
+
+    /// [`Complaint::hand_out`] for many, in one audit transaction.
+    pub async fn hand_out_all(ctx: &Context<'_>, cs: Vec<complaint::Model>) -> AppResult<Vec<Complaint>> {
+        crate::service::complaints::record_reads(ctx.services()?, ctx.request()?, &cs.iter().collect::<Vec<_>>()).await?;
+        Ok(cs.into_iter().map(Complaint).collect())
+    }
+
+    /// [`Complaint::hand_out`] where no resolver context exists (subscription streams).
+    pub async fn hand_out_with(
+        services: &crate::service::Services,
+        request: &crate::service::RequestContext,
+        c: complaint::Model,
+    ) -> AppResult<Complaint> {
+        crate::service::complaints::record_reads(services, request, &[&c]).await?;
+        Ok(Complaint(c))
+    }
+
+    /// The stored complaint.
+    pub fn model(&self) -> &complaint::Model {
+        &self.0
+    }
+}
 
 #[Object]
 impl Complaint {
@@ -316,11 +347,10 @@ impl Complaint {
     async fn repeat_of(&self, ctx: &Context<'_>) -> AppResult<Option<Complaint>> {
         let Some(id) = self.0.repeat_of_id else { return Ok(None) };
         let actor = ctx.actor()?;
-        let found = ctx.loaders()?.complaints.load_one(id).await?.filter(|c| policy::can_read_complaint(actor, &access(c)));
-        if let Some(c) = &found {
-            crate::service::complaints::record_reads(ctx.services()?, ctx.request()?, &[c]).await?;
+        match ctx.loaders()?.complaints.load_one(id).await?.filter(|c| policy::can_read_complaint(actor, &access(c))) {
+            Some(c) => Ok(Some(Complaint::hand_out(ctx, c).await?)),
+            None => Ok(None),
         }
-        Ok(found.map(Complaint))
     }
     /// Why intake judged it urgent (first response within 10 minutes).
     async fn urgent_reason(&self) -> AppResult<Option<UrgentReason>> {

@@ -10,16 +10,16 @@ use async_graphql::{
     http::GraphiQLSource,
     parser::types::{DocumentOperations, OperationType},
 };
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLWebSocket};
+use async_graphql_axum::GraphQLRequest;
 use axum::{
-    extract::{ConnectInfo, FromRequest, State, WebSocketUpgrade},
+    extract::{ConnectInfo, FromRequest, State},
     http::{HeaderMap, StatusCode, Uri, header},
     response::{Html, IntoResponse, Response},
 };
 
 use super::{AppState, REQUEST_ID, errors::error_body};
 use crate::{
-    error::{AppError, code},
+    error::code,
     graphql::loaders::Loaders,
     service::{RequestContext, Services, auth},
 };
@@ -178,43 +178,6 @@ const GRAPHIQL_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline
      style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data: https://unpkg.com; \
      font-src 'self' data: https://unpkg.com; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'";
 
-/// `GET /graphql/ws`: subscriptions over `graphql-transport-ws` (and the legacy
-/// `graphql-ws`). The access token comes in the `connection_init` payload as
-/// `{"authorization": "Bearer …"}` (or `{"token": "…"}`).
-pub async fn ws(
-    State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    let schema = state.schema.clone();
-    let services = state.services.clone();
-    let mut ctx = request_origin(&services, &headers, peer);
-    upgrade
-        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    // `{"authorization": "Bearer …"}`, or the bare token under `token`.
-                    let token = ["authorization", "Authorization"]
-                        .iter()
-                        .find_map(|key| payload.get(*key).and_then(|v| v.as_str()).map(|v| bearer_token(v).unwrap_or(v)))
-                        .or_else(|| payload.get("token").and_then(|v| v.as_str()))
-                        .map(str::trim);
-                    let Some(token) = token else {
-                        return Err(AppError::Unauthenticated("send {\"authorization\": \"Bearer <token>\"} in connection_init").into());
-                    };
-                    ctx.actor = Some(auth::authenticate(&services, token).await?);
-                    let mut data = async_graphql::Data::default();
-                    data.insert(Arc::new(Loaders::new(&services)));
-                    data.insert(ctx);
-                    Ok(data)
-                })
-                .serve()
-        })
-}
-
 /// `?query=…&operationName=…&variables=…` as the GraphQL-over-HTTP spec spells
 /// it (async-graphql's own parser expects `operation_name`).
 fn parse_query_string(query: &str) -> Option<async_graphql::Request> {
@@ -311,7 +274,7 @@ pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The token of a `Bearer <token>` credential (the scheme is case-insensitive).
-fn bearer_token(value: &str) -> Option<&str> {
+pub(super) fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -319,7 +282,7 @@ fn bearer_token(value: &str) -> Option<&str> {
 /// The request id and client address of a request, before anyone is signed in.
 /// The request id is always ours (see `request_ids`); the address is the
 /// peer's, or what our trusted proxies say (see [`super::client_addr`]).
-fn request_origin(services: &Services, headers: &HeaderMap, peer: SocketAddr) -> RequestContext {
+pub(super) fn request_origin(services: &Services, headers: &HeaderMap, peer: SocketAddr) -> RequestContext {
     let client = services.settings.edge.trusted_proxies.client_addr(peer, headers);
     RequestContext {
         request_id: headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned),
@@ -330,7 +293,7 @@ fn request_origin(services: &Services, headers: &HeaderMap, peer: SocketAddr) ->
 
 /// Gives errors raised by async-graphql itself (syntax, validation, limits,
 /// bad input values) a code: they never pass through [`AppError`].
-fn classify(error: &mut ServerError) {
+pub(super) fn classify(error: &mut ServerError) {
     let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
     if has_code {
         return;

@@ -18,8 +18,20 @@ pub async fn healthz() -> Response {
     axum::Json(json!({ "status": "ok" })).into_response()
 }
 
-/// The database answers.
+/// The database answers and the audit trail was not found tampered with.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if let Some(failure) = state.services.checkpoints.compromised() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({
+                "status": "audit trail compromised",
+                "chainKey": failure.chain_key,
+                "seq": failure.seq,
+                "reason": failure.reason,
+            })),
+        )
+            .into_response();
+    }
     if crate::db::ping(&state.services.db).await {
         axum::Json(json!({ "status": "ready" })).into_response()
     } else {

@@ -8,6 +8,7 @@ mod graphql;
 mod shape;
 mod health;
 mod upload;
+mod ws;
 
 use std::{sync::Arc, time::Duration};
 
@@ -68,7 +69,7 @@ pub fn router(state: AppState) -> Router {
         .layer(cors(&settings.cors_origins));
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
-        .route("/graphql/ws", get(graphql::ws))
+        .route("/graphql/ws", get(ws::ws))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics_with_token))

@@ -200,7 +200,7 @@ async fn mark_overdue_escalations(services: &Services, now: DateTime<Utc>) -> Ap
         if updated.rows_affected == 0 {
             continue;
         }
-        complaints::touch(&uow, complaint.id).await?;
+        let complaint = complaints::touch(&uow, complaint.id, |_| Ok(())).await?;
         let changes = crate::audit::Changes::new()
             .field("overdue", false, true)
             .set("escalationId", request.id.to_string())

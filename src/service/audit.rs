@@ -40,7 +40,18 @@ pub struct VisibleEvent {
     pub masked: bool,
 }
 
-/// Replaces the customer's personal data in `changes` (`customer.*` fields).
+/// A name reduced to its initials (`Wang Xiaoming` -> `W. X.`; `王小明` -> `王.`),
+/// enough to tell cases apart without identifying the customer.
+fn initials(name: &str) -> String {
+    let words: Vec<&str> = name.split_whitespace().collect();
+    if words.is_empty() {
+        return "•••".into();
+    }
+    words.iter().filter_map(|w| w.chars().next()).map(|c| format!("{c}.")).collect::<Vec<_>>().join(" ")
+}
+
+/// Replaces the customer's personal data in `changes` (`customer.*` fields;
+/// the name keeps its initials).
 fn mask_changes(changes: &mut Value) -> bool {
     let mut masked = false;
     if let Value::Object(fields) = changes {
@@ -50,7 +61,10 @@ fn mask_changes(changes: &mut Value) -> bool {
             }
             if let Value::Array(pair) = values {
                 for value in pair.iter_mut().filter(|v| !Value::is_null(v)) {
-                    *value = Value::String("•••".into());
+                    *value = match (name.as_str(), &*value) {
+                        ("customer.name", Value::String(text)) => Value::String(initials(text)),
+                        _ => Value::String("•••".into()),
+                    };
                     masked = true;
                 }
             }
@@ -59,10 +73,14 @@ fn mask_changes(changes: &mut Value) -> bool {
     masked
 }
 
-fn visible(actor: &Actor, event: audit_event::Model) -> VisibleEvent {
+/// Masks by the stricter of the complaint's sensitivity when the event
+/// happened and its sensitivity now (`now`: (sensitive, legal_hold)), so a
+/// case made sensitive later no longer shows its early events in clear.
+fn visible(actor: &Actor, event: audit_event::Model, now: Option<(bool, bool)>) -> VisibleEvent {
     let mut changes: Value = serde_json::from_str(&event.changes).unwrap_or(Value::Null);
-    let sensitive = event.sensitivity == crate::audit::Sensitivity::Sensitive.as_str();
-    let legal_hold = event.sensitivity == crate::audit::Sensitivity::LegalHold.as_str();
+    let (now_sensitive, now_legal_hold) = now.unwrap_or((false, false));
+    let sensitive = now_sensitive || event.sensitivity == crate::audit::Sensitivity::Sensitive.as_str();
+    let legal_hold = now_legal_hold || event.sensitivity == crate::audit::Sensitivity::LegalHold.as_str();
     let masked = !policy::sees_audited_personal_data(actor, sensitive, legal_hold) && mask_changes(&mut changes);
     VisibleEvent { event, changes, masked }
 }
@@ -130,7 +148,35 @@ pub async fn list_events(
         .await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
-    Ok((rows.into_iter().map(|e| visible(actor, e)).collect(), more))
+    // The complaints' sensitivity now, in one query for the page.
+    let mut ids: Vec<Uuid> = rows.iter().filter_map(|e| e.complaint_id).collect();
+    ids.sort();
+    ids.dedup();
+    let now: std::collections::HashMap<Uuid, (bool, bool)> = if ids.is_empty() {
+        Default::default()
+    } else {
+        complaint::Entity::find()
+            .select_only()
+            .column(complaint::Column::Id)
+            .column(complaint::Column::Sensitive)
+            .column(complaint::Column::LegalHold)
+            .filter(complaint::Column::Id.is_in(ids))
+            .into_tuple::<(Uuid, bool, bool)>()
+            .all(&services.db)
+            .await?
+            .into_iter()
+            .map(|(id, s, l)| (id, (s, l)))
+            .collect()
+    };
+    Ok((
+        rows.into_iter()
+            .map(|e| {
+                let current = e.complaint_id.and_then(|id| now.get(&id).copied());
+                visible(actor, e, current)
+            })
+            .collect(),
+        more,
+    ))
 }
 
 /// Recomputes the chains (of one complaint, or all) and the checkpoints,
@@ -140,13 +186,24 @@ pub async fn verify(services: &Services, actor: &Actor, complaint: Option<Uuid>)
     if !policy::can_verify_audit_trail(actor) {
         return Err(AppError::forbidden("only legal, auditors and administrators verify the audit trail"));
     }
-    let public_key = crate::audit::checkpoint::parse_public_key(&services.settings.audit_public_key)
-        .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
+    let trusted_keys = if services.settings.audit_trusted_keys.is_empty() {
+        let public_key = crate::audit::checkpoint::parse_public_key(&services.settings.audit_public_key)
+            .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
+        vec![crate::audit::checkpoint::TrustedKey::always(public_key)]
+    } else {
+        services.settings.audit_trusted_keys.clone()
+    };
     let anchor = match &services.settings.audit_anchor_dir {
         Some(dir) => Some(crate::audit::checkpoint::read_anchor(dir)?),
         None => None,
     };
-    let options = verify::Options { complaint, public_key: Some(public_key), anchor };
+    let options = verify::Options {
+        complaint,
+        trusted_keys,
+        allow_unpinned: false,
+        anchor,
+        mac_key: Some(services.checkpoints.mac_key.clone()),
+    };
     Ok(verify::verify_database(&services.db, &options).await?)
 }
 
@@ -169,9 +226,9 @@ mod tests {
 
     #[test]
     fn customer_fields_are_masked_and_others_kept() {
-        let mut changes = json!({"customer.phone": [null, "+86 138"], "customer.name": ["A", "B"], "status": [null, "NEW"]});
+        let mut changes = json!({"customer.phone": [null, "+86 138"], "customer.name": ["Wang Xiaoming", "王小明"], "status": [null, "NEW"]});
         assert!(mask_changes(&mut changes));
-        assert_eq!(changes, json!({"customer.phone": [null, "•••"], "customer.name": ["•••", "•••"], "status": [null, "NEW"]}));
+        assert_eq!(changes, json!({"customer.phone": [null, "•••"], "customer.name": ["W. X.", "王."], "status": [null, "NEW"]}));
         assert!(!mask_changes(&mut json!({"status": ["NEW", "ACKNOWLEDGED"]})));
     }
 }

@@ -105,7 +105,7 @@ pub async fn request(
     }
     let request = new_request(&complaint, trigger, to_tier, reason, Some(actor.user_id))?;
     let mut uow = UnitOfWork::begin(services, ctx).await?;
-    complaints::touch(&uow, complaint.id).await?;
+    let complaint = complaints::touch(&uow, complaint.id, |c| complaints::may_work(actor, c)).await?;
     insert(&uow, &request).await?;
     let event = complaints::event(&complaint, "escalation.requested", requested_changes(&request));
     uow.record(crate::audit::NewEvent { target_type: "escalation", target_id: Some(request.id.to_string()), ..event }).await?;

@@ -110,8 +110,14 @@ async fn discard(store: &dyn EvidenceStore, staging_key: &str) {
 /// Loads a complaint the caller may add evidence to.
 async fn load_for_upload(services: &Services, actor: &Actor, id: Uuid) -> AppResult<complaint::Model> {
     let found = complaint::Entity::find_by_id(id).one(&services.db).await?.ok_or(AppError::NotFound("complaint"))?;
-    match policy::upload_evidence(actor, &complaints::access(&found)) {
-        Decision::Allow => Ok(found),
+    may_upload(actor, &found)?;
+    Ok(found)
+}
+
+/// Whether `actor` may add evidence to `found` as it is now.
+fn may_upload(actor: &Actor, found: &complaint::Model) -> AppResult<()> {
+    match policy::upload_evidence(actor, &complaints::access(found)) {
+        Decision::Allow => Ok(()),
         Decision::Deny if found.legal_hold => {
             Err(AppError::forbidden("the complaint is under legal hold; only the legal team may add evidence"))
         }
@@ -151,7 +157,7 @@ async fn record_upload(
     description: Option<String>,
 ) -> AppResult<evidence::Model> {
     let actor = ctx.actor()?;
-    let complaint = load_for_upload(services, actor, complaint_id).await?;
+    load_for_upload(services, actor, complaint_id).await?;
     let description = validation::optional_text("description", description.as_deref(), limits::TEXT)?;
     if file.size == 0 {
         return Err(AppError::validation("file", "the file is empty"));
@@ -183,7 +189,7 @@ async fn record_upload(
     };
 
     let mut uow = UnitOfWork::begin(services, ctx).await?;
-    complaints::touch(&uow, complaint_id).await?;
+    let complaint = complaints::touch(&uow, complaint_id, |c| may_upload(actor, c)).await?;
     evidence::Entity::insert(evidence.clone().into_active_model()).exec_without_returning(uow.txn()).await?;
     let changes = Changes::new()
         .set("evidenceId", evidence.id.to_string())
@@ -211,6 +217,18 @@ async fn record_upload(
     Ok(evidence)
 }
 
+/// Whether `actor` may delete evidence of `complaint` as it is now.
+fn may_delete(actor: &Actor, complaint: &complaint::Model) -> AppResult<()> {
+    match policy::delete_evidence(actor, &complaints::access(complaint)) {
+        Decision::Allow => Ok(()),
+        Decision::Deny if complaint.legal_hold => {
+            Err(AppError::forbidden("the complaint is under legal hold: its evidence cannot be deleted"))
+        }
+        Decision::Deny => Err(AppError::forbidden("only supervisors delete evidence")),
+        Decision::Hide => Err(AppError::NotFound("evidence")),
+    }
+}
+
 /// Marks evidence deleted: supervisors only, never on a legal-hold complaint,
 /// with a reason. The row stays (with its SHA-256) and the audit event
 /// (`evidence.deleted`) records the hash, size and name of what was deleted.
@@ -221,14 +239,7 @@ pub async fn delete(services: &Services, ctx: &RequestContext, id: Uuid, reason:
     let found = evidence::Entity::find_by_id(id).one(&services.db).await?.ok_or(AppError::NotFound("evidence"))?;
     let complaint =
         complaint::Entity::find_by_id(found.complaint_id).one(&services.db).await?.ok_or(AppError::NotFound("evidence"))?;
-    match policy::delete_evidence(actor, &complaints::access(&complaint)) {
-        Decision::Allow => {}
-        Decision::Deny if complaint.legal_hold => {
-            return Err(AppError::forbidden("the complaint is under legal hold: its evidence cannot be deleted"));
-        }
-        Decision::Deny => return Err(AppError::forbidden("only supervisors delete evidence")),
-        Decision::Hide => return Err(AppError::NotFound("evidence")),
-    }
+    may_delete(actor, &complaint)?;
     if found.deleted_at.is_some() {
         return Err(AppError::validation("id", "the evidence is already deleted"));
     }
@@ -236,7 +247,7 @@ pub async fn delete(services: &Services, ctx: &RequestContext, id: Uuid, reason:
     let now = super::now();
 
     let mut uow = UnitOfWork::begin(services, ctx).await?;
-    complaints::touch(&uow, complaint.id).await?;
+    let complaint = complaints::touch(&uow, complaint.id, |c| may_delete(actor, c)).await?;
     let updated = evidence::Entity::update_many()
         .col_expr(evidence::Column::DeletedAt, Expr::value(now))
         .col_expr(evidence::Column::DeletedBy, Expr::value(actor.user_id))

@@ -51,8 +51,8 @@ impl Services {
         let login_limiter = Arc::new(auth::LoginLimiter::new(settings.login_attempts_per_minute));
         let bus = EventBus::new(sea_orm::ConnectionTrait::get_database_backend(&db));
         let checkpoints = Arc::new(audit::CheckpointWriter {
-            seed: settings.audit_signing_key.clone(),
-            anchor_dir: settings.audit_anchor_dir.clone(),
+            mac_key: settings.audit_mac_key(),
+            ..audit::CheckpointWriter::new(settings.audit_signing_key.clone(), settings.audit_anchor_dir.clone())
         });
         let evidence = crate::storage::from_settings(&settings)?;
         let guards = Arc::new(guards::Guards::new(&settings.edge));
@@ -107,6 +107,7 @@ impl RequestContext {
 pub struct UnitOfWork {
     txn: DatabaseTransaction,
     origin: Origin,
+    mac_key: crate::audit::MacKey,
     events: usize,
     bus: EventBus,
     notifications: Vec<BusEvent>,
@@ -123,7 +124,14 @@ impl UnitOfWork {
                 ..Default::default()
             })
             .await?;
-        Ok(UnitOfWork { txn, origin: ctx.origin(), events: 0, bus: services.bus.clone(), notifications: Vec::new() })
+        Ok(UnitOfWork {
+            txn,
+            origin: ctx.origin(),
+            mac_key: services.checkpoints.mac_key.clone(),
+            events: 0,
+            bus: services.bus.clone(),
+            notifications: Vec::new(),
+        })
     }
 
     pub fn txn(&self) -> &DatabaseTransaction {
@@ -133,7 +141,7 @@ impl UnitOfWork {
     /// Appends an audit event to its chain within this transaction. Changes of
     /// a complaint are also announced to subscribers once committed.
     pub async fn record(&mut self, event: NewEvent) -> AppResult<entity::audit_event::Model> {
-        let event = crate::audit::append(&self.txn, &self.origin, event).await?;
+        let event = crate::audit::append(&self.txn, &self.origin, &self.mac_key, event).await?;
         self.events += 1;
         if let (Some(complaint_id), false) = (event.complaint_id, event.chain_key.starts_with("complaint-access:")) {
             self.notifications.push(BusEvent {

@@ -140,6 +140,7 @@ async fn insert_user(services: &Services, ctx: &RequestContext, user: NewUser) -
         created_at: now,
         updated_at: now,
         version: 1,
+        token_version: 0,
     };
     let mut uow = UnitOfWork::begin(services, ctx).await?;
     app_user::Entity::insert(model.clone().into_active_model())
@@ -152,8 +153,12 @@ async fn insert_user(services: &Services, ctx: &RequestContext, user: NewUser) -
                 e.into()
             }
         })?;
-    uow.record(NewEvent::new(ChainKey::User(model.id), "user.created", "user", model.id).changes(user_fields(None, &model)))
-        .await?;
+    uow.record(
+        NewEvent::new(ChainKey::User(model.id), "user.created", "user", model.id)
+            .changes(user_fields(None, &model))
+            .state(crate::audit::state::user_state(&model)),
+    )
+    .await?;
     uow.commit().await?;
     Ok(model)
 }
@@ -208,13 +213,23 @@ pub async fn update_user(
     }
     after.updated_at = super::now();
     after.version = before.version + 1;
+    // A new password, role or team ends every access token issued before it.
+    let revoke_access = new_password.is_some() || after.role != before.role || after.team_id != before.team_id;
+    if revoke_access {
+        after.token_version = before.token_version + 1;
+    }
 
     let mut uow = UnitOfWork::begin(services, ctx).await?;
     save_user_version(&uow, &after, expected_version).await?;
     if new_password.is_some() {
         super::auth::revoke_user_tokens(&uow, id).await?;
     }
-    uow.record(NewEvent::new(ChainKey::User(id), "user.updated", "user", id).changes(changes)).await?;
+    uow.record(
+        NewEvent::new(ChainKey::User(id), "user.updated", "user", id)
+            .changes(changes)
+            .state(crate::audit::state::user_state(&after)),
+    )
+    .await?;
     uow.commit().await?;
     Ok(after)
 }
@@ -232,6 +247,7 @@ pub async fn deactivate_user(services: &Services, ctx: &RequestContext, id: Uuid
     }
     let mut after = before.clone();
     after.active = false;
+    after.token_version = before.token_version + 1;
     after.updated_at = super::now();
     after.version = before.version + 1;
     let mut uow = UnitOfWork::begin(services, ctx).await?;
@@ -239,7 +255,8 @@ pub async fn deactivate_user(services: &Services, ctx: &RequestContext, id: Uuid
     let revoked = super::auth::revoke_user_tokens(&uow, id).await?;
     uow.record(
         NewEvent::new(ChainKey::User(id), "user.deactivated", "user", id)
-            .changes(user_fields(Some(&before), &after).field("revokedTokens", 0, revoked as i64)),
+            .changes(user_fields(Some(&before), &after).field("revokedTokens", 0, revoked as i64))
+            .state(crate::audit::state::user_state(&after)),
     )
     .await?;
     uow.commit().await?;

@@ -45,6 +45,22 @@ crate::on_both_databases!(
     the_cli_exports_and_verifies_offline_and_names_failures,
     the_checkpoint_job_writes_signed_checkpoints,
     the_server_refuses_to_start_without_a_checkpoint_trigger,
+    a_laundered_chain_is_refused_by_the_writer_and_named_by_the_verifier,
+    a_bad_signature_under_the_pinned_key_is_named,
+    a_broken_checkpoint_link_is_named,
+    a_deleted_middle_checkpoint_is_named,
+    an_edited_checkpoint_head_is_named,
+    an_edited_truncated_or_deleted_anchor_fails,
+    forged_appends_on_user_team_system_and_access_chains_are_named,
+    direct_updates_of_business_state_are_named,
+    verification_fails_closed_without_a_pinned_key,
+    trusted_keys_have_validity_periods,
+    a_creation_event_is_masked_once_the_complaint_became_sensitive,
+    insert_or_replace_cannot_rewrite_an_audit_row,
+    a_replaced_trigger_function_is_detected,
+    the_server_runs_as_a_restricted_role,
+    linking_writes_an_event_on_every_linked_chain,
+    every_path_that_hands_out_a_sensitive_complaint_records_the_read,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -54,7 +70,7 @@ fn uuid_of(id: &Value) -> Uuid {
 }
 
 fn writer(app: &TestApp) -> CheckpointWriter {
-    CheckpointWriter { seed: SigningSeed::parse(AUDIT_SEED).unwrap(), anchor_dir: Some(app.anchor.path().into()) }
+    CheckpointWriter::new(SigningSeed::parse(AUDIT_SEED).unwrap(), Some(app.anchor.path().into()))
 }
 
 async fn checkpoint_now(app: &TestApp) -> audit_checkpoint::Model {
@@ -149,8 +165,13 @@ async fn events_of(app: &TestApp, chain: &str) -> Vec<audit_event::Model> {
         .unwrap()
 }
 
+/// Events of change (reads of sensitive complaints, in access chains, aside).
 async fn event_count(app: &TestApp) -> u64 {
-    audit_event::Entity::find().count(&app.db).await.unwrap()
+    audit_event::Entity::find()
+        .filter(audit_event::Column::ChainKey.not_like("complaint-access:%"))
+        .count(&app.db)
+        .await
+        .unwrap()
 }
 
 fn mutation(name: &str, args: &str, params: &str) -> String {
@@ -341,8 +362,8 @@ async fn a_forged_event_is_named(app: &TestApp) {
     };
     rehash(&mut forged);
     audit_event::Entity::insert(forged.into_active_model()).exec_without_returning(&app.db).await.unwrap();
-    // Inserts need no bypass; the complaint row was not touched.
-    assert_caught(app, &chain, 5, "version is 4 but its chain head is seq 5").await;
+    // Inserts need no bypass; without the MAC key the forgery has no valid MAC.
+    assert_caught(app, &chain, 5, "MAC").await;
 }
 
 async fn a_chain_rehashed_from_event_k_is_caught_by_the_checkpoint(app: &TestApp) {
@@ -366,12 +387,14 @@ async fn a_chain_rehashed_from_event_k_is_caught_by_the_checkpoint(app: &TestApp
         .await
         .unwrap();
     enable_triggers(app, saved).await;
-    assert_caught(app, &chain, 4, "signed in checkpoint 1").await;
+    // The MACs name the first rewritten event; the checkpoint names the signed head.
+    assert_caught(app, &chain, 2, "MAC").await;
+    assert_failure(&verify_direct(app, false).await, &chain, 4, "signed in checkpoint 1");
 }
 
 async fn a_checkpoint_signed_with_the_wrong_key_is_named(app: &TestApp) {
     complaint_with_trail(app).await;
-    let forger = CheckpointWriter { seed: SigningSeed::random(), anchor_dir: None };
+    let forger = CheckpointWriter { mac_key: SigningSeed::parse(AUDIT_SEED).unwrap().derive_mac_key(), ..CheckpointWriter::new(SigningSeed::random(), None) };
     let forged = checkpoint::create(&app.db, &forger, true).await.unwrap().unwrap();
     assert_eq!(forged.seq, 2);
     assert_caught(app, "checkpoint", 2, "pinned public key").await;
@@ -382,7 +405,7 @@ async fn a_rolled_back_checkpoint_table_is_caught_by_the_anchor_file(app: &TestA
     let agent = app.login_as("agent@example.com").await;
     ComplaintBuilder::new().create(app, &agent).await;
     assert_eq!(checkpoint_now(app).await.seq, 2);
-    assert_eq!(checkpoint::read_anchor(std::path::Path::new(&app.anchor.path())).unwrap().len(), 2);
+    assert_eq!(checkpoint::read_anchor(std::path::Path::new(&app.anchor.path())).unwrap().records().len(), 2);
     let saved = disable_triggers(app).await;
     app.sql("DELETE FROM audit_checkpoint_head WHERE checkpoint_seq = 2").await;
     app.sql("DELETE FROM audit_checkpoint WHERE seq = 2").await;
@@ -738,9 +761,17 @@ async fn every_mutation_writes_exactly_one_event(app: &TestApp) {
         };
         assert!(response.get("errors").is_none(), "{name}: {response:#}");
         let after = event_count(app).await;
-        assert_eq!(after - before, 1, "{name} must write exactly one audit event");
-        let event = audit_event::Entity::find()
+        // A link changes every linked complaint: one event on each chain.
+        let expected = if name == "linkComplaints" { 2 } else { 1 };
+        assert_eq!(after - before, expected, "{name} must write exactly {expected} audit event(s)");
+        let mut new_events = audit_event::Entity::find()
             .filter(audit_event::Column::Id.gt(watermark))
+            .filter(audit_event::Column::ChainKey.not_like("complaint-access:%"));
+        if let Some(chain) = &call.chain {
+            new_events = new_events.filter(audit_event::Column::ChainKey.eq(chain.as_str()));
+        }
+        let event = new_events
+            .order_by_asc(audit_event::Column::Id)
             .one(&app.db)
             .await
             .unwrap()
@@ -843,12 +874,14 @@ async fn sensitive_reads_are_audited_once_per_request(app: &TestApp) {
     let c = step(app, &supervisor, "setFlags", &c, ", $f: FlagsInput!", ", input: $f", json!({ "f": { "sensitive": true } })).await;
     let access = format!("complaint-access:{}", uuid_of(&c["id"]));
     let reference = complaint::Entity::find_by_id(uuid_of(&c["id"])).one(&app.db).await.unwrap().unwrap().reference;
+    // The setFlags result handed the now-sensitive complaint out: read once.
+    assert_eq!(events_of(app, &access).await.len(), 1);
 
     // One request touching the complaint four ways: one event.
     let query = "query($id: ID!, $r: String!) { a: complaint(id: $id) { title customer { name } } b: complaint(id: $id) { status } \
                  c: complaintByReference(reference: $r) { id } d: node(id: $id) { id } complaints(first: 50) { edges { node { id title } } } }";
     app.ok(&supervisor, query, json!({ "id": c["id"], "r": reference })).await;
-    let events = events_of(app, &access).await;
+    let events: Vec<_> = events_of(app, &access).await.into_iter().skip(1).collect();
     assert_eq!(events.len(), 1, "one read event per complaint per request");
     assert_eq!(events[0].action, "complaint.viewed");
     assert_eq!(events[0].actor_id, Some(user_id(app, "supervisor@example.com").await));
@@ -856,7 +889,7 @@ async fn sensitive_reads_are_audited_once_per_request(app: &TestApp) {
 
     // The next request is audited again; reads never move the complaint's version.
     app.ok(&supervisor, "query($id: ID!) { complaint(id: $id) { version } }", json!({ "id": c["id"] })).await;
-    assert_eq!(events_of(app, &access).await.len(), 2);
+    assert_eq!(events_of(app, &access).await.len(), 3);
     let stored = complaint::Entity::find_by_id(uuid_of(&c["id"])).one(&app.db).await.unwrap().unwrap();
     assert_eq!(i64::from(stored.version), c["version"].as_i64().unwrap());
 
@@ -868,8 +901,10 @@ async fn sensitive_reads_are_audited_once_per_request(app: &TestApp) {
     // Reached through a link, the sensitive complaint is read too.
     app.ok(&supervisor, "mutation($ids: [ID!]!) { linkComplaints(ids: $ids, kind: RELATED) { id } }", json!({ "ids": [plain["id"], c["id"]] }))
         .await;
+    // (the link's result hands it out too: a read of its own operation)
+    assert_eq!(events_of(app, &access).await.len(), 4);
     app.ok(&supervisor, "query($id: ID!) { complaint(id: $id) { links { complaint { title } } } }", json!({ "id": plain["id"] })).await;
-    assert_eq!(events_of(app, &access).await.len(), 3);
+    assert_eq!(events_of(app, &access).await.len(), 5);
     assert_eq!(verify(app).await["ok"], true);
 }
 
@@ -891,8 +926,9 @@ async fn audit_events_are_scoped_paged_and_masked(app: &TestApp) {
     let actions: Vec<&str> = first["edges"].as_array().unwrap().iter().chain(second["edges"].as_array().unwrap())
         .map(|e| e["node"]["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["complaint.created", "complaint.flags_changed", "complaint.updated"]);
-    let update = &second["edges"][0]["node"];
+    // (the setFlags result handed the now-sensitive complaint out: a read)
+    assert_eq!(actions, ["complaint.created", "complaint.flags_changed", "complaint.viewed", "complaint.updated"]);
+    let update = &second["edges"][1]["node"];
     assert_eq!(update["changes"]["customer.phone"][1], "+86 139 1111 2222");
     assert_eq!(update["masked"], false);
 
@@ -910,12 +946,15 @@ async fn audit_events_are_scoped_paged_and_masked(app: &TestApp) {
         .await;
     // Reading the sensitive complaint was itself audited, before its trail was listed.
     let trail: Vec<&str> = trail["complaint"]["auditTrail"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["action"].as_str().unwrap()).collect();
-    assert_eq!(trail, ["complaint.created", "complaint.flags_changed", "complaint.updated", "complaint.viewed"]);
+    assert_eq!(
+        trail,
+        ["complaint.created", "complaint.flags_changed", "complaint.viewed", "complaint.updated", "complaint.viewed", "complaint.viewed"]
+    );
 
     // A supervisor of another team sees only what they did themselves; agents nothing.
     let mine = app.ok(&supervisor, page, json!({ "f": { "complaintId": c["id"] } })).await;
     let seen: Vec<&str> = mine["auditEvents"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["action"].as_str().unwrap()).collect();
-    assert_eq!(seen, ["complaint.flags_changed", "complaint.updated"]);
+    assert_eq!(seen, ["complaint.flags_changed", "complaint.viewed"]);
     assert_eq!(app.error_code(Some(&agent), page, json!({})).await, "FORBIDDEN");
 
     // Checkpoints are listed newest first.
@@ -1006,7 +1045,7 @@ async fn the_checkpoint_job_writes_signed_checkpoints(app: &TestApp) {
     let _ = stop.send(());
     running.await.unwrap().unwrap();
     assert!(written >= 1, "the job wrote no checkpoint");
-    assert!(!checkpoint::read_anchor(std::path::Path::new(&anchor)).unwrap().is_empty());
+    assert!(!checkpoint::read_anchor(std::path::Path::new(&anchor)).unwrap().records().is_empty());
     let v = verify(app).await;
     assert_eq!(v["ok"], true, "{v:#}");
     assert!(v["checkpointsChecked"].as_u64().unwrap() >= 1);
@@ -1021,4 +1060,562 @@ async fn the_server_refuses_to_start_without_a_checkpoint_trigger(app: &TestApp)
     settings.listen = "127.0.0.1:0".parse().unwrap();
     let error = casework::startup::Application::build(settings).await.err().expect("the server must refuse to start");
     assert!(format!("{error:#}").contains("audit_checkpoint_head_no_delete"), "{error:#}");
+}
+
+// ---------------------------------------------------------------- an attacker with database access
+//
+// They can write to the database (and disable its triggers) but hold neither
+// the signing key, nor the MAC key, nor write access to the anchor directory.
+
+
+fn pinned() -> Vec<checkpoint::TrustedKey> {
+    vec![checkpoint::TrustedKey::always(checkpoint::parse_public_key(&SigningSeed::parse(AUDIT_SEED).unwrap().public_key_hex()).unwrap())]
+}
+
+/// Verifies with the full options the server has (pinned key, anchor, MAC key).
+async fn verify_direct(app: &TestApp, mac: bool) -> casework::audit::verify::Report {
+    let options = casework::audit::verify::Options {
+        complaint: None,
+        trusted_keys: pinned(),
+        allow_unpinned: false,
+        anchor: Some(checkpoint::read_anchor(std::path::Path::new(&app.anchor.path())).unwrap()),
+        mac_key: mac.then(|| SigningSeed::parse(AUDIT_SEED).unwrap().derive_mac_key()),
+    };
+    casework::audit::verify::verify_database(&app.db, &options).await.unwrap()
+}
+
+fn assert_failure(report: &casework::audit::verify::Report, chain: &str, seq: i64, reason: &str) {
+    let failure = report.first_failure.as_ref().unwrap_or_else(|| panic!("tampering went unnoticed: {report:?}"));
+    assert_eq!((failure.chain_key.as_str(), failure.seq), (chain, seq), "{failure}");
+    assert!(failure.reason.contains(reason), "reason should mention {reason:?}: {failure}");
+}
+
+/// The writer's refusal: the error names chain and seq.
+async fn assert_writer_refuses(app: &TestApp, chain: &str, seq: i64) {
+    let writer = writer(app);
+    let mut outcome = checkpoint::create(&app.db, &writer, true).await;
+    // On PostgreSQL another instance's job may hold the checkpoint lock for a moment.
+    for _ in 0..20 {
+        if !matches!(outcome, Ok(None)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        outcome = checkpoint::create(&app.db, &writer, true).await;
+    }
+    let error = outcome.expect_err("the writer signed a tampered trail");
+    let failure = error.downcast_ref::<checkpoint::IntegrityFailure>().unwrap_or_else(|| panic!("not an integrity failure: {error:#}"));
+    assert_eq!((failure.chain_key.as_str(), failure.seq), (chain, seq), "{failure}");
+    assert_eq!(writer.compromised().as_ref(), Some(failure));
+}
+
+async fn a_laundered_chain_is_refused_by_the_writer_and_named_by_the_verifier(app: &TestApp) {
+    let chain = complaint_with_trail(app).await;
+    // A second server whose checkpoint job runs every second: its /readyz must turn.
+    let job = crate::helpers::spawn_another(app, |s| {
+        s.audit_checkpoint_interval = Some(std::time::Duration::from_secs(1));
+        s.audit_checkpoint_poll = std::time::Duration::from_secs(1);
+    })
+    .await;
+    // Rewrite seq 2 up to the signed head (seq 4), re-hash forward, move the cache.
+    let mut events = events_of(app, &chain).await;
+    events[1].actor_role = Some("SUPERVISOR".into());
+    for i in 1..events.len() {
+        events[i].prev_hash = events[i - 1].entry_hash.clone();
+        rehash(&mut events[i]);
+    }
+    let saved = disable_triggers(app).await;
+    for event in events.iter().skip(1).cloned() {
+        store(app, event).await;
+    }
+    audit_chain::Entity::update_many()
+        .col_expr(audit_chain::Column::HeadHash, Expr::value(events[3].entry_hash.clone()))
+        .filter(audit_chain::Column::ChainKey.eq(chain.as_str()))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    enable_triggers(app, saved).await;
+    // A legitimate action then extends the rewritten chain.
+    let agent = app.login_as("agent@example.com").await;
+    let id = casework::ids::encode(casework::ids::Kind::Complaint, chain["complaint:".len()..].parse().unwrap());
+    add_note(app, &agent, &id.0).await;
+
+    // The writer refuses to sign it, naming the signed head that was rewritten.
+    assert_writer_refuses(app, &chain, 4).await;
+    let mut readyz = None;
+    for _ in 0..50 {
+        let response = job.client.get(job.url("/readyz")).send().await.unwrap();
+        if response.status() == 503 {
+            readyz = Some(response.json::<Value>().await.unwrap());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let readyz = readyz.expect("/readyz never reported the compromised trail");
+    assert_eq!(readyz["status"], "audit trail compromised");
+    assert_eq!(readyz["chainKey"], chain.as_str());
+    let metrics = job.client.get(job.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("casework_audit_integrity_failures_total"), "{metrics}");
+    // Nothing was signed over it; the verifier names the first forged event (its MAC) ...
+    assert_caught(app, &chain, 2, "MAC").await;
+    // ... and, without the MAC key, the rewritten signed head.
+    assert_failure(&verify_direct(app, false).await, &chain, 4, "signed in checkpoint 1");
+    job.finish().await;
+}
+
+async fn add_note(app: &TestApp, token: &str, complaint: &str) {
+    app.ok(
+        token,
+        "mutation($id: ID!) { addNote(complaintId: $id, body: \"Called the courier.\", visibility: INTERNAL) { id } }",
+        json!({ "id": complaint }),
+    )
+    .await;
+}
+
+async fn a_bad_signature_under_the_pinned_key_is_named(app: &TestApp) {
+    complaint_with_trail(app).await;
+    let cp = audit_checkpoint::Entity::find().one(&app.db).await.unwrap().unwrap();
+    let mut signature = hex::decode(&cp.signature).unwrap();
+    signature[10] ^= 1;
+    let saved = disable_triggers(app).await;
+    audit_checkpoint::Entity::update_many()
+        .col_expr(audit_checkpoint::Column::Signature, Expr::value(hex::encode(signature)))
+        .filter(audit_checkpoint::Column::Seq.eq(cp.seq))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    enable_triggers(app, saved).await;
+    assert_caught(app, "checkpoint", 1, "signature does not verify").await;
+}
+
+/// Three checkpoints, each over a new complaint.
+async fn three_checkpoints(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    for _ in 0..3 {
+        ComplaintBuilder::new().create(app, &agent).await;
+        checkpoint_now(app).await;
+    }
+}
+
+async fn a_broken_checkpoint_link_is_named(app: &TestApp) {
+    three_checkpoints(app).await;
+    // Re-signed with the real key (the worst case), but linked to nothing.
+    let mut cp = audit_checkpoint::Entity::find_by_id(2i64).one(&app.db).await.unwrap().unwrap();
+    cp.prev_hash = "11".repeat(32);
+    cp.canonical = checkpoint::canonical_payload(&cp).unwrap();
+    cp.checkpoint_hash = checkpoint::checkpoint_hash(&cp.canonical);
+    use ed25519_dalek::Signer;
+    cp.signature = hex::encode(SigningSeed::parse(AUDIT_SEED).unwrap().signing_key().sign(cp.canonical.as_bytes()).to_bytes());
+    let saved = disable_triggers(app).await;
+    let mut active = cp.into_active_model();
+    for column in [
+        audit_checkpoint::Column::PrevHash,
+        audit_checkpoint::Column::Canonical,
+        audit_checkpoint::Column::CheckpointHash,
+        audit_checkpoint::Column::Signature,
+    ] {
+        sea_orm::ActiveModelTrait::reset(&mut active, column);
+    }
+    active.update(&app.db).await.unwrap();
+    enable_triggers(app, saved).await;
+    assert_caught(app, "checkpoint", 2, "does not link").await;
+}
+
+async fn a_deleted_middle_checkpoint_is_named(app: &TestApp) {
+    three_checkpoints(app).await;
+    let saved = disable_triggers(app).await;
+    app.sql("DELETE FROM audit_checkpoint_head WHERE checkpoint_seq = 2").await;
+    app.sql("DELETE FROM audit_checkpoint WHERE seq = 2").await;
+    enable_triggers(app, saved).await;
+    assert_caught(app, "checkpoint", 2, "checkpoint 2 is missing").await;
+}
+
+async fn an_edited_checkpoint_head_is_named(app: &TestApp) {
+    three_checkpoints(app).await;
+    // Bless another hash for a chain recorded by checkpoint 2.
+    let saved = disable_triggers(app).await;
+    app.sql(&format!(
+        "UPDATE audit_checkpoint_head SET head_hash = '{}' WHERE checkpoint_seq = 2 AND chain_key LIKE 'complaint:%'",
+        "22".repeat(32)
+    ))
+    .await;
+    enable_triggers(app, saved).await;
+    assert_caught(app, "checkpoint", 2, "Merkle root").await;
+    // The writer will not sign on top of it either.
+    let error = checkpoint::create(&app.db, &writer(app), true).await.expect_err("signed over edited heads");
+    assert!(format!("{error:#}").contains("Merkle root"), "{error:#}");
+}
+
+async fn an_edited_truncated_or_deleted_anchor_fails(app: &TestApp) {
+    three_checkpoints(app).await;
+    let path = std::path::Path::new(&app.anchor.path()).join(checkpoint::ANCHOR_FILE);
+    let original = std::fs::read_to_string(&path).unwrap();
+    let v = verify(app).await;
+    assert_eq!(v["ok"], true, "{v:#}");
+
+    // Edited: a line claims fewer events (its signature no longer matches).
+    let mut lines: Vec<Value> = original.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    lines[1]["event_count"] = json!(lines[1]["event_count"].as_i64().unwrap() - 1);
+    std::fs::write(&path, lines.iter().map(Value::to_string).collect::<Vec<_>>().join("\n")).unwrap();
+    assert_caught(app, "checkpoint", 2, "in the anchor file").await;
+
+    // Truncated: the last checkpoint is no longer anchored.
+    let kept: Vec<&str> = original.lines().take(2).collect();
+    std::fs::write(&path, kept.join("\n")).unwrap();
+    assert_caught(app, "checkpoint", 3, "anchor file was truncated").await;
+
+    // Not contiguous: the middle line is gone.
+    let gapped: Vec<&str> = original.lines().enumerate().filter(|(i, _)| *i != 1).map(|(_, l)| l).collect();
+    std::fs::write(&path, gapped.join("\n")).unwrap();
+    assert_caught(app, "checkpoint", 2, "not contiguous").await;
+
+    // Cut mid-line.
+    std::fs::write(&path, &original[..original.len() - 40]).unwrap();
+    assert_caught(app, "checkpoint", 0, "unreadable").await;
+
+    // Deleted.
+    std::fs::remove_file(&path).unwrap();
+    assert_caught(app, "checkpoint", 1, "anchor file is missing").await;
+}
+
+/// Inserts a well-formed, correctly linked and hashed event after the head of
+/// `chain` (copying its predecessor), and moves the chain cache to it, as an
+/// attacker would; returns its seq.
+async fn forge_append(app: &TestApp, chain: &str, action: &str) -> i64 {
+    let last = events_of(app, chain).await.pop().unwrap_or_else(|| panic!("no events on {chain}"));
+    let mut forged = audit_event::Model {
+        id: Uuid::now_v7(),
+        seq: last.seq + 1,
+        action: action.into(),
+        prev_hash: last.entry_hash.clone(),
+        mac: Some("00".repeat(32)),
+        ..last
+    };
+    rehash(&mut forged);
+    let seq = forged.seq;
+    audit_event::Entity::insert(forged.clone().into_active_model()).exec_without_returning(&app.db).await.unwrap();
+    audit_chain::Entity::update_many()
+        .col_expr(audit_chain::Column::HeadSeq, Expr::value(seq))
+        .col_expr(audit_chain::Column::HeadHash, Expr::value(forged.entry_hash))
+        .filter(audit_chain::Column::ChainKey.eq(chain))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    seq
+}
+
+async fn forged_appends_on_user_team_system_and_access_chains_are_named(app: &TestApp) {
+    let admin = app.login_as("admin@example.com").await;
+    let supervisor = app.login_as("supervisor@example.com").await;
+    let agent = app.login_as("agent@example.com").await;
+    // Something on every kind of chain: a sensitive complaint read by the supervisor,
+    // an SLA policy (system), a team.
+    let c = fresh_complaint(app, &agent).await;
+    step(app, &supervisor, "setFlags", &c, ", $f: FlagsInput!", ", input: $f", json!({ "f": { "sensitive": true } })).await;
+    app.ok(&supervisor, "query($id: ID!) { complaint(id: $id) { id } }", json!({ "id": c["id"] })).await;
+    app.ok(
+        &admin,
+        "mutation { upsertSlaPolicy(input: { severity: LOW, firstResponseMinutes: 60, resolutionMinutes: 2880 }) { severity } }",
+        json!({}),
+    )
+    .await;
+    checkpoint_now(app).await;
+    let team: String = audit_chain::Entity::find()
+        .filter(audit_chain::Column::ChainKey.starts_with("team:"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("a team chain")
+        .chain_key;
+    let user = format!("user:{}", user_id(app, "legal@example.com").await);
+    let access = format!("complaint-access:{}", uuid_of(&c["id"]));
+    for (chain, action) in [
+        (user.as_str(), "user.updated"),
+        (team.as_str(), "team.updated"),
+        ("system", "sla_policy.updated"),
+        (access.as_str(), "complaint.viewed"),
+    ] {
+        let seq = forge_append(app, chain, action).await;
+        // The writer will not sign it, and the verifier names it.
+        assert_writer_refuses(app, chain, seq).await;
+        assert_caught(app, chain, seq, "MAC does not verify").await;
+        // Clean up, so the next chain is the first failure.
+        let saved = disable_triggers(app).await;
+        let forged = event_at(app, chain, seq).await;
+        audit_event::Entity::delete_by_id(forged.id).exec(&app.db).await.unwrap();
+        enable_triggers(app, saved).await;
+        let head = event_at(app, chain, seq - 1).await;
+        audit_chain::Entity::update_many()
+            .col_expr(audit_chain::Column::HeadSeq, Expr::value(seq - 1))
+            .col_expr(audit_chain::Column::HeadHash, Expr::value(head.entry_hash))
+            .filter(audit_chain::Column::ChainKey.eq(chain))
+            .exec(&app.db)
+            .await
+            .unwrap();
+    }
+    let v = verify(app).await;
+    assert_eq!(v["ok"], true, "{v:#}");
+}
+
+async fn direct_updates_of_business_state_are_named(app: &TestApp) {
+    let chain = complaint_with_trail(app).await;
+    let id: Uuid = chain["complaint:".len()..].parse().unwrap();
+    let v = verify(app).await;
+    assert_eq!(v["ok"], true, "{v:#}");
+    let set = |column: complaint::Column, value: sea_orm::Value| {
+        complaint::Entity::update_many().col_expr(column, Expr::value(value)).filter(complaint::Column::Id.eq(id)).exec(&app.db)
+    };
+    // The compensation amount, leaving version alone.
+    set(complaint::Column::CompensationAmount, "2000.00".into()).await.unwrap();
+    assert_caught(app, &chain, 4, "live row differs").await;
+    set(complaint::Column::CompensationAmount, "20.00".into()).await.unwrap();
+    let v = verify(app).await;
+    assert_eq!(v["ok"], true, "{v:#}");
+    // The legal hold.
+    set(complaint::Column::LegalHold, true.into()).await.unwrap();
+    assert_caught(app, &chain, 4, "live row differs").await;
+    set(complaint::Column::LegalHold, false.into()).await.unwrap();
+    // A user's role.
+    let agent = user_id(app, "agent@example.com").await;
+    entity::app_user::Entity::update_many()
+        .col_expr(entity::app_user::Column::Role, Expr::value("SUPERVISOR"))
+        .filter(entity::app_user::Column::Id.eq(agent))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let report = verify_direct(app, true).await;
+    let failure = report.first_failure.expect("a promoted user went unnoticed");
+    assert_eq!(failure.chain_key, format!("user:{agent}"));
+    assert!(failure.reason.contains("live row differs"), "{failure}");
+}
+
+async fn verification_fails_closed_without_a_pinned_key(app: &TestApp) {
+    complaint_with_trail(app).await;
+    let mut options = casework::audit::verify::Options { anchor: None, ..Default::default() };
+    let report = casework::audit::verify::verify_database(&app.db, &options).await.unwrap();
+    assert_failure(&report, "checkpoint", 0, "no public key pinned");
+    options.allow_unpinned = true;
+    let report = casework::audit::verify::verify_database(&app.db, &options).await.unwrap();
+    assert!(report.ok(), "{:?}", report.first_failure);
+    assert!(report.warnings.iter().any(|w| w.contains("--allow-unpinned")), "{:?}", report.warnings);
+    assert!(report.warnings.iter().any(|w| w.contains("MACs were NOT checked")), "{:?}", report.warnings);
+    // The CLI exits non-zero without a key.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_casework"))
+        .args(["--database-url", &app.database_url, "audit", "verify"])
+        .env_remove("CASEWORK_AUDIT_PUBLIC_KEY")
+        .env_remove("CASEWORK_AUDIT_TRUSTED_KEYS")
+        .env_remove("CASEWORK_AUDIT_SIGNING_KEY")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no public key pinned"));
+}
+
+async fn trusted_keys_have_validity_periods(app: &TestApp) {
+    complaint_with_trail(app).await;
+    let old = SigningSeed::random();
+    // A checkpoint by the old key, then by the current one (a rotation).
+    let rotated = CheckpointWriter { mac_key: SigningSeed::parse(AUDIT_SEED).unwrap().derive_mac_key(), ..CheckpointWriter::new(old.clone(), Some(app.anchor.path().into())) };
+    let agent = app.login_as("agent@example.com").await;
+    ComplaintBuilder::new().create(app, &agent).await;
+    let by_old = checkpoint::create(&app.db, &rotated, true).await.unwrap().unwrap();
+    let current = SigningSeed::parse(AUDIT_SEED).unwrap().public_key_hex();
+    let verify_with = |keys: String| {
+        let anchor = checkpoint::read_anchor(std::path::Path::new(&app.anchor.path())).unwrap();
+        async move {
+            let options = casework::audit::verify::Options {
+                trusted_keys: checkpoint::parse_trusted_keys(&keys).unwrap(),
+                anchor: Some(anchor),
+                ..Default::default()
+            };
+            casework::audit::verify::verify_database(&app.db, &options).await.unwrap()
+        }
+    };
+    // Both keys trusted, each for its time.
+    let at = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let ok = verify_with(format!("{current},{}@..{}", old.public_key_hex(), at(by_old.created_at + chrono::Duration::seconds(1)))).await;
+    assert!(ok.ok(), "{:?}", ok.first_failure);
+    // The old key's period ended before it signed checkpoint 2.
+    let expired = verify_with(format!("{current},{}@..{}", old.public_key_hex(), at(by_old.created_at - chrono::Duration::seconds(1)))).await;
+    assert_failure(&expired, "checkpoint", 2, "outside its validity period");
+    // Only the current key: checkpoint 2 is someone else's.
+    assert_failure(&verify_with(current).await, "checkpoint", 2, "pinned public key");
+}
+
+async fn a_creation_event_is_masked_once_the_complaint_became_sensitive(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let supervisor = app.login_as("supervisor@example.com").await;
+    let c = ComplaintBuilder::new()
+        .with("customer", json!({ "name": "Wang Xiaoming", "phone": "+86 138 0000 0000", "email": "wang@example.com" }))
+        .create(app, &agent)
+        .await;
+    let c = json!({ "id": c["id"], "version": 1 });
+    step(app, &supervisor, "setFlags", &c, ", $f: FlagsInput!", ", input: $f", json!({ "f": { "sensitive": true } })).await;
+    let auditor = app.login_as("auditor@example.com").await;
+    let created = app
+        .ok(
+            &auditor,
+            "query($f: AuditFilter) { auditEvents(filter: $f, first: 1) { edges { node { sensitivity masked changes } } } }",
+            json!({ "f": { "complaintId": c["id"], "action": "complaint.created" } }),
+        )
+        .await["auditEvents"]["edges"][0]["node"]
+        .clone();
+    // Recorded as NORMAL, masked as the case is now.
+    assert_eq!(created["sensitivity"], "NORMAL");
+    assert_eq!(created["masked"], true, "{created:#}");
+    assert_eq!(created["changes"]["customer.phone"][1], "•••");
+    assert_eq!(created["changes"]["customer.email"][1], "•••");
+    assert_eq!(created["changes"]["customer.name"][1], "W. X.");
+}
+
+async fn insert_or_replace_cannot_rewrite_an_audit_row(app: &TestApp) {
+    if app.backend != Backend::Sqlite {
+        return; // PostgreSQL has no REPLACE; ON CONFLICT DO UPDATE fires the UPDATE triggers.
+    }
+    let chain = complaint_with_trail(app).await;
+    let event = event_at(app, &chain, 2).await;
+    let columns = "id, chain_key, seq, occurred_at, actor_id, actor_role, request_id, client_addr, action, target_type, \
+        target_id, complaint_id, sensitivity, reason, changes, canonical, prev_hash, entry_hash, format_version, mac, state_hash";
+    let replace = format!(
+        "INSERT OR REPLACE INTO audit_event ({columns}) SELECT id, chain_key, seq, occurred_at, actor_id, 'ADMIN', request_id, \
+         client_addr, action, target_type, target_id, complaint_id, sensitivity, reason, changes, canonical, prev_hash, entry_hash, \
+         format_version, mac, state_hash FROM audit_event WHERE chain_key = '{chain}' AND seq = 2"
+    );
+    let error = app.db.execute_unprepared(&replace).await.expect_err("INSERT OR REPLACE rewrote an audit row");
+    assert!(error.to_string().contains("append-only"), "{error}");
+    // A new id on an existing (chain, seq) is refused too.
+    let clash = replace.replace("SELECT id,", "SELECT randomblob(16),");
+    assert!(app.db.execute_unprepared(&clash).await.is_err());
+    for table in ["audit_checkpoint", "audit_checkpoint_head"] {
+        let error = app.db.execute_unprepared(&format!("INSERT OR REPLACE INTO {table} SELECT * FROM {table}")).await.expect_err("replaced");
+        assert!(error.to_string().contains("append-only"), "{error}");
+    }
+    assert_eq!(event_at(app, &chain, 2).await, event);
+}
+
+async fn a_replaced_trigger_function_is_detected(app: &TestApp) {
+    if app.backend != Backend::Postgres {
+        return; // SQLite triggers have no separate function to replace.
+    }
+    complaint_with_trail(app).await;
+    app.sql("CREATE OR REPLACE FUNCTION audit_event_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$").await;
+    // The triggers still exist and are enabled, but no longer refuse anything.
+    let error = checkpoint::create(&app.db, &writer(app), true).await.expect_err("a checkpoint over neutralised triggers");
+    assert!(format!("{error:#}").contains("not the one the migration created"), "{error:#}");
+    let mut settings = casework::config::Settings::for_database(&app.database_url);
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    let refused = casework::startup::Application::build(settings).await.err().expect("the server started over neutralised triggers");
+    assert!(format!("{refused:#}").contains("audit_event_refuse_change"), "{refused:#}");
+}
+
+async fn the_server_runs_as_a_restricted_role(app: &TestApp) {
+    if app.backend != Backend::Postgres {
+        return; // SQLite has no roles.
+    }
+    // The owner (here a superuser) migrated; the runtime role may only read and append the trail.
+    let role = format!("casework_rt_{}", Uuid::new_v4().simple());
+    let database = app.database_url.rsplit('/').next().unwrap().to_owned();
+    app.sql(&format!("CREATE ROLE {role} LOGIN")).await;
+    for statement in [
+        format!("GRANT CONNECT ON DATABASE {database} TO {role}"),
+        format!("GRANT USAGE ON SCHEMA public TO {role}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
+        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"),
+        format!("REVOKE UPDATE, DELETE, TRUNCATE ON audit_event, audit_checkpoint, audit_checkpoint_head FROM {role}"),
+    ] {
+        app.sql(&statement).await;
+    }
+    let base = app.database_url.rsplit_once("//").unwrap().1.split_once('@').unwrap().1.to_owned();
+    let restricted_url = format!("postgres://{role}@{base}");
+    let production = |url: &str| {
+        let mut settings = casework::config::Settings::for_database(url);
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        settings.env = casework::config::Environment::Production;
+        settings.migrate_on_start = false;
+        settings.audit_signing_key = SigningSeed::parse(AUDIT_SEED).unwrap();
+        settings.audit_public_key = settings.audit_signing_key.public_key_hex();
+        settings.db_max_connections = 2;
+        settings
+    };
+    // As the owner, production refuses to start ...
+    let refused = casework::startup::Application::build(production(&app.database_url)).await.err().expect("started as the owner");
+    assert!(format!("{refused:#}").contains("can rewrite the audit trail"), "{refused:#}");
+    // ... unless told so explicitly.
+    let mut allowed = production(&app.database_url);
+    allowed.audit_allow_privileged_role = true;
+    drop(casework::startup::Application::build(allowed).await.expect("allowed explicitly"));
+    // As the restricted role it starts, works, and cannot rewrite the trail even with the triggers off.
+    let server = casework::startup::Application::build(production(&restricted_url)).await.expect("starting as the runtime role");
+    let services = server.services().clone();
+    let ctx = casework::service::RequestContext::operator();
+    let writer = checkpoint::CheckpointWriter::new(SigningSeed::parse(AUDIT_SEED).unwrap(), None);
+    casework::audit::checkpoint::create(&services.db, &writer, true).await.unwrap();
+    drop(ctx);
+    app.sql("ALTER TABLE audit_event DISABLE TRIGGER USER").await;
+    let error = services.db.execute_unprepared("UPDATE audit_event SET actor_role = 'ADMIN'").await.expect_err("the runtime role rewrote the trail");
+    assert!(error.to_string().contains("permission denied"), "{error}");
+    app.sql("ALTER TABLE audit_event ENABLE TRIGGER USER").await;
+    services.db.close_by_ref().await.ok();
+    drop(server);
+    app.sql(&format!("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}")).await;
+    app.sql(&format!("REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {role}")).await;
+    app.sql(&format!("REVOKE ALL ON SCHEMA public FROM {role}")).await;
+    app.sql(&format!("REVOKE ALL ON DATABASE {database} FROM {role}")).await;
+    app.sql(&format!("DROP ROLE {role}")).await;
+}
+
+async fn linking_writes_an_event_on_every_linked_chain(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let a = fresh_complaint(app, &agent).await;
+    let b = fresh_complaint(app, &agent).await;
+    let c = fresh_complaint(app, &agent).await;
+    let linked = app
+        .ok(
+            &agent,
+            "mutation($ids: [ID!]!) { linkComplaints(ids: $ids, kind: RELATED) { id version } }",
+            json!({ "ids": [a["id"], b["id"], c["id"]] }),
+        )
+        .await["linkComplaints"]
+        .clone();
+    // Every complaint moved to version 2, with its own event.
+    for (i, complaint) in [&a, &b, &c].into_iter().enumerate() {
+        assert_eq!(linked[i]["version"], 2, "{linked:#}");
+        let chain = format!("complaint:{}", uuid_of(&complaint["id"]));
+        let event = event_at(app, &chain, 2).await;
+        assert_eq!(event.action, "complaint.linked");
+        assert!(event.state_hash.is_some());
+    }
+    let v = verify(app).await;
+    assert_eq!(v["ok"], true, "{v:#}");
+}
+
+async fn every_path_that_hands_out_a_sensitive_complaint_records_the_read(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let supervisor = app.login_as("supervisor@example.com").await;
+    let c = fresh_complaint(app, &agent).await;
+    let access = format!("complaint-access:{}", uuid_of(&c["id"]));
+    let viewed = || async { events_of(app, &access).await.into_iter().filter(|e| e.action == "complaint.viewed").count() };
+    // A mutation result: the supervisor's setFlags hands the now-sensitive complaint out.
+    step(app, &supervisor, "setFlags", &c, ", $f: FlagsInput!", ", input: $f", json!({ "f": { "sensitive": true } })).await;
+    assert_eq!(viewed().await, 1);
+    // A nested field: Escalation.complaint, reached through the queue; twice in one
+    // operation (and through `complaint` too) is still one read.
+    app.ok(
+        &agent,
+        "mutation($id: ID!) { requestEscalation(complaintId: $id, toTier: TIER2, trigger: CUSTOMER_REQUEST, reason: \"Asks for a supervisor\") { id } }",
+        json!({ "id": c["id"] }),
+    )
+    .await;
+    let before = viewed().await;
+    app.ok(
+        &supervisor,
+        "query($id: ID!) { escalationQueue(first: 10) { edges { node { complaint { id } again: complaint { title } } } } complaint(id: $id) { id } }",
+        json!({ "id": c["id"] }),
+    )
+    .await;
+    assert_eq!(viewed().await, before + 1);
+    let last = events_of(app, &access).await.pop().unwrap();
+    assert_eq!(last.actor_role.as_deref(), Some("SUPERVISOR"));
+    let v = verify(app).await;
+    assert_eq!(v["ok"], true, "{v:#}");
 }

@@ -385,4 +385,9 @@ impl WsClient {
     pub async fn close(mut self) {
         let _ = self.socket.close(None).await;
     }
+
+    /// The raw socket, to watch for the server closing it.
+    pub fn into_socket(self) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+        self.socket
+    }
 }

@@ -14,3 +14,4 @@ mod http_edge;
 mod permissions;
 mod schema;
 mod security;
+mod sessions;

@@ -151,7 +151,7 @@ pub async fn record_contact(
         None
     };
     let mut uow = UnitOfWork::begin(services, ctx).await?;
-    touch(&uow, complaint_id).await?;
+    let complaint = touch(&uow, complaint_id, |c| may_work(actor, c)).await?;
     contact::Entity::insert(contact.clone().into_active_model()).exec_without_returning(uow.txn()).await?;
     let mut changes = Changes::new()
         .set("contactId", contact.id.to_string())

@@ -15,16 +15,38 @@ pub(super) fn new_note(actor: &Actor, complaint: Uuid, body: String, visibility:
     }
 }
 
-/// Bumps a complaint's version without other changes: notes and links change
-/// the case without changing its row, but still extend its audit chain.
-pub(crate) async fn touch(uow: &UnitOfWork, id: Uuid) -> AppResult<()> {
-    complaint::Entity::update_many()
-        .col_expr(complaint::Column::Version, Expr::col(complaint::Column::Version).add(1))
-        .col_expr(complaint::Column::UpdatedAt, Expr::value(crate::service::now()))
+/// Bumps a complaint's version without other changes: notes, evidence,
+/// escalation requests and links change the case without changing its row,
+/// but still extend its audit chain. The row is locked inside the transaction
+/// and `authorize` re-checked against it as it is now, so a change of a
+/// child cannot commit after, say, a legal hold was placed since the caller
+/// loaded the complaint. Returns the complaint as committed.
+pub(crate) async fn touch(
+    uow: &UnitOfWork,
+    id: Uuid,
+    authorize: impl FnOnce(&complaint::Model) -> AppResult<()>,
+) -> AppResult<complaint::Model> {
+    let mut query = complaint::Entity::find_by_id(id);
+    if uow.txn().get_database_backend() == sea_orm::DbBackend::Postgres {
+        // SQLite: the unit of work already holds the write lock (BEGIN IMMEDIATE).
+        query = query.lock_exclusive();
+    }
+    let mut current = query.one(uow.txn()).await?.ok_or(AppError::NotFound("complaint"))?;
+    authorize(&current)?;
+    let now = crate::service::now();
+    let updated = complaint::Entity::update_many()
+        .col_expr(complaint::Column::Version, Expr::value(current.version + 1))
+        .col_expr(complaint::Column::UpdatedAt, Expr::value(now))
         .filter(complaint::Column::Id.eq(id))
+        .filter(complaint::Column::Version.eq(current.version))
         .exec(uow.txn())
         .await?;
-    Ok(())
+    if updated.rows_affected == 0 {
+        return Err(AppError::stale("complaint"));
+    }
+    current.version += 1;
+    current.updated_at = now;
+    Ok(current)
 }
 
 /// Adds a note: internal, or a progress update told to the customer.
@@ -40,7 +62,7 @@ pub async fn add_note(
     let complaint = load_for_work(services, actor, complaint_id).await?;
     let note = new_note(actor, complaint_id, validation::required_text("body", body, limits::TEXT)?, visibility);
     let mut uow = UnitOfWork::begin(services, ctx).await?;
-    touch(&uow, complaint_id).await?;
+    let complaint = touch(&uow, complaint.id, |c| may_work(actor, c)).await?;
     note::Entity::insert(note.clone().into_active_model()).exec_without_returning(uow.txn()).await?;
     let changes = Changes::new()
         .set("noteId", note.id.to_string())
@@ -95,15 +117,25 @@ pub async fn link(services: &Services, ctx: &RequestContext, ids: &[Uuid], kind:
         return Ok(complaints);
     }
     let mut uow = UnitOfWork::begin(services, ctx).await?;
-    touch(&uow, primary.id).await?;
     complaint_link::Entity::insert_many(new_links.iter().cloned().map(IntoActiveModel::into_active_model))
         .exec_without_returning(uow.txn())
         .await?;
+    // Every linked complaint changes: each chain gets its event, each row is
+    // locked and re-authorized (in id order, so two links never deadlock).
+    let mut touched: Vec<Uuid> = std::iter::once(primary.id).chain(new_links.iter().map(|l| l.linked_id)).collect();
+    touched.sort();
     let linked: Vec<Value> = new_links.iter().map(|l| Value::String(l.linked_id.to_string())).collect();
-    let changes = Changes::new().set("kind", kind.as_str()).set("linked", Value::Array(linked));
-    uow.record(event(primary, "complaint.linked", changes)).await?;
+    for id in touched {
+        let current = touch(&uow, id, |c| may_work(actor, c)).await?;
+        let changes = if id == primary.id {
+            Changes::new().set("kind", kind.as_str()).set("linked", Value::Array(linked.clone()))
+        } else {
+            Changes::new().set("kind", kind.as_str()).set("linkedTo", primary.id.to_string())
+        };
+        uow.record(event(&current, "complaint.linked", changes)).await?;
+    }
     uow.commit().await?;
-    // The primary's version moved; reload so callers see the current row.
+    // The versions moved; reload so callers see the current rows.
     let refreshed = complaint::Entity::find()
         .filter(complaint::Column::Id.is_in(ids.iter().copied()))
         .all(&services.db)

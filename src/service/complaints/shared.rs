@@ -8,8 +8,14 @@ use super::*;
 /// Loads a complaint the caller may work, or the error the policy calls for.
 pub(crate) async fn load_for_work(services: &Services, actor: &Actor, id: Uuid) -> AppResult<complaint::Model> {
     let found = complaint::Entity::find_by_id(id).one(&services.db).await?.ok_or(AppError::NotFound("complaint"))?;
-    match policy::work_complaint(actor, &access(&found)) {
-        Decision::Allow => Ok(found),
+    may_work(actor, &found)?;
+    Ok(found)
+}
+
+/// Whether `actor` may work `found` (notes, evidence, transitions) as it is now.
+pub(crate) fn may_work(actor: &Actor, found: &complaint::Model) -> AppResult<()> {
+    match policy::work_complaint(actor, &access(found)) {
+        Decision::Allow => Ok(()),
         Decision::Deny if found.legal_hold => {
             Err(AppError::forbidden("the complaint is under legal hold; only the legal team may change it"))
         }
@@ -52,7 +58,9 @@ pub(crate) fn event(c: &complaint::Model, action: &'static str, changes: Changes
     NewEvent {
         complaint_id: Some(c.id),
         sensitivity: sensitivity(c),
-        ..NewEvent::new(ChainKey::Complaint(c.id), action, "complaint", c.id).changes(changes)
+        ..NewEvent::new(ChainKey::Complaint(c.id), action, "complaint", c.id)
+            .changes(changes)
+            .state(crate::audit::state::complaint_state(c))
     }
 }
 
