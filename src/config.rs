@@ -33,6 +33,35 @@ pub enum Command {
     /// Verify, export and checkpoint the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Print a month's complaint report (totals, breakdowns, top root causes, change).
+    Report(ReportArgs),
+}
+
+/// `casework report --month 2026-10 --format md --timezone Asia/Shanghai`.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The month, `YYYY-MM`, in `--timezone`.
+    #[arg(long)]
+    pub month: String,
+    /// `md` (Markdown tables), `csv` or `json`.
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: ReportFormat,
+    /// IANA time zone of the month's boundaries.
+    #[arg(long, env = "CASEWORK_REPORT_TIMEZONE", default_value = "UTC", value_parser = parse_timezone)]
+    pub timezone: chrono_tz::Tz,
+}
+
+/// How `casework report` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Csv,
+    Json,
+}
+
+/// An IANA time-zone name such as `Asia/Shanghai`.
+pub fn parse_timezone(value: &str) -> Result<chrono_tz::Tz, String> {
+    value.trim().parse::<chrono_tz::Tz>().map_err(|_| format!("{value:?} is not an IANA time zone (e.g. Asia/Shanghai)"))
 }
 
 #[derive(Subcommand, Debug)]
@@ -262,6 +291,12 @@ pub struct ServeArgs {
     /// checkpointed within this delay).
     #[arg(long, env = "CASEWORK_AUDIT_CHECKPOINT_POLL_SECS", default_value_t = 20)]
     pub audit_checkpoint_poll_secs: u64,
+    /// IANA time zone of the MONTH, WEEK and DAY buckets of `complaintStats`.
+    #[arg(long, env = "CASEWORK_REPORT_TIMEZONE", default_value = "UTC", value_parser = parse_timezone)]
+    pub report_timezone: chrono_tz::Tz,
+    /// Longest range `complaintStats` and `repeatComplaints` accept, in days.
+    #[arg(long, env = "CASEWORK_STATS_MAX_DAYS", default_value_t = 400)]
+    pub stats_max_days: u32,
     #[command(flatten)]
     pub edge: EdgeArgs,
     #[command(flatten)]
@@ -442,6 +477,10 @@ pub struct Settings {
     /// `None`: no checkpoint job.
     pub audit_checkpoint_interval: Option<Duration>,
     pub audit_checkpoint_poll: Duration,
+    /// Time zone of the calendar buckets of statistics.
+    pub report_timezone: chrono_tz::Tz,
+    /// Longest statistics range, in days.
+    pub stats_max_days: u32,
     pub edge: EdgeSettings,
     /// Absolute lifetime of a refresh-token family.
     pub session_max: Duration,
@@ -620,12 +659,14 @@ impl Settings {
             max_query_complexity: args.max_query_complexity,
             login_attempts_per_minute: args.login_attempts_per_minute,
             log_format: args.log_format,
-            closed_loop: args.closed_loop.clone(),
+            report_timezone: args.report_timezone,
+            stats_max_days: args.stats_max_days.max(1),
             session_max: Duration::from_secs(args.sessions.session_max_secs.max(1)),
             refresh_retry: Duration::from_secs(args.sessions.refresh_retry_secs),
             ws_init_timeout: Duration::from_secs(args.sessions.ws_init_timeout_secs.max(1)),
             ws_max_subscriptions: args.sessions.ws_max_subscriptions.max(1),
             ws_max_subscriptions_per_user: args.sessions.ws_max_subscriptions_per_user.max(1),
+            closed_loop: args.closed_loop.clone(),
         };
         Ok((settings, generated))
     }

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use casework::{
-    config::{self, AuditCommand, Cli, Command, ConfigError, Secret, Settings, UserCommand},
+    config::{self, AuditCommand, Cli, Command, ConfigError, ReportFormat, Secret, Settings, UserCommand},
     db,
     service::{Services, users},
     startup::{Application, shutdown_signal},
@@ -96,6 +96,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit(command) => audit(&cli.database.database_url, command).await,
+        Command::Report(args) => {
+            let db = db::connect(&cli.database.database_url, 2, &Default::default()).await?;
+            let report = casework::service::report::build(&db, args.timezone, &args.month).await?;
+            let text = match args.format {
+                ReportFormat::Md => report.to_markdown(),
+                ReportFormat::Csv => report.to_csv(),
+                ReportFormat::Json => report.to_json() + "\n",
+            };
+            print!("{text}");
+            Ok(())
+        }
     }
 }
 

@@ -16,6 +16,8 @@ mod m20261126_001001_sessions;
 mod m20261126_001101_search_trigram;
 mod m20261126_001201_closed_loop;
 mod m20261126_001202_promises_contacts;
+mod m20261126_001301_stats_indexes;
+mod m20261126_001401_filter_indexes;
 
 /// The audit immutability triggers as (table, trigger); the server refuses to
 /// start unless every one of them exists (and, on PostgreSQL, is enabled).
@@ -76,6 +78,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_001101_search_trigram::Migration),
             Box::new(m20261126_001201_closed_loop::Migration),
             Box::new(m20261126_001202_promises_contacts::Migration),
+            Box::new(m20261126_001301_stats_indexes::Migration),
+            Box::new(m20261126_001401_filter_indexes::Migration),
         ]
     }
 }

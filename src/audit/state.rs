@@ -88,6 +88,7 @@ pub fn complaint_state(c: &complaint::Model) -> String {
         acknowledged_at,
         resolved_at,
         closed_at,
+        created_at,
         repeat_of_id,
         urgent_reason,
         solution_due,
@@ -104,7 +105,6 @@ pub fn complaint_state(c: &complaint::Model) -> String {
         last_update_at,
         delay_reason,
         expected_resolution_at,
-        created_at,
         updated_at: _,
         version: _,
     } = c;
@@ -158,6 +158,7 @@ pub fn complaint_state(c: &complaint::Model) -> String {
         ("acknowledged_at", json!(at(acknowledged_at))),
         ("resolved_at", json!(at(resolved_at))),
         ("closed_at", json!(at(closed_at))),
+        ("created_at", json!(timestamp(*created_at))),
         ("repeat_of_id", json!(repeat_of_id.map(|id| id.to_string()))),
         ("urgent_reason", json!(urgent_reason)),
         ("solution_due", json!(at(solution_due))),
@@ -174,7 +175,6 @@ pub fn complaint_state(c: &complaint::Model) -> String {
         ("last_update_at", json!(at(last_update_at))),
         ("delay_reason", json!(delay_reason)),
         ("expected_resolution_at", json!(at(expected_resolution_at))),
-        ("created_at", json!(timestamp(*created_at))),
     ];
     hash("complaint", &Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
 }

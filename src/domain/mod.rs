@@ -7,11 +7,13 @@
 //! - [`escalation`]: which escalation requests make sense, and when they are due.
 //! - [`sla`]: deadlines from a severity's policy, optionally in business hours.
 //! - [`evidence`]: what an uploaded file really is, and whether it may be kept.
+//! - [`periods`]: days, weeks and months of a time zone, as UTC instants (statistics).
 
 pub mod enums;
 pub mod escalation;
 pub mod evidence;
 pub mod lifecycle;
+pub mod periods;
 pub mod policy;
 pub mod sla;
 pub mod validation;

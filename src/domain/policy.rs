@@ -57,6 +57,15 @@ pub fn complaint_read_scope(actor: &Actor) -> ReadScope {
     }
 }
 
+/// Statistics: over the complaints the caller may read (supervisors, legal and
+/// auditors all; agents their own and their team's); administrators none.
+pub fn stats_scope(actor: &Actor) -> Option<ReadScope> {
+    match complaint_read_scope(actor) {
+        ReadScope::Nothing => None,
+        scope => Some(scope),
+    }
+}
+
 pub fn can_read_complaint(actor: &Actor, complaint: &ComplaintAccess) -> bool {
     match complaint_read_scope(actor) {
         ReadScope::All => true,
@@ -251,6 +260,81 @@ pub fn can_administer(actor: &Actor) -> bool {
     actor.role == Role::Admin
 }
 
+/// What the caller may do to a complaint now: the permission matrix and the
+/// lifecycle together, so clients show only the allowed actions and never
+/// duplicate the rules. Each flag is exactly "the mutation would not be refused
+/// as FORBIDDEN, NOT_FOUND or INVALID_TRANSITION" (its input may still fail validation).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, async_graphql::SimpleObject)]
+pub struct ComplaintActions {
+    /// `updateComplaint`: correct intake data.
+    pub update: bool,
+    /// `assignComplaint`.
+    pub assign: bool,
+    /// `acknowledgeComplaint` (NEW).
+    pub acknowledge: bool,
+    /// `recordFinding` (ACKNOWLEDGED, INVESTIGATING, REOPENED).
+    pub record_finding: bool,
+    /// `proposeResolution` (INVESTIGATING; above the caller's authority it waits for approval).
+    pub propose_resolution: bool,
+    /// `recordCustomerDecision` (RESOLUTION_PROPOSED).
+    pub record_customer_decision: bool,
+    /// `resolveComplaint` (CUSTOMER_ACCEPTED).
+    pub resolve: bool,
+    /// `recordCallback` (RESOLVED).
+    pub record_callback: bool,
+    /// `closeComplaint` with a reason.
+    pub close: bool,
+    /// `reopenComplaint` (RESOLVED, CLOSED).
+    pub reopen: bool,
+    /// `addNote`.
+    pub add_note: bool,
+    /// `uploadEvidence`.
+    pub upload_evidence: bool,
+    /// `deleteEvidence` (supervisors, never under legal hold).
+    pub delete_evidence: bool,
+    /// `setFlags` for vulnerableCustomer, mediaAttention, groupComplaint.
+    pub set_flags: bool,
+    /// `setFlags` with `sensitive` (supervisors and legal).
+    pub mark_sensitive: bool,
+    /// `requestEscalation`.
+    pub request_escalation: bool,
+    /// `referToLegal` (an agent's referral waits for legal).
+    pub refer_to_legal: bool,
+    /// `linkComplaints` with this complaint.
+    pub link: bool,
+}
+
+/// [`ComplaintActions`] for `actor` on a complaint in `status`.
+pub fn complaint_actions(
+    actor: &Actor,
+    complaint: &ComplaintAccess,
+    status: super::lifecycle::ComplaintStatus,
+) -> ComplaintActions {
+    use super::lifecycle::Transition;
+    let work = work_complaint(actor, complaint) == Decision::Allow;
+    let step = |t: Transition| work && status.apply(t).is_ok();
+    ComplaintActions {
+        update: work,
+        assign: work,
+        acknowledge: step(Transition::Acknowledge),
+        record_finding: step(Transition::RecordFinding),
+        propose_resolution: can_propose_compensation(actor) && step(Transition::Propose),
+        record_customer_decision: step(Transition::CustomerAccepts),
+        resolve: step(Transition::Resolve),
+        record_callback: step(Transition::CallbackSatisfied),
+        close: step(Transition::Close),
+        reopen: step(Transition::Reopen),
+        add_note: work,
+        upload_evidence: upload_evidence(actor, complaint) == Decision::Allow,
+        delete_evidence: delete_evidence(actor, complaint) == Decision::Allow,
+        set_flags: work,
+        mark_sensitive: mark_sensitive(actor, complaint) == Decision::Allow,
+        request_escalation: request_escalation(actor, complaint) == Decision::Allow,
+        refer_to_legal: refer_to_legal(actor, complaint).is_ok() && !complaint.legal_hold,
+        link: work,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +362,19 @@ mod tests {
             ("sensitive, own team", complaint(MY_TEAM, Some(SOMEONE), true, false)),
             ("legal hold, assigned to me", complaint(MY_TEAM, Some(ME), false, true)),
         ]
+    }
+
+    #[test]
+    fn stats_scope_matrix() {
+        for (role, expected) in [
+            (Role::Supervisor, Some(ReadScope::All)),
+            (Role::Legal, Some(ReadScope::All)),
+            (Role::Auditor, Some(ReadScope::All)),
+            (Role::Agent, Some(ReadScope::Agent { user_id: ME, team_id: Some(MY_TEAM) })),
+            (Role::Admin, None),
+        ] {
+            assert_eq!(stats_scope(&actor(role)), expected, "{role:?}");
+        }
     }
 
     #[test]
@@ -441,5 +538,33 @@ mod tests {
         assert!(!sees_customer_contact(&actor(Role::Auditor), &sensitive));
         assert!(sees_customer_contact(&actor(Role::Supervisor), &sensitive));
         assert!(sees_customer_contact(&actor(Role::Auditor), &complaint(MY_TEAM, None, false, false)));
+    }
+    #[test]
+    fn viewer_can_follows_policy_and_lifecycle() {
+        use super::super::lifecycle::ComplaintStatus;
+        let mine = complaint(MY_TEAM, Some(ME), false, false);
+        let agent = actor(Role::Agent);
+        let new = complaint_actions(&agent, &mine, ComplaintStatus::New);
+        assert!(new.acknowledge && new.add_note && new.upload_evidence && new.close);
+        assert!(!new.record_finding && !new.propose_resolution && !new.resolve && !new.reopen);
+        assert!(!new.mark_sensitive && !new.delete_evidence, "agents only ask");
+        let investigating = complaint_actions(&agent, &mine, ComplaintStatus::Investigating);
+        assert!(investigating.propose_resolution && investigating.record_finding && !investigating.acknowledge);
+        let pending = complaint_actions(&agent, &mine, ComplaintStatus::PendingApproval);
+        assert!(!pending.propose_resolution && !pending.close && !pending.record_customer_decision);
+        assert!(complaint_actions(&agent, &mine, ComplaintStatus::Closed).reopen);
+        // Someone else's complaint in my team: readable, not workable.
+        let theirs = complaint(MY_TEAM, Some(SOMEONE), false, false);
+        assert_eq!(complaint_actions(&agent, &theirs, ComplaintStatus::New), ComplaintActions::default());
+        // Auditors and admins do nothing; legal works only legal-hold cases.
+        for role in [Role::Auditor, Role::Admin] {
+            assert_eq!(complaint_actions(&actor(role), &mine, ComplaintStatus::New), ComplaintActions::default());
+        }
+        let held = complaint(MY_TEAM, Some(ME), false, true);
+        assert_eq!(complaint_actions(&agent, &held, ComplaintStatus::Investigating), ComplaintActions::default());
+        let legal = complaint_actions(&actor(Role::Legal), &held, ComplaintStatus::Investigating);
+        assert!(legal.record_finding && !legal.propose_resolution && !legal.delete_evidence && !legal.refer_to_legal);
+        let supervisor = complaint_actions(&actor(Role::Supervisor), &theirs, ComplaintStatus::New);
+        assert!(supervisor.acknowledge && supervisor.mark_sensitive && supervisor.delete_evidence && supervisor.refer_to_legal);
     }
 }

@@ -78,6 +78,8 @@ pub(super) async fn callbacks_of(
     Ok(connection)
 }
 
+/// A page of complaints, handed out through [`Complaint::hand_out_all`] so
+/// reads of sensitive cases are recorded.
 async fn complaint_page(
     ctx: &Context<'_>,
     info: ComplaintListInfo,
@@ -86,10 +88,10 @@ async fn complaint_page(
     more: bool,
     key: impl Fn(&complaint::Model) -> Cursor,
 ) -> AppResult<ComplaintConnection> {
-    let cursors: Vec<String> = rows.iter().map(|c| cursor::encode(key(c))).collect();
+    let keys: Vec<String> = rows.iter().map(|c| cursor::encode(key(c))).collect();
+    let complaints = Complaint::hand_out_all(ctx, rows).await?;
     let mut connection = Connection::with_additional_fields(has_previous, more, info);
-    connection.edges =
-        cursors.into_iter().zip(Complaint::hand_out_all(ctx, rows).await?).map(|(cursor, c)| Edge::new(cursor, c)).collect();
+    connection.edges = keys.into_iter().zip(complaints).map(|(k, c)| Edge::new(k, c)).collect();
     Ok(connection)
 }
 
@@ -123,6 +125,7 @@ impl Customer {
             ));
         }
         let (rows, more) = complaints::list(services, actor, condition.clone(), &page).await?;
+        complaints::record_reads(services, ctx.request()?, &rows.iter().collect::<Vec<_>>()).await?;
         let info = ComplaintListInfo { actor: actor.clone(), condition };
         complaint_page(ctx, info, rows, page.after.is_some(), more, |c| Cursor { key: order.field.key(c), id: c.id }).await
     }
@@ -178,6 +181,7 @@ impl LoopQuery {
         let services = ctx.services()?;
         let after = after.as_deref().map(|c| cursor::decode("after", c)).transpose()?;
         let (rows, more) = complaints::callback_queue(services, actor, after, page_limit(first)?).await?;
+        complaints::record_reads(services, ctx.request()?, &rows.iter().collect::<Vec<_>>()).await?;
         let info = ComplaintListInfo { actor: actor.clone(), condition: complaints::callback_queue_condition() };
         complaint_page(ctx, info, rows, after.is_some(), more, |c| Cursor { key: c.callback_due.unwrap_or(c.updated_at), id: c.id }).await
     }
@@ -278,7 +282,6 @@ impl LoopMutation {
     ) -> AppResult<Complaint> {
         let id = ids::decode(Kind::Complaint, "id", &id)?;
         let services = ctx.services()?;
-        Complaint::hand_out(ctx, complaints::resolve_at_first_contact(services, ctx.request()?, id, expected_version, &summary, satisfied).await?)
-            .await
+        Complaint::hand_out(ctx, complaints::resolve_at_first_contact(services, ctx.request()?, id, expected_version, &summary, satisfied).await?).await
     }
 }

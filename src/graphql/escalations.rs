@@ -146,6 +146,13 @@ impl EscalationQuery {
             escalations::queue(ctx.services()?, ctx.request()?, status, after.map(|c| (c.key, c.id)), limit + 1).await?;
         let more = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
+        // One statement for the page's complaints, not one per batch the
+        // resolvers happen to form.
+        let look = ctx.look_ahead();
+        if look.field("edges").field("node").field("complaint").exists() && !rows.is_empty() {
+            let ids = crate::graphql::loaders::distinct(rows.iter().map(|e| e.complaint_id));
+            ctx.loaders()?.complaints.load_many(ids).await?;
+        }
         let mut connection = Connection::new(after.is_some(), more);
         connection.edges = rows.into_iter().map(|e| Edge::new(queue_cursor(&e), Escalation(e))).collect();
         Ok(connection)

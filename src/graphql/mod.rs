@@ -14,6 +14,7 @@ pub mod escalations;
 pub mod evidence;
 pub mod loaders;
 pub mod sessions;
+pub mod stats;
 pub mod subscriptions;
 pub mod types;
 pub mod users;
@@ -31,6 +32,7 @@ pub struct Query(
     users::UserQuery,
     audit::AuditQuery,
     closed_loop::LoopQuery,
+    stats::StatsQuery,
 );
 
 /// Every mutation, by area.

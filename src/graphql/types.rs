@@ -556,6 +556,12 @@ impl Complaint {
     async fn sla_breached(&self) -> bool {
         self.0.sla_breached
     }
+    /// What the caller may do to this complaint now (its role, the assignment,
+    /// legal hold and the lifecycle), so clients show only the allowed actions.
+    async fn viewer_can(&self, ctx: &Context<'_>) -> AppResult<policy::ComplaintActions> {
+        let status = parse::<ComplaintStatus>(&self.0.status)?;
+        Ok(policy::complaint_actions(ctx.actor()?, &access(&self.0), status))
+    }
     /// Open and past a deadline now (or already marked breached).
     async fn overdue(&self) -> AppResult<bool> {
         let now = Utc::now();

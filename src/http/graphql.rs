@@ -7,14 +7,13 @@ use std::{net::SocketAddr, sync::Arc};
 
 use async_graphql::{
     ParseRequestError, ServerError,
-    http::GraphiQLSource,
     parser::types::{DocumentOperations, OperationType},
 };
 use async_graphql_axum::GraphQLRequest;
 use axum::{
     extract::{ConnectInfo, FromRequest, State},
     http::{HeaderMap, StatusCode, Uri, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 
 use super::{AppState, REQUEST_ID, errors::error_body};
@@ -144,9 +143,7 @@ pub async fn get(
         if state.services.settings.is_production() {
             return error_body(StatusCode::NOT_FOUND, code::NOT_FOUND, "GraphiQL is disabled in production");
         }
-        let mut page = Html(GraphiQLSource::build().endpoint("/graphql").title("casework GraphiQL").finish()).into_response();
-        page.headers_mut().insert(header::CONTENT_SECURITY_POLICY, header::HeaderValue::from_static(GRAPHIQL_CSP));
-        return page;
+        return super::console::graphiql(&headers);
     }
     // In production a GET query must carry a header a browser cannot send
     // cross-origin without a preflight, so a link or an <img> cannot run one.
@@ -171,12 +168,6 @@ pub async fn get(
     let ctx = request_context(&state.services, &headers, peer).await;
     execute(&state, &headers, ctx, request).await
 }
-
-/// The CSP of the GraphiQL page of async-graphql, which loads its scripts
-/// and styles from unpkg (issue 15 serves them from the binary instead).
-const GRAPHIQL_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; \
-     style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data: https://unpkg.com; \
-     font-src 'self' data: https://unpkg.com; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'";
 
 /// `?query=…&operationName=…&variables=…` as the GraphQL-over-HTTP spec spells
 /// it (async-graphql's own parser expects `operation_name`).

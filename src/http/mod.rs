@@ -1,6 +1,8 @@
 //! The HTTP edge: routes, middleware (request id, tracing, limits, CORS,
 //! timeouts, panics), the GraphQL handler, health and metrics.
 
+mod assets;
+mod console;
 pub mod client_addr;
 mod errors;
 mod evidence;
@@ -74,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics_with_token))
         .route("/evidence/{id}/content", get(evidence::content))
+        .merge(console::routes())
         .fallback(errors::not_found)
         // Only `POST /graphql` reads a body, and it enforces its own limits:
         // CASEWORK_MAX_BODY_BYTES for JSON, CASEWORK_MAX_UPLOAD_BYTES for uploads.

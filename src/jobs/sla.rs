@@ -200,6 +200,7 @@ async fn mark_overdue_escalations(services: &Services, now: DateTime<Utc>) -> Ap
         if updated.rows_affected == 0 {
             continue;
         }
+        // The monitor acts for the system: no caller's permission to re-check.
         let complaint = complaints::touch(&uow, complaint.id, |_| Ok(())).await?;
         let changes = crate::audit::Changes::new()
             .field("overdue", false, true)

@@ -232,3 +232,39 @@ mod tests {
         assert!(!mask_changes(&mut json!({"status": ["NEW", "ACKNOWLEDGED"]})));
     }
 }
+
+/// The whole trail as JSON Lines (the format of `casework audit export`, with
+/// the checkpoints) for legal, auditors and administrators, who verify it
+/// offline. It holds unmasked changes, so the export itself is audited. The
+/// export is spooled to an unlinked temporary file, so memory stays bounded
+/// whatever the trail's size; returns the open file and the event count.
+#[tracing::instrument(skip_all)]
+pub async fn export(services: &Services, ctx: &super::RequestContext) -> AppResult<(tokio::fs::File, u64)> {
+    use std::io::Write;
+    let actor = ctx.actor()?;
+    if !policy::can_verify_audit_trail(actor) {
+        return Err(AppError::forbidden("only legal, auditors and administrators export the audit trail"));
+    }
+    let path = std::env::temp_dir().join(format!("casework-audit-export-{}.jsonl", Uuid::new_v4()));
+    let spooled = async {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        let count = crate::audit::export::export(&services.db, &mut out).await?;
+        out.flush()?;
+        let file = tokio::fs::File::open(&path).await?;
+        anyhow::Ok((file, count))
+    }
+    .await;
+    // Unlinked at once: the open handle still reads it, nothing is left behind.
+    let _ = std::fs::remove_file(&path);
+    let (file, count) = spooled?;
+    let mut uow = super::UnitOfWork::begin(services, ctx).await?;
+    uow.record(crate::audit::NewEvent::new(
+        crate::audit::ChainKey::User(actor.user_id),
+        "audit.exported",
+        "user",
+        actor.user_id,
+    ))
+    .await?;
+    uow.commit().await?;
+    Ok((file, count))
+}

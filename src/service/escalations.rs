@@ -320,22 +320,17 @@ pub async fn queue(
                 .add(Condition::all().add(escalation::Column::RequestedAt.eq(at)).add(escalation::Column::Id.gt(id))),
         );
     }
-    Ok(query
-        .order_by_asc(escalation::Column::RequestedAt)
-        .order_by_asc(escalation::Column::Id)
-        .limit(limit)
-        .all(&services.db)
-        .await?)
+    let select = query.order_by_asc(escalation::Column::RequestedAt).order_by_asc(escalation::Column::Id).limit(limit);
+    Ok(super::rows::all(&services.db, select).await?)
 }
 
 /// Requests of each complaint, oldest first (for DataLoaders).
 pub async fn by_complaints(services: &Services, ids: &[Uuid]) -> AppResult<Vec<escalation::Model>> {
-    Ok(escalation::Entity::find()
+    let select = escalation::Entity::find()
         .filter(escalation::Column::ComplaintId.is_in(ids.iter().copied()))
         .order_by_asc(escalation::Column::RequestedAt)
-        .order_by_asc(escalation::Column::Id)
-        .all(&services.db)
-        .await?)
+        .order_by_asc(escalation::Column::Id);
+    Ok(super::rows::all(&services.db, select).await?)
 }
 
 /// One request, if the caller may read its complaint.

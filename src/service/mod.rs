@@ -11,7 +11,10 @@ pub mod demo;
 pub mod escalations;
 pub mod evidence;
 pub mod guards;
+pub mod report;
+pub mod rows;
 pub mod sla;
+pub mod stats;
 pub mod users;
 
 use std::sync::Arc;

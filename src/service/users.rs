@@ -359,7 +359,7 @@ pub(crate) async fn insert_team(services: &Services, ctx: &RequestContext, name:
 
 /// Loads users by id (for DataLoaders and lookups).
 pub async fn users_by_ids(services: &Services, ids: &[Uuid]) -> AppResult<Vec<app_user::Model>> {
-    Ok(app_user::Entity::find().filter(app_user::Column::Id.is_in(ids.iter().copied())).all(&services.db).await?)
+    Ok(super::rows::all(&services.db, app_user::Entity::find().filter(app_user::Column::Id.is_in(ids.iter().copied()))).await?)
 }
 
 /// Loads teams by id.

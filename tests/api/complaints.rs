@@ -19,6 +19,7 @@ crate::on_both_databases!(
     lists_page_by_keyset_in_both_directions,
     lists_filter_and_search,
     a_page_costs_the_same_statements_whatever_its_size,
+    the_supervisors_list_page_costs_six_statements,
     notes_and_links_are_recorded,
     lookups_by_reference_and_node,
     every_mutation_writes_one_chained_audit_event,
@@ -421,6 +422,25 @@ async fn a_page_costs_the_same_statements_whatever_its_size(app: &TestApp) {
     let large = cost(50).await;
     assert_eq!(small, large, "a page of 50 cost {large} statements, a page of 2 cost {small}");
     assert!(large <= 10, "{large} statements for one page");
+}
+
+/// The list page of DESIGN.md §6 (customer, assignee, evidence count, latest
+/// escalation): sign-in check, page, customers, users, escalations, evidence
+/// counts — six statements, for 2 complaints and for 50.
+async fn the_supervisors_list_page_costs_six_statements(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let supervisor = app.login_as("supervisor@example.com").await;
+    for i in 0..52 {
+        ComplaintBuilder::new().with("title", json!(format!("page {i}"))).create(app, &agent).await;
+    }
+    let query = "query($n: Int!) { complaints(first: $n) { edges { node { id reference status severity title createdAt
+        resolutionDue customer { name phone } assignee { displayName } evidenceCount latestEscalation { trigger status } } } } }";
+    for n in [2, 50] {
+        let before = app.statements().await;
+        let page = app.ok(&supervisor, query, json!({ "n": n })).await;
+        assert_eq!(page["complaints"]["edges"].as_array().unwrap().len(), n);
+        assert_eq!(app.statements().await - before, 6, "statements for a page of {n}");
+    }
 }
 
 async fn notes_and_links_are_recorded(app: &TestApp) {

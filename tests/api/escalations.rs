@@ -19,6 +19,7 @@ crate::on_both_databases!(
     a_referral_to_legal_places_the_hold_and_legal_decides,
     sla_policies_are_administered_and_applied,
     subscribers_see_changes_they_may_see,
+    the_queue_costs_three_statements_whatever_its_length,
 );
 
 const QUEUE: &str = "{ escalationQueue { edges { node { id trigger reason status fromTier toTier dueBy
@@ -361,3 +362,24 @@ async fn a_supervisor_on_another_server_receives_the_request() {
     second.finish().await;
     first.finish().await;
 }
+
+/// Sign-in check, the queue, its complaints: three statements for a queue of
+/// one and of twelve (the complaints are loaded for the whole page at once).
+async fn the_queue_costs_three_statements_whatever_its_length(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let supervisor = app.login_as("supervisor@example.com").await;
+    let mut costs = Vec::new();
+    for wanted in [1, 12] {
+        while queue_nodes(&app.ok(&supervisor, QUEUE_PAGE, json!({})).await).len() < wanted {
+            let c = ComplaintBuilder::new().create(app, &agent).await;
+            app.ok(&agent, REQUEST, json!({ "id": c["id"], "to": "TIER2", "t": "CUSTOMER_REQUEST", "r": "manager" })).await;
+        }
+        let before = app.statements().await;
+        let page = app.ok(&supervisor, QUEUE_PAGE, json!({})).await;
+        costs.push(app.statements().await - before);
+        assert!(queue_nodes(&page).iter().all(|n| n["complaint"]["reference"].is_string()));
+    }
+    assert_eq!(costs, [3, 3], "statements for a queue of 1 and of 12");
+}
+
+const QUEUE_PAGE: &str = "{ escalationQueue(first: 50) { edges { node { id trigger status complaint { reference title severity } } } } }";

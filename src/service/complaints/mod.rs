@@ -224,7 +224,7 @@ pub async fn record_reads(services: &Services, ctx: &RequestContext, complaints:
 
 /// A complaint the caller may read, or `None` (whether or not it exists).
 pub async fn find_visible(services: &Services, actor: &Actor, id: Uuid) -> AppResult<Option<complaint::Model>> {
-    let found = complaint::Entity::find_by_id(id).one(&services.db).await?;
+    let found = super::rows::one(&services.db, complaint::Entity::find_by_id(id)).await?;
     Ok(found.filter(|c| policy::can_read_complaint(actor, &access(c))))
 }
 
@@ -478,13 +478,12 @@ pub async fn list(
     // Walking from the end reverses the order, then the page is flipped back.
     let sql_ascending = ascending != page.from_end;
     let order = if sql_ascending { sea_orm::Order::Asc } else { sea_orm::Order::Desc };
-    let mut rows = complaint::Entity::find()
+    let select = complaint::Entity::find()
         .filter(cond)
         .order_by(column, order.clone())
         .order_by(complaint::Column::Id, order)
-        .limit(page.limit + 1)
-        .all(&services.db)
-        .await?;
+        .limit(page.limit + 1);
+    let mut rows = super::rows::all(&services.db, select).await?;
     let more = rows.len() as u64 > page.limit;
     rows.truncate(page.limit as usize);
     if page.from_end {
@@ -505,11 +504,11 @@ pub async fn count(services: &Services, actor: &Actor, condition: Condition) -> 
 // ---------------------------------------------------------------- batch loads
 
 pub async fn customers_by_ids(services: &Services, ids: &[Uuid]) -> AppResult<Vec<customer::Model>> {
-    Ok(customer::Entity::find().filter(customer::Column::Id.is_in(ids.iter().copied())).all(&services.db).await?)
+    Ok(super::rows::all(&services.db, customer::Entity::find().filter(customer::Column::Id.is_in(ids.iter().copied()))).await?)
 }
 
 pub async fn complaints_by_ids(services: &Services, ids: &[Uuid]) -> AppResult<Vec<complaint::Model>> {
-    Ok(complaint::Entity::find().filter(complaint::Column::Id.is_in(ids.iter().copied())).all(&services.db).await?)
+    Ok(super::rows::all(&services.db, complaint::Entity::find().filter(complaint::Column::Id.is_in(ids.iter().copied()))).await?)
 }
 
 pub async fn notes_by_complaints(services: &Services, ids: &[Uuid]) -> AppResult<Vec<note::Model>> {

@@ -16,11 +16,11 @@ pub(super) fn new_note(actor: &Actor, complaint: Uuid, body: String, visibility:
 }
 
 /// Bumps a complaint's version without other changes: notes, evidence,
-/// escalation requests and links change the case without changing its row,
-/// but still extend its audit chain. The row is locked inside the transaction
-/// and `authorize` re-checked against it as it is now, so a change of a
-/// child cannot commit after, say, a legal hold was placed since the caller
-/// loaded the complaint. Returns the complaint as committed.
+/// escalation requests, contacts and links change the case without changing
+/// its row, but still extend its audit chain. The row is locked inside the
+/// transaction and `authorize` re-checked against it as it is now, so a change
+/// of a child cannot commit after, say, a legal hold was placed since the
+/// caller loaded the complaint. Returns the complaint as committed.
 pub(crate) async fn touch(
     uow: &UnitOfWork,
     id: Uuid,

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Turns the statements one casework request issued (PostgreSQL's own log with
+log_statement = 'all', for one database) into a pgbench script that replays
+exactly those statements, so pgbench -M prepared measures the database's own
+limit for the same SQL.
+
+  pgbench_script.py LOGFILE OFFSET DBNAME [FRESH_JSON] > script.sql
+
+Parameters ($1, $2, …, from the log's DETAIL line) become literals. Values the
+request created (FRESH_JSON: {"value": "salt"} for ids and the reference) are
+derived from the reference sequence per transaction, so the replayed INSERTs
+never collide: `SELECT nextval(…)` keeps its place and stores :nextval with
+\\gset; the audit chain upsert stores :head_seq/:head_hash with \\gset and the
+audit INSERT uses them (and gen_random_uuid() for its id).
+"""
+import json
+import re
+import sys
+
+ENTRY = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ \[(\d+)\] (\S*)@(\S*) ([A-Z]+):  (.*)$")
+
+
+def entries(text, db):
+    cur = None
+    for line in text.split("\n"):
+        m = ENTRY.match(line)
+        if m:
+            if cur:
+                yield cur
+            pid, _user, dbname, level, msg = m.groups()
+            cur = (pid, dbname, level, msg) if dbname == db else None
+        elif cur and line.startswith("\t"):
+            cur = (cur[0], cur[1], cur[2], cur[3] + "\n" + line[1:])
+    if cur:
+        yield cur
+
+
+def parse_params(detail):
+    # "parameters: $1 = '…', $2 = NULL"
+    out, i, s = {}, 0, detail
+    while True:
+        m = re.compile(r"\$(\d+) = ").search(s, i)
+        if not m:
+            return out
+        n, i = int(m.group(1)), m.end()
+        if s.startswith("NULL", i):
+            out[n], i = "NULL", i + 4
+        else:
+            assert s[i] == "'", s[i:i + 40]
+            j = i + 1
+            while True:
+                k = s.index("'", j)
+                if s.startswith("''", k):
+                    j = k + 2
+                    continue
+                out[n], i = s[i:k + 1], k + 1
+                break
+
+
+def statements(text, db):
+    pending = {}
+    result = []
+    for pid, _db, level, msg in entries(text, db):
+        if level == "LOG" and (msg.startswith("statement: ") or msg.startswith("execute ")):
+            sql = msg.split(": ", 1)[1]
+            result.append([sql, {}])
+            pending[pid] = result[-1]
+        elif level == "DETAIL" and msg.startswith("parameters: ") and pid in pending:
+            pending[pid][1] = parse_params(msg[len("parameters: "):])
+    return result
+
+
+def insert_columns(sql):
+    m = re.match(r'\s*INSERT INTO "?(\w+)"? \(([^)]*)\) VALUES \(([^)]*)\)', sql)
+    if not m:
+        return None, {}
+    cols = [c.strip().strip('"') for c in m.group(2).split(",")]
+    vals = [v.strip() for v in m.group(3).split(",")]
+    return m.group(1), {c: v for c, v in zip(cols, vals)}
+
+
+def main():
+    log, offset, db = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    fresh = json.loads(open(sys.argv[4]).read()) if len(sys.argv) > 4 else {}
+    with open(log, "rb") as f:
+        f.seek(offset)
+        text = f.read().decode("utf-8", "replace")
+    out = []
+    for sql, params in statements(text, db):
+        table, cols = insert_columns(sql)
+        override = {}
+        if table == "audit_event":
+            for col, expr in (("id", "gen_random_uuid()"), ("seq", ":head_seq"), ("prev_hash", ":head_hash")):
+                if cols.get(col, "").startswith("$"):
+                    override[int(cols[col][1:])] = expr
+        body = re.sub(r"\$(\d+)\b", lambda m: override.get(int(m.group(1)), params.get(int(m.group(1)), m.group(0))), sql)
+        for value, salt in fresh.items():
+            expr = f"md5('{salt}-' || :nextval)::uuid" if re.fullmatch(r"[0-9a-f-]{36}", value) else f"('CMP-2026-' || :nextval)"
+            body = body.replace(f"'{value}'", f"({expr})").replace(value, f"' || ({expr}) || '")
+        gset = table == "audit_chain" or re.match(r"\s*SELECT nextval\(", body)
+        out.append(body.rstrip().rstrip(";") + (" \\gset" if gset else ";"))
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,781 @@
+// The casework reference console: a single-page app on the public API only.
+// Preact + htm as ES modules (vendored, no build step), hash routing.
+
+import { h, html, render, useState, useEffect, useRef } from '../vendor/preact-htm.mjs';
+import * as api from './api.js';
+import { t, label, when, span, getLang, setLang } from './i18n.js';
+
+const ENUMS = {
+  Channel: ['PHONE', 'HOTLINE', 'ONLINE_CHAT', 'EMAIL', 'IN_STORE', 'WEB_FORM', 'SOCIAL_MEDIA'],
+  Category: ['PRODUCT_QUALITY', 'SERVICE_ATTITUDE', 'LOGISTICS', 'SERVICE_DELAY', 'SYSTEM_FAILURE', 'DATA_LOSS', 'BILLING', 'OTHER'],
+  Severity: ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'],
+  Demand: ['REFUND', 'REPLACEMENT', 'REPAIR', 'COMPENSATION', 'APOLOGY', 'EXPLANATION', 'OTHER'],
+  Emotion: ['CALM', 'AGITATED', 'ANGRY'],
+  RootCause: ['OPERATOR_ERROR', 'SYSTEM_FAILURE', 'PRODUCT_DEFECT', 'EXTERNAL', 'FORCE_MAJEURE', 'CUSTOMER_SIDE', 'UNKNOWN'],
+  Tier: ['TIER1', 'TIER2', 'TIER3'],
+  Trigger: ['CUSTOMER_REQUEST', 'TECHNICAL', 'HIGH_IMPACT'],
+  Status: ['NEW', 'ACKNOWLEDGED', 'INVESTIGATING', 'RESOLUTION_PROPOSED', 'PENDING_APPROVAL', 'CUSTOMER_ACCEPTED', 'RESOLVED', 'CLOSED', 'REOPENED'],
+  EvidenceKind: ['CHAT_LOG', 'EMAIL', 'SCREENSHOT', 'PHOTO', 'VIDEO', 'CALL_RECORDING', 'DOCUMENT', 'OTHER'],
+  NoteVisibility: ['INTERNAL', 'CUSTOMER_UPDATE'],
+  LinkKind: ['RELATED', 'DUPLICATE', 'GROUP'],
+  Role: ['AGENT', 'SUPERVISOR', 'LEGAL', 'AUDITOR', 'ADMIN'],
+};
+
+// ---------------------------------------------------------------- small pieces
+
+/** The API's message and code; never a silent failure. */
+function ErrorBox({ error }) {
+  if (!error) return null;
+  return html`<div class="error" role="alert"><strong>${error.message}</strong> <code class="code">${error.code}</code>${
+    error.field ? html` <span class="field">(${error.field})</span>` : null}</div>`;
+}
+
+let idCounter = 0;
+
+/** A labelled control (`<label for>`); `error` shows under it when the API named this field. */
+function Field({ label: text, error, children, hint }) {
+  const id = useRef(`f${++idCounter}`).current;
+  const errId = `${id}-err`;
+  const child = Array.isArray(children) ? children.find((c) => c && c.type) : children;
+  const control = child && child.type
+    ? h(child.type, { ...child.props, ref: child.ref, id, 'aria-invalid': error ? 'true' : undefined, 'aria-describedby': error ? errId : undefined })
+    : child;
+  return html`<div class=${`fieldrow${error ? ' invalid' : ''}`}>
+    <label for=${id}>${text}</label>
+    ${control}
+    ${hint ? html`<small>${hint}</small>` : null}
+    ${error ? html`<div class="field-error" id=${errId} role="alert">${error.message} <code class="code">${error.code}</code></div>` : null}
+  </div>`;
+}
+
+function Select({ value, onChange, options, any, name, id }) {
+  return html`<select id=${id} name=${name} value=${value || ''} onChange=${(e) => onChange(e.target.value || null)}>
+    ${any ? html`<option value="">${t('Any')}</option>` : null}
+    ${options.map((o) => html`<option value=${o}>${label(o)}</option>`)}
+  </select>`;
+}
+
+const Badge = ({ value, kind }) => html`<span class=${`badge ${kind || ''} v-${value}`}>${label(value)}</span>`;
+
+/** Re-renders every `ms` so countdowns move. */
+function useNow(ms = 30000) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => { const i = setInterval(() => setNow(Date.now()), ms); return () => clearInterval(i); }, [ms]);
+  return now;
+}
+
+/** "due in 3 h" / "overdue by 20 min" with a breach mark. */
+function Deadline({ due, breached, done, now }) {
+  if (!due) return '–';
+  const left = new Date(due) - now;
+  if (done) return html`<span class="muted">${when(due)}</span>`;
+  const late = breached || left < 0;
+  return html`<span class=${late ? 'late' : left < 3600000 ? 'soon' : ''} title=${when(due)}>
+    ${late ? html`<span class="breach" aria-label=${t('Breached')}>⚠ </span>` : null}${late ? t('overdue by') : t('due in')} ${span(left)}</span>`;
+}
+
+/** Runs a GraphQL call with loading and error state. */
+function useQuery(query, variables, deps) {
+  const [state, setState] = useState({ loading: true, data: null, error: null });
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let live = true;
+    setState((s) => ({ ...s, loading: true }));
+    api.gql(query, variables).then(
+      (data) => live && setState({ loading: false, data, error: null }),
+      (error) => live && setState({ loading: false, data: null, error }),
+    );
+    return () => { live = false; };
+  }, [...(deps || []), tick]);
+  return { ...state, reload: () => setTick((n) => n + 1) };
+}
+
+/** A form whose submit runs `action`; shows the API error (and field errors through `fieldError`). */
+function useAction() {
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [done, setDone] = useState(false);
+  const run = async (fn) => {
+    setBusy(true); setError(null); setDone(false);
+    try { const r = await fn(); setDone(true); return r; } catch (e) { setError(e); return undefined; } finally { setBusy(false); }
+  };
+  const fieldError = (name) => (error && error.field === name ? error : null);
+  return { error, busy, done, run, fieldError, setError };
+}
+
+const go = (hash) => { location.hash = hash; };
+
+// ---------------------------------------------------------------- sign-in
+
+function SignIn({ config, notice }) {
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const a = useAction();
+  const submit = (e) => { e.preventDefault(); a.run(() => api.login(email.trim(), password)); };
+  return html`<main class="signin">
+    <h1>${t('casework console')}</h1>
+    ${notice ? html`<div class="error" role="alert">${t('Your session ended')}: ${notice.message} <code class="code">${notice.code}</code></div>` : null}
+    <form onSubmit=${submit} aria-label=${t('Sign in')}>
+      <${Field} label=${t('Email')}><input type="email" name="email" autocomplete="username" required value=${email} onInput=${(e) => setEmail(e.target.value)} /><//>
+      <${Field} label=${t('Password')}><input type="password" name="password" autocomplete="current-password" required value=${password} onInput=${(e) => setPassword(e.target.value)} /><//>
+      <${ErrorBox} error=${a.error} />
+      <button type="submit" disabled=${a.busy}>${t('Sign in')}</button>
+    </form>
+    ${config && config.demo ? html`<section class="demo" aria-label=${t('Demo accounts')}>
+      <h2>${t('Demo accounts')}</h2>
+      <ul>${config.demoAccounts.map((acc) => html`<li>
+        <button type="button" class="link" onClick=${() => { setEmail(acc.email); if (config.demoPassword) setPassword(config.demoPassword); }}>${acc.email}</button>
+        <span class="muted"> ${label(acc.role)} · ${acc.name}</span></li>`)}</ul>
+      ${config.demoPassword ? html`<p class="muted">${t('password')}: <code>${config.demoPassword}</code></p>` : null}
+    </section>` : null}
+  </main>`;
+}
+
+// ---------------------------------------------------------------- shell
+
+function Nav({ user, route, live, lang, onLang }) {
+  const role = user.role;
+  const items = [];
+  if (role === 'AGENT' || role === 'SUPERVISOR') items.push(['#/complaints', role === 'AGENT' ? t('My complaints') : t('Complaints')], ['#/new', t('New complaint')]);
+  if (role === 'LEGAL' || role === 'AUDITOR') items.push(['#/complaints', t('Complaints')]);
+  if (role === 'SUPERVISOR' || role === 'LEGAL') items.push(['#/queue', t('Escalation queue')]);
+  if (role === 'SUPERVISOR') items.push(['#/overdue', t('Overdue')]);
+  if (role === 'SUPERVISOR' || role === 'LEGAL' || role === 'AUDITOR') items.push(['#/audit', t('Audit trail')]);
+  if (role === 'ADMIN') items.push(['#/users', t('Users')], ['#/teams', t('Teams')], ['#/sla', t('SLA policies')]);
+  const langId = 'lang-select';
+  return html`<header class="top">
+    <a class="brand" href="#/">casework</a>
+    <nav aria-label="main"><ul>${items.map(([href, text]) => html`<li><a href=${href} aria-current=${route.startsWith(href.slice(1)) ? 'page' : undefined}>${text}</a></li>`)}</ul></nav>
+    <div class="who">
+      <${LiveStatus} live=${live} />
+      <label for=${langId} class="sr">${t('Language')}</label>
+      <select id=${langId} value=${lang} onChange=${(e) => onLang(e.target.value)} aria-label=${t('Language')}>
+        <option value="en">English</option><option value="zh">简体中文</option>
+      </select>
+      <span class="muted" title=${user.email}>${user.displayName} · ${label(user.role)}</span>
+      <button type="button" onClick=${() => api.logout()}>${t('Sign out')}</button>
+    </div>
+  </header>`;
+}
+
+function LiveStatus({ live }) {
+  const now = useNow(1000);
+  if (!live) return null;
+  let text;
+  if (live.state === 'open') text = t('connected');
+  else if (live.state === 'connecting') text = t('connecting…');
+  else text = `${t('Connection lost; retrying in')} ${Math.max(0, Math.ceil((live.at + live.retryIn - now) / 1000))} ${t('seconds')}`;
+  return html`<span class=${`live live-${live.state}`} role="status" aria-live="polite">● ${t('Live updates')}: ${text}</span>`;
+}
+
+// ---------------------------------------------------------------- complaint list
+
+const LIST = `query List($f: ComplaintFilter, $o: ComplaintOrder, $first: Int, $after: String, $last: Int, $before: String) {
+  complaints(filter: $f, orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { node { id reference title status severity category slaBreached overdue firstResponseDue resolutionDue acknowledgedAt resolvedAt
+      customer { name } assignee { displayName } } } } }`;
+
+function ComplaintList({ user, overdueOnly }) {
+  const [filters, setFilters] = useState({ search: '', status: null, severity: null, category: null, overdue: !!overdueOnly, mine: false, order: 'CREATED_AT' });
+  const [applied, setApplied] = useState(filters);
+  const [page, setPage] = useState({ first: 20 });
+  const now = useNow();
+  const filter = {};
+  if (applied.search.trim()) filter.search = applied.search.trim();
+  if (applied.status) filter.status = [applied.status];
+  if (applied.severity) filter.severity = [applied.severity];
+  if (applied.category) filter.category = [applied.category];
+  if (applied.overdue || overdueOnly) filter.overdue = true;
+  if (applied.mine) filter.assigneeId = user.id;
+  const orderBy = applied.order === 'RESOLUTION_DUE' ? { field: 'RESOLUTION_DUE', direction: 'ASC' } : { field: 'CREATED_AT', direction: 'DESC' };
+  const q = useQuery(LIST, { f: filter, o: orderBy, ...page }, [JSON.stringify(filter), JSON.stringify(page), applied.order]);
+  const conn = q.data && q.data.complaints;
+  const set = (k) => (v) => setFilters({ ...filters, [k]: v });
+  const title = overdueOnly ? t('Overdue') : user.role === 'AGENT' ? t('My complaints') : t('Complaints');
+  return html`<main>
+    <h1>${title}</h1>
+    <form class="filters" onSubmit=${(e) => { e.preventDefault(); setApplied(filters); setPage({ first: 20 }); }}>
+      <${Field} label=${t('Search')}><input type="search" value=${filters.search} onInput=${(e) => set('search')(e.target.value)} /><//>
+      <${Field} label=${t('Status')}><${Select} any value=${filters.status} onChange=${set('status')} options=${ENUMS.Status} /><//>
+      <${Field} label=${t('Severity')}><${Select} any value=${filters.severity} onChange=${set('severity')} options=${ENUMS.Severity} /><//>
+      <${Field} label=${t('Category')}><${Select} any value=${filters.category} onChange=${set('category')} options=${ENUMS.Category} /><//>
+      <${Field} label=${t('Order')}><select value=${filters.order} onChange=${(e) => set('order')(e.target.value)}>
+        <option value="CREATED_AT">${t('Newest first')}</option><option value="RESOLUTION_DUE">${t('Deadline first')}</option></select><//>
+      ${overdueOnly ? null : html`<${Field} label=${t('Only overdue')}><input type="checkbox" checked=${filters.overdue} onChange=${(e) => set('overdue')(e.target.checked)} /><//>`}
+      ${user.role === 'AGENT' ? html`<${Field} label=${t('Assigned to me')}><input type="checkbox" checked=${filters.mine} onChange=${(e) => set('mine')(e.target.checked)} /><//>` : null}
+      <button type="submit">${t('Apply')}</button>
+    </form>
+    <${ErrorBox} error=${q.error} />
+    ${q.loading && !conn ? html`<p>${t('Loading…')}</p>` : null}
+    ${conn ? html`<p class="muted">${getLang() === 'zh' ? `共 ${conn.totalCount} 条` : `${conn.totalCount} in all`}</p>
+      <div class="scroll"><table class="list">
+        <thead><tr><th>${t('Reference')}</th><th>${t('Title')}</th><th>${t('Status')}</th><th>${t('Severity')}</th><th>${t('Customer')}</th><th>${t('Deadline')}</th></tr></thead>
+        <tbody>${conn.edges.map(({ node: c }) => html`<tr class=${c.overdue ? 'row-late' : ''}>
+          <td><a href=${`#/complaint/${c.id}`}>${c.reference}</a></td><td>${c.title}</td><td><${Badge} value=${c.status} /></td>
+          <td><${Badge} value=${c.severity} kind="sev" /></td><td>${c.customer.name}</td>
+          <td>${c.acknowledgedAt ? html`<${Deadline} due=${c.resolutionDue} breached=${c.slaBreached} done=${!!c.resolvedAt} now=${now} />`
+            : html`<${Deadline} due=${c.firstResponseDue} breached=${c.slaBreached} now=${now} />`}</td></tr>`)}</tbody>
+      </table></div>
+      ${conn.edges.length === 0 ? html`<p>${t('No complaints.')}</p>` : null}
+      <div class="pager">
+        <button type="button" disabled=${!conn.pageInfo.hasPreviousPage} onClick=${() => setPage({ last: 20, before: conn.pageInfo.startCursor })}>${t('Previous page')}</button>
+        <button type="button" disabled=${!conn.pageInfo.hasNextPage} onClick=${() => setPage({ first: 20, after: conn.pageInfo.endCursor })}>${t('Next page')}</button>
+      </div>` : null}
+  </main>`;
+}
+
+// ---------------------------------------------------------------- intake
+
+function Intake() {
+  const [v, setV] = useState({ channel: 'PHONE', category: 'PRODUCT_QUALITY', severity: 'MEDIUM', title: '', description: '', name: '', phone: '', email: '',
+    coreDemand: 'REFUND', requestedAmount: '', emotion: 'CALM', orderReference: '', occurredAt: '' });
+  const a = useAction();
+  const set = (k) => (x) => setV({ ...v, [k]: x && x.target ? x.target.value : x });
+  const submit = async (e) => {
+    e.preventDefault();
+    const input = { channel: v.channel, category: v.category, severity: v.severity, title: v.title, description: v.description,
+      customer: { name: v.name, phone: v.phone || null, email: v.email || null }, coreDemand: v.coreDemand, emotion: v.emotion,
+      requestedAmount: v.requestedAmount || null, orderReference: v.orderReference || null,
+      occurredAt: v.occurredAt ? new Date(v.occurredAt).toISOString() : null };
+    const r = await a.run(() => api.gql('mutation Create($i: CreateComplaintInput!) { createComplaint(input: $i) { id reference } }', { i: input }));
+    if (r) go(`#/complaint/${r.createComplaint.id}`);
+    // Keyboard users land on the field the API named.
+    else setTimeout(() => { const bad = document.querySelector('[aria-invalid="true"]'); if (bad) bad.focus(); }, 0);
+  };
+  const fe = (n) => a.fieldError(`input.${n}`);
+  return html`<main>
+    <h1>${t('New complaint')}</h1>
+    <form class="intake" onSubmit=${submit} noValidate>
+      <fieldset><legend>${t('Who')}</legend>
+        <${Field} label=${t('Customer name')} error=${fe('customer.name') || fe('customer')}><input value=${v.name} onInput=${set('name')} /><//>
+        <${Field} label=${t('Phone')} error=${fe('customer.phone')}><input type="tel" value=${v.phone} onInput=${set('phone')} /><//>
+        <${Field} label=${t('Customer email')} error=${fe('customer.email')}><input type="email" value=${v.email} onInput=${set('email')} /><//>
+      </fieldset>
+      <fieldset><legend>${t('What happened')}</legend>
+        <${Field} label=${t('Title')} error=${fe('title')}><input value=${v.title} onInput=${set('title')} /><//>
+        <${Field} label=${t('Description')} error=${fe('description')}><textarea rows="4" value=${v.description} onInput=${set('description')}></textarea><//>
+        <${Field} label=${t('Occurred at')} error=${fe('occurredAt')}><input type="datetime-local" value=${v.occurredAt} onInput=${set('occurredAt')} /><//>
+        <${Field} label=${t('Order reference')} error=${fe('orderReference')}><input value=${v.orderReference} onInput=${set('orderReference')} /><//>
+      </fieldset>
+      <fieldset><legend>${t('Demand')}</legend>
+        <${Field} label=${t('Core demand')}><${Select} value=${v.coreDemand} onChange=${set('coreDemand')} options=${ENUMS.Demand} /><//>
+        <${Field} label=${t('Requested amount')} error=${fe('requestedAmount') || fe('currency')}><input inputmode="decimal" value=${v.requestedAmount} onInput=${set('requestedAmount')} /><//>
+      </fieldset>
+      <fieldset><legend>${t('State of mind')}</legend>
+        <${Field} label=${t('Emotion')}><${Select} value=${v.emotion} onChange=${set('emotion')} options=${ENUMS.Emotion} /><//>
+      </fieldset>
+      <fieldset><legend>${t('Classification')}</legend>
+        <${Field} label=${t('Channel')}><${Select} value=${v.channel} onChange=${set('channel')} options=${ENUMS.Channel} /><//>
+        <${Field} label=${t('Category')}><${Select} value=${v.category} onChange=${set('category')} options=${ENUMS.Category} /><//>
+        <${Field} label=${t('Severity')}><${Select} value=${v.severity} onChange=${set('severity')} options=${ENUMS.Severity} /><//>
+      </fieldset>
+      ${a.error && !a.error.field ? html`<${ErrorBox} error=${a.error} />` : null}
+      ${a.error && a.error.field ? html`<p class="error" role="alert">${a.error.message} <code class="code">${a.error.code}</code></p>` : null}
+      <button type="submit" disabled=${a.busy}>${t('Record complaint')}</button>
+    </form>
+  </main>`;
+}
+
+// ---------------------------------------------------------------- complaint page
+
+const COMPLAINT = `query One($id: ID!) { complaint(id: $id) {
+  id reference title description status severity category channel coreDemand emotion requestedAmount currency orderReference occurredAt
+  version tier sensitive legalHold vulnerableCustomer mediaAttention groupComplaint slaBreached overdue
+  firstResponseDue resolutionDue acknowledgedAt resolvedAt createdAt rootCause responsibility findingSummary
+  customer { name phone email masked } assignee { id displayName } team { name tier }
+  resolution { summary compensationAmount currency remedies }
+  viewerCan { update assign acknowledge recordFinding proposeResolution recordCustomerDecision resolve recordCallback close reopen
+    addNote uploadEvidence deleteEvidence setFlags markSensitive requestEscalation referToLegal link }
+  notes { id body visibility createdAt author { displayName } }
+  evidence(first: 50) { totalCount edges { node { id filename kind size sha256 contentType downloadUrl uploadedAt description uploadedBy { displayName } } } }
+  links { id kind primary complaint { id reference title status } }
+  escalations { id trigger status reason toTier requestedAt dueBy decisionNote requestedBy { displayName } decidedBy { displayName } }
+} }`;
+
+function ComplaintPage({ id, user, live }) {
+  const q = useQuery(COMPLAINT, { id }, [id]);
+  const now = useNow();
+  // Live: any change to this complaint (e.g. a supervisor's approval) reloads it.
+  useEffect(() => {
+    if (!live) return undefined;
+    return live.subscribe('subscription Changes($id: ID) { complaintEvents(complaintId: $id) { action complaint { id version } } }', { id }, () => q.reload());
+  }, [live, id]);
+  if (q.error) return html`<main><${ErrorBox} error=${q.error} /></main>`;
+  if (!q.data) return html`<main><p>${t('Loading…')}</p></main>`;
+  const c = q.data.complaint;
+  if (!c) return html`<main><${ErrorBox} error=${{ message: 'complaint not found', code: 'NOT_FOUND' }} /></main>`;
+  const readsTrail = ['SUPERVISOR', 'LEGAL', 'AUDITOR'].includes(user.role);
+  return html`<main class="complaint">
+    <h1><span class="ref">${c.reference}</span> ${c.title}</h1>
+    <p class="status-line"><${Badge} value=${c.status} /> <${Badge} value=${c.severity} kind="sev" /> <span class="muted">${label(c.tier)} · ${t('Version')} ${c.version}</span>
+      ${c.sensitive ? html` <span class="badge flag">${t('Sensitive')}</span>` : null}${c.legalHold ? html` <span class="badge flag">${t('Legal hold')}</span>` : null}
+      ${c.vulnerableCustomer ? html` <span class="badge flag">${t('Vulnerable customer')}</span>` : null}</p>
+    <div class="cols">
+      <section aria-labelledby="details-h"><h2 id="details-h">${t('Details')}</h2>
+        <dl>
+          <dt>${t('Customer')}</dt><dd>${c.customer.name}${c.customer.phone ? ` · ${c.customer.phone}` : ''}${c.customer.email ? ` · ${c.customer.email}` : ''}${c.customer.masked ? html` <em>(${t('masked')})</em>` : null}</dd>
+          <dt>${t('Description')}</dt><dd class="pre">${c.description}</dd>
+          <dt>${t('Classification')}</dt><dd>${label(c.channel)} · ${label(c.category)} · ${label(c.coreDemand)} · ${label(c.emotion)}</dd>
+          ${c.requestedAmount ? html`<dt>${t('Requested amount')}</dt><dd>${c.requestedAmount} ${c.currency}</dd>` : null}
+          ${c.orderReference ? html`<dt>${t('Order reference')}</dt><dd>${c.orderReference}</dd>` : null}
+          <dt>${t('First response due')}</dt><dd>${when(c.firstResponseDue)} ${c.acknowledgedAt ? '' : html`(<${Deadline} due=${c.firstResponseDue} breached=${c.slaBreached} now=${now} />)`}</dd>
+          <dt>${t('Resolution due')}</dt><dd>${when(c.resolutionDue)} (<${Deadline} due=${c.resolutionDue} breached=${c.slaBreached} done=${!!c.resolvedAt} now=${now} />)</dd>
+          <dt>${t('Assignee')}</dt><dd>${c.assignee ? c.assignee.displayName : '–'} · ${c.team ? c.team.name : '–'}</dd>
+          ${c.findingSummary ? html`<dt>${t('Finding')}</dt><dd>${label(c.rootCause)}: ${c.findingSummary}</dd>` : null}
+          ${c.resolution ? html`<dt>${t('Resolution')}</dt><dd>${c.resolution.summary}${c.resolution.compensationAmount ? ` · ${c.resolution.compensationAmount} ${c.resolution.currency || c.currency}` : ''}</dd>` : null}
+        </dl>
+      </section>
+      <section aria-labelledby="actions-h"><h2 id="actions-h">${t('Actions')}</h2>
+        <${Actions} c=${c} onDone=${q.reload} />
+      </section>
+    </div>
+    <${Notes} c=${c} onDone=${q.reload} />
+    <${EvidenceSection} c=${c} onDone=${q.reload} />
+    <${Links} c=${c} onDone=${q.reload} />
+    <section aria-labelledby="esc-h"><h2 id="esc-h">${t('Escalations')}</h2>
+      ${c.escalations.length === 0 ? html`<p class="muted">${t('None.')}</p>` : html`<ul class="plain">${c.escalations.map((e) => html`<li>
+        <${Badge} value=${e.status} /> ${label(e.trigger)} → ${label(e.toTier)}: ${e.reason} <span class="muted">${t('Requested by')} ${e.requestedBy ? e.requestedBy.displayName : 'system'}, ${when(e.requestedAt)}${e.decidedBy ? ` · ${t('Decided by')} ${e.decidedBy.displayName}` : ''}${e.decisionNote ? ` · ${e.decisionNote}` : ''}</span></li>`)}</ul>`}
+    </section>
+    ${readsTrail ? html`<${Timeline} id=${c.id} version=${c.version} />` : null}
+  </main>`;
+}
+
+/** A collapsible form for one action. */
+function ActionForm({ title, children, onSubmit, a, open }) {
+  return html`<details class="action" open=${open}>
+    <summary>${title}</summary>
+    <form onSubmit=${(e) => { e.preventDefault(); onSubmit(); }}>
+      ${children}
+      <${ErrorBox} error=${a.error} />
+      <button type="submit" disabled=${a.busy}>${title}</button>
+    </form>
+  </details>`;
+}
+
+function Actions({ c, onDone }) {
+  const can = c.viewerCan;
+  const [v, setV] = useState({ message: '', rootCause: 'UNKNOWN', responsibility: '', summary: '', compensation: '', remedies: '', decisionNote: '',
+    resolveSummary: '', reached: true, satisfied: true, score: '5', comment: '', reason: '', toTier: 'TIER2', trigger: 'CUSTOMER_REQUEST', escReason: '', legalReason: '',
+    vulnerableCustomer: c.vulnerableCustomer, mediaAttention: c.mediaAttention, groupComplaint: c.groupComplaint, sensitive: c.sensitive });
+  const set = (k) => (e) => setV({ ...v, [k]: e.target.type === 'checkbox' ? e.target.checked : e.target.value });
+  const a = useAction();
+  const mutate = (name, sig, args, vars) => a.run(async () => {
+    await api.gql(`mutation Act($id: ID!, $v: Int!${sig}) { ${name}(id: $id, expectedVersion: $v${args}) { id version status } }`, { id: c.id, v: c.version, ...vars });
+    onDone();
+  });
+  const other = (query, vars) => a.run(async () => { await api.gql(query, vars); onDone(); });
+  const fe = (n) => a.fieldError(n);
+  const any = Object.values(can).some(Boolean);
+  const me = api.session.user;
+  return html`<div class="actions">
+    ${!any ? html`<p class="muted">${t('No actions are open to you now.')}</p>` : null}
+    ${can.assign && (!c.assignee || c.assignee.id !== me.id) && (me.role !== 'AGENT' || !c.assignee) ? html`<p><button type="button" disabled=${a.busy}
+      onClick=${() => mutate('assignComplaint', ', $u: ID', ', assigneeId: $u', { u: me.id })}>${t('Assign to me')}</button></p>` : null}
+    ${can.acknowledge ? html`<${ActionForm} title=${t('Acknowledge')} a=${a} open onSubmit=${() => mutate('acknowledgeComplaint', ', $m: String', ', message: $m', { m: v.message || null })}>
+      <${Field} label=${t('Message to the customer')}><input value=${v.message} onInput=${set('message')} /><//><//>` : null}
+    ${can.recordFinding ? html`<${ActionForm} title=${t('Record finding')} a=${a} open=${c.status !== 'INVESTIGATING'} onSubmit=${() => mutate('recordFinding', ', $f: FindingInput!', ', input: $f',
+      { f: { rootCause: v.rootCause, responsibility: v.responsibility || null, summary: v.summary } })}>
+      <${Field} label=${t('Root cause')}><${Select} value=${v.rootCause} onChange=${(x) => setV({ ...v, rootCause: x })} options=${ENUMS.RootCause} /><//>
+      <${Field} label=${t('Responsibility')} error=${fe('input.responsibility')}><input value=${v.responsibility} onInput=${set('responsibility')} /><//>
+      <${Field} label=${t('Summary')} error=${fe('input.summary')}><textarea value=${v.summary} onInput=${set('summary')}></textarea><//><//>` : null}
+    ${can.proposeResolution ? html`<${ActionForm} title=${t('Propose resolution')} a=${a} open onSubmit=${() => mutate('proposeResolution', ', $r: ResolutionInput!', ', input: $r',
+      { r: { summary: v.summary, compensationAmount: v.compensation || null, remedies: v.remedies || null } })}>
+      <${Field} label=${t('Summary')} error=${fe('input.summary')}><textarea value=${v.summary} onInput=${set('summary')}></textarea><//>
+      <${Field} label=${t('Compensation')} error=${fe('input.compensationAmount')} hint=${c.currency}><input inputmode="decimal" value=${v.compensation} onInput=${set('compensation')} /><//>
+      <${Field} label=${t('Remedies')} error=${fe('input.remedies')}><input value=${v.remedies} onInput=${set('remedies')} /><//><//>` : null}
+    ${can.recordCustomerDecision ? html`<details class="action" open><summary>${t('Customer accepted')} / ${t('Customer declined')}</summary>
+      <${Field} label=${t('Note')}><input value=${v.decisionNote} onInput=${set('decisionNote')} /><//>
+      <${ErrorBox} error=${a.error} />
+      <button type="button" disabled=${a.busy} onClick=${() => mutate('recordCustomerDecision', ', $a: Boolean!, $n: String', ', accepted: $a, note: $n', { a: true, n: v.decisionNote || null })}>${t('Customer accepted')}</button>
+      <button type="button" disabled=${a.busy} onClick=${() => mutate('recordCustomerDecision', ', $a: Boolean!, $n: String', ', accepted: $a, note: $n', { a: false, n: v.decisionNote || null })}>${t('Customer declined')}</button>
+    </details>` : null}
+    ${can.resolve ? html`<${ActionForm} title=${t('Resolve')} a=${a} open onSubmit=${() => mutate('resolveComplaint', ', $s: String!', ', summary: $s', { s: v.resolveSummary })}>
+      <${Field} label=${t('Summary')} error=${fe('summary')}><input value=${v.resolveSummary} onInput=${set('resolveSummary')} /><//><//>` : null}
+    ${can.recordCallback ? html`<${ActionForm} title=${t('Record callback')} a=${a} open onSubmit=${() => mutate('recordCallback', ', $c: CallbackInput!', ', input: $c',
+      { c: { reached: v.reached, satisfied: v.satisfied, score: v.score ? Number(v.score) : null, comment: v.comment || null } })}>
+      <${Field} label=${t('Reached')}><input type="checkbox" checked=${v.reached} onChange=${set('reached')} /><//>
+      <${Field} label=${t('Satisfied')}><input type="checkbox" checked=${v.satisfied} onChange=${set('satisfied')} /><//>
+      <${Field} label=${t('Score (1–5)')} error=${fe('input.score')}><input type="number" min="1" max="5" value=${v.score} onInput=${set('score')} /><//>
+      <${Field} label=${t('Comment')} error=${fe('input.comment')}><input value=${v.comment} onInput=${set('comment')} /><//><//>` : null}
+    ${can.requestEscalation ? html`<${ActionForm} title=${t('Request escalation')} a=${a} onSubmit=${() => other(
+      'mutation Esc($c: ID!, $t: Tier!, $g: EscalationTrigger!, $r: String!) { requestEscalation(complaintId: $c, toTier: $t, trigger: $g, reason: $r) { id } }',
+      { c: c.id, t: v.toTier, g: v.trigger, r: v.escReason })}>
+      <${Field} label=${t('To tier')}><${Select} value=${v.toTier} onChange=${(x) => setV({ ...v, toTier: x })} options=${ENUMS.Tier} /><//>
+      <${Field} label=${t('Trigger')}><${Select} value=${v.trigger} onChange=${(x) => setV({ ...v, trigger: x })} options=${ENUMS.Trigger} /><//>
+      <${Field} label=${t('Reason')} error=${fe('reason')}><input value=${v.escReason} onInput=${set('escReason')} /><//><//>` : null}
+    ${can.setFlags ? html`<${ActionForm} title=${t('Save flags')} a=${a} onSubmit=${() => mutate('setFlags', ', $f: FlagsInput!', ', input: $f',
+      { f: { vulnerableCustomer: v.vulnerableCustomer, mediaAttention: v.mediaAttention, groupComplaint: v.groupComplaint, ...(can.markSensitive ? { sensitive: v.sensitive } : {}) } })}>
+      <${Field} label=${t('Vulnerable customer')}><input type="checkbox" checked=${v.vulnerableCustomer} onChange=${set('vulnerableCustomer')} /><//>
+      <${Field} label=${t('Media attention')}><input type="checkbox" checked=${v.mediaAttention} onChange=${set('mediaAttention')} /><//>
+      <${Field} label=${t('Group complaint')}><input type="checkbox" checked=${v.groupComplaint} onChange=${set('groupComplaint')} /><//>
+      ${can.markSensitive ? html`<${Field} label=${t('Sensitive')}><input type="checkbox" checked=${v.sensitive} onChange=${set('sensitive')} /><//>` : null}<//>` : null}
+    ${can.referToLegal ? html`<${ActionForm} title=${t('Refer to legal')} a=${a} onSubmit=${() => other('mutation Legal($c: ID!, $r: String!) { referToLegal(id: $c, reason: $r) { id } }', { c: c.id, r: v.legalReason })}>
+      <${Field} label=${t('Reason')} error=${fe('reason')}><input value=${v.legalReason} onInput=${set('legalReason')} /><//><//>` : null}
+    ${can.close ? html`<${ActionForm} title=${t('Close')} a=${a} onSubmit=${() => mutate('closeComplaint', ', $r: String!', ', reason: $r', { r: v.reason })}>
+      <${Field} label=${t('Reason')} error=${fe('reason')}><input value=${v.reason} onInput=${set('reason')} /><//><//>` : null}
+    ${can.reopen ? html`<${ActionForm} title=${t('Reopen')} a=${a} onSubmit=${() => mutate('reopenComplaint', ', $r: String!', ', reason: $r', { r: v.reason })}>
+      <${Field} label=${t('Reason')} error=${fe('reason')}><input value=${v.reason} onInput=${set('reason')} /><//><//>` : null}
+  </div>`;
+}
+
+function Notes({ c, onDone }) {
+  const [body, setBody] = useState('');
+  const [visibility, setVisibility] = useState('INTERNAL');
+  const a = useAction();
+  const submit = () => a.run(async () => {
+    await api.gql('mutation Note($c: ID!, $b: String!, $v: NoteVisibility!) { addNote(complaintId: $c, body: $b, visibility: $v) { id } }', { c: c.id, b: body, v: visibility });
+    setBody(''); onDone();
+  });
+  return html`<section aria-labelledby="notes-h"><h2 id="notes-h">${t('Notes')}</h2>
+    ${c.notes.length === 0 ? html`<p class="muted">${t('None.')}</p>` : html`<ul class="plain">${c.notes.map((n) => html`<li><${Badge} value=${n.visibility} /> <span class="pre">${n.body}</span>
+      <span class="muted"> — ${n.author ? n.author.displayName : ''}, ${when(n.createdAt)}</span></li>`)}</ul>`}
+    ${c.viewerCan.addNote ? html`<form class="inline" onSubmit=${(e) => { e.preventDefault(); submit(); }}>
+      <${Field} label=${t('Note')} error=${a.fieldError('body')}><textarea rows="2" value=${body} onInput=${(e) => setBody(e.target.value)}></textarea><//>
+      <${Field} label=${t('Visibility')}><${Select} value=${visibility} onChange=${setVisibility} options=${ENUMS.NoteVisibility} /><//>
+      <${ErrorBox} error=${a.error && !a.error.field ? a.error : null} />
+      <button type="submit" disabled=${a.busy}>${t('Add note')}</button></form>` : null}
+  </section>`;
+}
+
+function EvidenceSection({ c, onDone }) {
+  const [file, setFile] = useState(null);
+  const [kind, setKind] = useState('DOCUMENT');
+  const [description, setDescription] = useState('');
+  const [progress, setProgress] = useState(null);
+  const [over, setOver] = useState(false);
+  const [last, setLast] = useState(null);
+  const a = useAction();
+  const dl = useAction();
+  const inputRef = useRef(null);
+  const upload = () => a.run(async () => {
+    if (!file) throw new api.ApiError('choose a file first', 'VALIDATION', 'file');
+    setProgress(0);
+    try {
+      const ev = await api.uploadEvidence(c.id, kind, file, description, setProgress);
+      setLast(ev); setFile(null); setDescription(''); if (inputRef.current) inputRef.current.value = '';
+      onDone();
+    } finally { setProgress(null); }
+  });
+  const drop = (e) => { e.preventDefault(); setOver(false); if (e.dataTransfer.files.length) setFile(e.dataTransfer.files[0]); };
+  const edges = c.evidence.edges;
+  return html`<section aria-labelledby="ev-h"><h2 id="ev-h">${t('Evidence')} (${c.evidence.totalCount})</h2>
+    ${edges.length === 0 ? html`<p class="muted">${t('None.')}</p>` : html`<div class="scroll"><table class="list">
+      <thead><tr><th>${t('File')}</th><th>${t('Kind')}</th><th>SHA-256</th><th></th></tr></thead>
+      <tbody>${edges.map(({ node: ev }) => html`<tr><td>${ev.filename} <span class="muted">${(ev.size / 1024).toFixed(1)} KiB · ${ev.contentType}</span></td>
+        <td>${label(ev.kind)}</td><td><code class="hash" title=${ev.sha256}>${ev.sha256.slice(0, 16)}…</code></td>
+        <td>${ev.downloadUrl ? html`<button type="button" onClick=${() => dl.run(() => api.download(ev.downloadUrl, ev.filename))}>${t('Download')} <span class="sr">${ev.filename}</span></button>` : null}</td></tr>`)}</tbody>
+    </table></div>`}
+    <${ErrorBox} error=${dl.error} />
+    ${c.viewerCan.uploadEvidence ? html`<form class="upload" onSubmit=${(e) => { e.preventDefault(); upload(); }}>
+      <div class=${`dropzone${over ? ' over' : ''}`} onDragOver=${(e) => { e.preventDefault(); setOver(true); }} onDragLeave=${() => setOver(false)} onDrop=${drop}>
+        <p>${t('Drop a file here or choose one')}</p>
+        <${Field} label=${t('File')}><input type="file" ref=${inputRef} onChange=${(e) => setFile(e.target.files[0] || null)} /><//>
+        ${file ? html`<p class="chosen">${file.name} (${(file.size / 1024).toFixed(1)} KiB)</p>` : null}
+      </div>
+      <${Field} label=${t('Kind')}><${Select} value=${kind} onChange=${setKind} options=${ENUMS.EvidenceKind} /><//>
+      <${Field} label=${t('Description')}><input value=${description} onInput=${(e) => setDescription(e.target.value)} /><//>
+      ${progress !== null ? html`<div class="progress"><label for="up-progress">${t('uploading')} ${Math.round(progress * 100)}%</label>
+        <progress id="up-progress" max="1" value=${progress}></progress></div>` : null}
+      <${ErrorBox} error=${a.error} />
+      ${last ? html`<p class="ok" role="status">${t('Saved.')} ${last.filename} · SHA-256 <code class="hash">${last.sha256}</code></p>` : null}
+      <button type="submit" disabled=${a.busy}>${t('Upload')}</button>
+    </form>` : null}
+  </section>`;
+}
+
+function Links({ c, onDone }) {
+  const [ref, setRef] = useState('');
+  const [kind, setKind] = useState('RELATED');
+  const a = useAction();
+  const submit = () => a.run(async () => {
+    const found = await api.gql('query Ref($r: String!) { complaintByReference(reference: $r) { id } }', { r: ref.trim() });
+    if (!found.complaintByReference) throw new api.ApiError(`no complaint ${ref}`, 'NOT_FOUND');
+    await api.gql('mutation Link($ids: [ID!]!, $k: LinkKind!) { linkComplaints(ids: $ids, kind: $k) { id } }', { ids: [c.id, found.complaintByReference.id], k: kind });
+    setRef(''); onDone();
+  });
+  return html`<section aria-labelledby="links-h"><h2 id="links-h">${t('Links')}</h2>
+    ${c.links.length === 0 ? html`<p class="muted">${t('None.')}</p>` : html`<ul class="plain">${c.links.map((l) => html`<li><${Badge} value=${l.kind} />
+      ${l.complaint ? html`<a href=${`#/complaint/${l.complaint.id}`}>${l.complaint.reference}</a> ${l.complaint.title} <${Badge} value=${l.complaint.status} />` : '•••'}</li>`)}</ul>`}
+    ${c.viewerCan.link ? html`<form class="inline" onSubmit=${(e) => { e.preventDefault(); submit(); }}>
+      <${Field} label=${t('Other complaint reference')}><input value=${ref} placeholder="CMP-2026-000001" onInput=${(e) => setRef(e.target.value)} /><//>
+      <${Field} label=${t('Kind')}><${Select} value=${kind} onChange=${setKind} options=${ENUMS.LinkKind} /><//>
+      <${ErrorBox} error=${a.error} />
+      <button type="submit" disabled=${a.busy}>${t('Link')}</button></form>` : null}
+  </section>`;
+}
+
+/** Before → after for each changed field of an audit event. */
+function Changes({ changes }) {
+  if (!changes || typeof changes !== 'object') return null;
+  const entries = Object.entries(changes);
+  if (!entries.length) return null;
+  const show = (x) => (x === null || x === undefined ? '∅' : typeof x === 'object' ? JSON.stringify(x) : String(x));
+  return html`<ul class="changes">${entries.map(([k, pair]) => {
+    const [before, after] = Array.isArray(pair) && pair.length === 2 ? pair : [undefined, pair];
+    return html`<li><code>${k}</code>: <del>${show(before)}</del> → <ins>${show(after)}</ins></li>`;
+  })}</ul>`;
+}
+
+const EVENT_FIELDS = 'id seq action actorId actorRole occurredAt targetType complaintId changes masked reason chainKey';
+
+function Timeline({ id, version }) {
+  const q = useQuery(`query Trail($id: ID!) { complaint(id: $id) { auditTrail(first: 100) { edges { node { ${EVENT_FIELDS} } } } } }`, { id }, [id, version]);
+  const events = q.data && q.data.complaint ? q.data.complaint.auditTrail.edges.map((e) => e.node) : [];
+  return html`<section aria-labelledby="tl-h"><h2 id="tl-h">${t('Timeline')}</h2>
+    <${ErrorBox} error=${q.error} />
+    <${EventTable} events=${events} />
+  </section>`;
+}
+
+function EventTable({ events }) {
+  if (!events.length) return html`<p class="muted">${t('No events.')}</p>`;
+  return html`<div class="scroll"><table class="list events">
+    <thead><tr><th>#</th><th>${t('When')}</th><th>${t('Action')}</th><th>${t('Role')}</th><th>${t('Actor')}</th><th>${t('Changes')}</th></tr></thead>
+    <tbody>${events.map((e) => html`<tr><td>${e.seq}</td><td>${when(e.occurredAt)}</td><td><code>${e.action}</code></td><td>${label(e.actorRole) || 'system'}</td>
+      <td><code class="hash" title=${e.actorId || ''}>${e.actorId ? `…${e.actorId.slice(-8)}` : '–'}</code></td>
+      <td><${Changes} changes=${e.changes} />${e.masked ? html`<em class="muted">(${t('masked')})</em>` : null}${e.reason ? html`<div class="muted">${e.reason}</div>` : null}</td></tr>`)}</tbody>
+  </table></div>`;
+}
+
+// ---------------------------------------------------------------- supervisor's queue
+
+const QUEUE_FIELDS = 'id trigger status reason fromTier toTier requestedAt dueBy overdue requestedBy { id displayName } complaint { id reference title status }';
+
+function Queue({ user, live }) {
+  const q = useQuery(`query Queue { escalationQueue(first: 50) { edges { node { ${QUEUE_FIELDS} } } } }`, {}, []);
+  const [fresh, setFresh] = useState([]);
+  const [subError, setSubError] = useState(null);
+  const now = useNow();
+  useEffect(() => {
+    if (!live) return undefined;
+    return live.subscribe(`subscription Queue { escalationRequested { ${QUEUE_FIELDS} } }`, {},
+      (data) => setFresh((list) => [data.escalationRequested, ...list.filter((e) => e.id !== data.escalationRequested.id)]), setSubError);
+  }, [live]);
+  const loaded = q.data ? q.data.escalationQueue.edges.map((e) => e.node) : [];
+  const freshIds = new Set(fresh.map((e) => e.id));
+  const all = [...loaded.filter((e) => !freshIds.has(e.id)), ...fresh].sort((x, y) => new Date(x.requestedAt) - new Date(y.requestedAt));
+  return html`<main>
+    <h1>${t('Escalation queue')}</h1>
+    <p class="muted">${t('Four-eyes rule: nobody decides their own request.')}</p>
+    <${ErrorBox} error=${q.error || subError} />
+    ${q.loading && !q.data ? html`<p>${t('Loading…')}</p>` : null}
+    ${q.data && all.length === 0 ? html`<p>${t('No pending requests.')}</p>` : null}
+    <ul class="queue">${all.map((e) => html`<${QueueItem} key=${e.id} e=${e} user=${user} now=${now} isNew=${freshIds.has(e.id)} onDone=${q.reload} />`)}</ul>
+  </main>`;
+}
+
+function QueueItem({ e, user, now, isNew, onDone }) {
+  const [note, setNote] = useState('');
+  const [decided, setDecided] = useState(null);
+  const a = useAction();
+  const own = e.requestedBy && e.requestedBy.id === user.id;
+  const decide = (approve) => a.run(async () => {
+    const r = approve
+      ? await api.gql('mutation Approve($id: ID!, $n: String) { approveEscalation(id: $id, note: $n) { id status } }', { id: e.id, n: note || null })
+      : await api.gql('mutation Reject($id: ID!, $r: String!) { rejectEscalation(id: $id, reason: $r) { id status } }', { id: e.id, r: note });
+    setDecided(approve ? r.approveEscalation.status : r.rejectEscalation.status);
+  });
+  const noteId = `note-${e.id}`;
+  return html`<li class=${`card${isNew ? ' new' : ''}`} data-reference=${e.complaint ? e.complaint.reference : ''}>
+    <div class="card-head">${isNew ? html`<span class="badge new">${t('New request')}</span> ` : null}
+      ${e.complaint ? html`<a href=${`#/complaint/${e.complaint.id}`}>${e.complaint.reference}</a> ${e.complaint.title}` : '•••'}
+      <${Badge} value=${e.trigger} /></div>
+    <p>${e.reason}</p>
+    <p class="muted">${label(e.fromTier)} → ${label(e.toTier)} · ${t('Requested by')} ${e.requestedBy ? e.requestedBy.displayName : 'system'} · ${when(e.requestedAt)} ·
+      ${t('Due')}: <${Deadline} due=${e.dueBy} breached=${e.overdue} now=${now} /></p>
+    ${decided ? html`<p class="ok" role="status"><${Badge} value=${decided} /></p>`
+      : own ? html`<p class="warn">${t('You requested this: another supervisor must decide (four-eyes rule).')}</p>`
+      : html`<div class="decide">
+        <label for=${noteId}>${t('Decision note')}</label><input id=${noteId} value=${note} onInput=${(x) => setNote(x.target.value)} />
+        <button type="button" disabled=${a.busy} onClick=${() => decide(true)}>${t('Approve')}</button>
+        <button type="button" disabled=${a.busy} onClick=${() => decide(false)}>${t('Reject')}</button>
+      </div>`}
+    <${ErrorBox} error=${a.error} />
+  </li>`;
+}
+
+// ---------------------------------------------------------------- audit
+
+function Audit({ user }) {
+  const [f, setF] = useState({ action: '', reference: '', from: '', to: '' });
+  const [events, setEvents] = useState([]);
+  const [pageInfo, setPageInfo] = useState(null);
+  const list = useAction();
+  const verify = useAction();
+  const exp = useAction();
+  const [report, setReport] = useState(null);
+  const [checkpoints, setCheckpoints] = useState(null);
+  const canVerify = user.role !== 'SUPERVISOR';
+  const load = (after) => list.run(async () => {
+    const filter = {};
+    if (f.action.trim()) filter.action = f.action.trim();
+    if (f.from) filter.from = new Date(f.from).toISOString();
+    if (f.to) filter.to = new Date(f.to).toISOString();
+    if (f.reference.trim()) {
+      const r = await api.gql('query Ref($r: String!) { complaintByReference(reference: $r) { id } }', { r: f.reference.trim() });
+      if (!r.complaintByReference) throw new api.ApiError(`no complaint ${f.reference}`, 'NOT_FOUND');
+      filter.complaintId = r.complaintByReference.id;
+    }
+    const d = await api.gql(`query Events($f: AuditFilter, $a: String) { auditEvents(filter: $f, first: 50, after: $a) { pageInfo { hasNextPage endCursor } edges { node { ${EVENT_FIELDS} } } } }`, { f: filter, a: after || null });
+    const got = d.auditEvents.edges.map((e) => e.node);
+    setEvents(after ? [...events, ...got] : got);
+    setPageInfo(d.auditEvents.pageInfo);
+  });
+  useEffect(() => { load(); if (canVerify) api.gql('query { auditCheckpoints(first: 10) { seq createdAt eventCount chainCount merkleRoot } }').then((d) => setCheckpoints(d.auditCheckpoints), () => {}); }, []);
+  const set = (k) => (e) => setF({ ...f, [k]: e.target.value });
+  return html`<main>
+    <h1>${t('Audit trail')}</h1>
+    ${canVerify ? html`<section class="verify" aria-labelledby="verify-h"><h2 id="verify-h">${t('Verify')}</h2>
+      <button type="button" disabled=${verify.busy} onClick=${() => verify.run(async () => { const d = await api.gql('query { verifyAuditTrail { ok checkedEvents checkpointsChecked warnings firstFailure { chainKey seq reason } } }'); setReport(d.verifyAuditTrail); })}>${t('Verify')}</button>
+      <button type="button" disabled=${exp.busy} onClick=${() => exp.run(() => api.download('/audit/export'))}>${t('Export')}</button>
+      <${ErrorBox} error=${verify.error || exp.error} />
+      ${report ? html`<div class=${report.ok ? 'ok' : 'error'} role="status">
+        <strong>${report.ok ? t('Verified') : t('Verification failed')}</strong>: ${report.checkedEvents} ${t('events checked')}, ${report.checkpointsChecked} ${t('checkpoints checked')}
+        ${report.firstFailure ? html`<div>${t('First failure')}: <code>${report.firstFailure.chainKey}</code> #${report.firstFailure.seq}: ${report.firstFailure.reason}</div>` : null}
+        ${report.warnings.map((w) => html`<div class="warn">${w}</div>`)}</div>` : null}
+      ${checkpoints ? html`<h3>${t('Checkpoints')}</h3>${checkpoints.length === 0 ? html`<p class="muted">${t('None.')}</p>` : html`<ul class="plain">${checkpoints.map((cp) => html`<li>#${cp.seq} · ${when(cp.createdAt)} · ${cp.eventCount} / ${cp.chainCount} · <code class="hash">${cp.merkleRoot.slice(0, 16)}…</code></li>`)}</ul>`}` : null}
+    </section>` : null}
+    <form class="filters" onSubmit=${(e) => { e.preventDefault(); load(); }}>
+      <${Field} label=${t('Action')}><input value=${f.action} placeholder="complaint.created" onInput=${set('action')} /><//>
+      <${Field} label=${t('Complaint reference')}><input value=${f.reference} onInput=${set('reference')} /><//>
+      <${Field} label=${t('From')}><input type="datetime-local" value=${f.from} onInput=${set('from')} /><//>
+      <${Field} label=${t('To')}><input type="datetime-local" value=${f.to} onInput=${set('to')} /><//>
+      <button type="submit">${t('Apply')}</button>
+    </form>
+    <${ErrorBox} error=${list.error} />
+    <${EventTable} events=${events} />
+    ${pageInfo && pageInfo.hasNextPage ? html`<button type="button" onClick=${() => load(pageInfo.endCursor)}>${t('Load more')}</button>` : null}
+  </main>`;
+}
+
+// ---------------------------------------------------------------- admin
+
+function Users() {
+  const q = useQuery('query { users(first: 100) { edges { node { id email displayName role active authorityLimit version team { id name } } } } teams { id name tier } }', {}, []);
+  const [v, setV] = useState({ email: '', displayName: '', role: 'AGENT', password: '', teamId: '' });
+  const a = useAction();
+  const rowAction = useAction();
+  const set = (k) => (e) => setV({ ...v, [k]: e && e.target ? e.target.value : e });
+  const create = () => a.run(async () => {
+    await api.gql('mutation New($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { email: v.email, displayName: v.displayName, role: v.role, password: v.password, teamId: v.teamId || null } });
+    setV({ ...v, email: '', displayName: '', password: '' }); q.reload();
+  });
+  const teams = q.data ? q.data.teams : [];
+  return html`<main><h1>${t('Users')}</h1>
+    <${ErrorBox} error=${q.error || rowAction.error} />
+    ${q.data ? html`<div class="scroll"><table class="list"><thead><tr><th>${t('Email')}</th><th>${t('Display name')}</th><th>${t('Role')}</th><th>${t('Team')}</th><th>${t('Authority limit')}</th><th>${t('Active')}</th><th></th></tr></thead>
+      <tbody>${q.data.users.edges.map(({ node: u }) => html`<tr><td>${u.email}</td><td>${u.displayName}</td><td>${label(u.role)}</td><td>${u.team ? u.team.name : '–'}</td><td>${u.authorityLimit}</td>
+        <td>${u.active ? t('yes') : t('no')}</td><td>${u.active ? html`<button type="button" onClick=${() => rowAction.run(async () => { await api.gql('mutation D($id: ID!) { deactivateUser(id: $id) { id } }', { id: u.id }); q.reload(); })}>${t('Deactivate')} <span class="sr">${u.email}</span></button>` : null}</td></tr>`)}</tbody></table></div>` : html`<p>${t('Loading…')}</p>`}
+    <h2>${t('Create user')}</h2>
+    <form class="grid" onSubmit=${(e) => { e.preventDefault(); create(); }}>
+      <${Field} label=${t('Email')} error=${a.fieldError('input.email')}><input type="email" value=${v.email} onInput=${set('email')} /><//>
+      <${Field} label=${t('Display name')} error=${a.fieldError('input.displayName')}><input value=${v.displayName} onInput=${set('displayName')} /><//>
+      <${Field} label=${t('Role')}><${Select} value=${v.role} onChange=${set('role')} options=${ENUMS.Role} /><//>
+      <${Field} label=${t('Team')} error=${a.fieldError('input.teamId')}><select value=${v.teamId} onChange=${set('teamId')}><option value="">–</option>${teams.map((tm) => html`<option value=${tm.id}>${tm.name}</option>`)}</select><//>
+      <${Field} label=${t('Password')} error=${a.fieldError('input.password')}><input type="password" autocomplete="new-password" value=${v.password} onInput=${set('password')} /><//>
+      ${a.error && !a.error.field ? html`<${ErrorBox} error=${a.error} />` : null}
+      <button type="submit" disabled=${a.busy}>${t('Create user')}</button>
+    </form></main>`;
+}
+
+function Teams() {
+  const q = useQuery('query { teams { id name tier } }', {}, []);
+  const [v, setV] = useState({ name: '', tier: 'TIER1' });
+  const a = useAction();
+  const create = () => a.run(async () => { await api.gql('mutation T($i: CreateTeamInput!) { createTeam(input: $i) { id } }', { i: v }); setV({ ...v, name: '' }); q.reload(); });
+  return html`<main><h1>${t('Teams')}</h1><${ErrorBox} error=${q.error} />
+    ${q.data ? html`<ul class="plain">${q.data.teams.map((tm) => html`<li>${tm.name} · ${label(tm.tier)}</li>`)}</ul>` : null}
+    <h2>${t('Create team')}</h2>
+    <form class="grid" onSubmit=${(e) => { e.preventDefault(); create(); }}>
+      <${Field} label=${t('Name')} error=${a.fieldError('input.name')}><input value=${v.name} onInput=${(e) => setV({ ...v, name: e.target.value })} /><//>
+      <${Field} label=${t('Tier')}><${Select} value=${v.tier} onChange=${(x) => setV({ ...v, tier: x })} options=${ENUMS.Tier} /><//>
+      ${a.error && !a.error.field ? html`<${ErrorBox} error=${a.error} />` : null}
+      <button type="submit" disabled=${a.busy}>${t('Create team')}</button></form></main>`;
+}
+
+function Sla() {
+  const q = useQuery('query { slaPolicies { severity category firstResponseMinutes resolutionMinutes businessHoursOnly updatedAt } }', {}, []);
+  const [v, setV] = useState({ severity: 'HIGH', category: '', firstResponseMinutes: '30', resolutionMinutes: '1440', businessHoursOnly: false });
+  const a = useAction();
+  const save = () => a.run(async () => {
+    await api.gql('mutation S($i: SlaPolicyInput!) { upsertSlaPolicy(input: $i) { severity } }', { i: { severity: v.severity, category: v.category || null,
+      firstResponseMinutes: Number(v.firstResponseMinutes), resolutionMinutes: Number(v.resolutionMinutes), businessHoursOnly: v.businessHoursOnly } });
+    q.reload();
+  });
+  return html`<main><h1>${t('SLA policies')}</h1><${ErrorBox} error=${q.error} />
+    ${q.data ? html`<div class="scroll"><table class="list"><thead><tr><th>${t('Severity')}</th><th>${t('Category')}</th><th>${t('First response (min)')}</th><th>${t('Resolution (min)')}</th><th>${t('Business hours only')}</th></tr></thead>
+      <tbody>${q.data.slaPolicies.map((p) => html`<tr><td>${label(p.severity)}</td><td>${p.category ? label(p.category) : t('Any')}</td><td>${p.firstResponseMinutes}</td><td>${p.resolutionMinutes}</td><td>${p.businessHoursOnly ? t('yes') : t('no')}</td></tr>`)}</tbody></table></div>` : null}
+    <form class="grid" onSubmit=${(e) => { e.preventDefault(); save(); }}>
+      <${Field} label=${t('Severity')}><${Select} value=${v.severity} onChange=${(x) => setV({ ...v, severity: x })} options=${ENUMS.Severity} /><//>
+      <${Field} label=${t('Category')}><${Select} any value=${v.category} onChange=${(x) => setV({ ...v, category: x || '' })} options=${ENUMS.Category} /><//>
+      <${Field} label=${t('First response (min)')} error=${a.fieldError('input.firstResponseMinutes')}><input type="number" value=${v.firstResponseMinutes} onInput=${(e) => setV({ ...v, firstResponseMinutes: e.target.value })} /><//>
+      <${Field} label=${t('Resolution (min)')} error=${a.fieldError('input.resolutionMinutes')}><input type="number" value=${v.resolutionMinutes} onInput=${(e) => setV({ ...v, resolutionMinutes: e.target.value })} /><//>
+      <${Field} label=${t('Business hours only')}><input type="checkbox" checked=${v.businessHoursOnly} onChange=${(e) => setV({ ...v, businessHoursOnly: e.target.checked })} /><//>
+      ${a.error && !a.error.field ? html`<${ErrorBox} error=${a.error} />` : null}
+      <button type="submit" disabled=${a.busy}>${t('Save policy')}</button></form></main>`;
+}
+
+// ---------------------------------------------------------------- app
+
+function home(role) {
+  if (role === 'ADMIN') return '/users';
+  if (role === 'AUDITOR') return '/audit';
+  return '/complaints';
+}
+
+function App() {
+  const [config, setConfig] = useState(null);
+  const [ready, setReady] = useState(false);
+  const [, setVersion] = useState(0);
+  const [route, setRoute] = useState(location.hash.slice(1) || '/');
+  const [lang, setLangState] = useState(getLang());
+  const [liveStatus, setLiveStatus] = useState(null);
+  const [live, setLive] = useState(null);
+  const user = api.session.user;
+
+  useEffect(() => {
+    fetch('/console/config.json').then((r) => r.json()).then(setConfig, () => setConfig({ demo: false, demoAccounts: [] }));
+    const off = api.onSession(() => setVersion((n) => n + 1));
+    api.resume().finally(() => setReady(true));
+    const onHash = () => setRoute(location.hash.slice(1) || '/');
+    window.addEventListener('hashchange', onHash);
+    return () => { off(); window.removeEventListener('hashchange', onHash); };
+  }, []);
+
+  // One WebSocket per signed-in user.
+  const userId = user ? user.id : null;
+  useEffect(() => {
+    if (!userId) { setLive(null); setLiveStatus(null); return undefined; }
+    const l = new api.Live((s) => setLiveStatus({ ...s, at: Date.now() }));
+    setLive(l);
+    return () => l.close();
+  }, [userId]);
+
+  const onLang = (next) => { setLang(next); setLangState(next); };
+  if (!ready) return html`<p class="loading">${t('Loading…')}</p>`;
+  if (!user) return html`<div class="page"><div class="langbar"><label for="lang-signin">${t('Language')}</label>
+    <select id="lang-signin" value=${lang} onChange=${(e) => onLang(e.target.value)}><option value="en">English</option><option value="zh">简体中文</option></select></div>
+    <${SignIn} config=${config} notice=${api.session.notice} /></div>`;
+
+  let page;
+  const parts = route.split('/').filter(Boolean);
+  switch (parts[0]) {
+    case 'complaints': page = html`<${ComplaintList} user=${user} key="all" />`; break;
+    case 'overdue': page = html`<${ComplaintList} user=${user} overdueOnly key="overdue" />`; break;
+    case 'new': page = html`<${Intake} />`; break;
+    case 'complaint': page = html`<${ComplaintPage} id=${parts[1]} user=${user} live=${live} key=${parts[1]} />`; break;
+    case 'queue': page = html`<${Queue} user=${user} live=${live} />`; break;
+    case 'audit': page = html`<${Audit} user=${user} />`; break;
+    case 'users': page = html`<${Users} />`; break;
+    case 'teams': page = html`<${Teams} />`; break;
+    case 'sla': page = html`<${Sla} />`; break;
+    default: go(`#${home(user.role)}`); page = null;
+  }
+  return html`<div class="page" lang=${lang === 'zh' ? 'zh-CN' : 'en'}>
+    <${Nav} user=${user} route=${route} live=${liveStatus} lang=${lang} onLang=${onLang} />
+    ${page}
+  </div>`;
+}
+
+render(html`<${App} />`, document.getElementById('app'));
