@@ -347,11 +347,10 @@ impl Complaint {
     async fn repeat_of(&self, ctx: &Context<'_>) -> AppResult<Option<Complaint>> {
         let Some(id) = self.0.repeat_of_id else { return Ok(None) };
         let actor = ctx.actor()?;
-        let found = ctx.loaders()?.complaints.load_one(id).await?.filter(|c| policy::can_read_complaint(actor, &access(c)));
-        if let Some(c) = &found {
-            crate::service::complaints::record_reads(ctx.services()?, ctx.request()?, &[c]).await?;
+        match ctx.loaders()?.complaints.load_one(id).await?.filter(|c| policy::can_read_complaint(actor, &access(c))) {
+            Some(c) => Ok(Some(Complaint::hand_out(ctx, c).await?)),
+            None => Ok(None),
         }
-        Ok(found.map(Complaint))
     }
     /// Why intake judged it urgent (first response within 10 minutes).
     async fn urgent_reason(&self) -> AppResult<Option<UrgentReason>> {
