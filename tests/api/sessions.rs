@@ -574,7 +574,7 @@ async fn a_parallel_burst_of_wrong_passwords_is_held_to_the_limit() {
         assert_eq!(security_events(&app, "security.sign_in_locked").await, 1, "one lock-out recorded");
         // Even the right password waits for the window.
         assert_eq!(first_error_code(&login_from(&app, None, "supervisor@example.com", DEMO_PASSWORD).await), "RATE_LIMITED");
-        let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        let metrics = app.metrics().await;
         assert!(metrics.contains("casework_login_failures_total"), "failures counted in /metrics");
         assert!(metrics.contains("casework_login_rate_limited_total"));
         app.finish().await;
