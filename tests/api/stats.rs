@@ -59,6 +59,9 @@ async fn spawn(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, |s| {
         s.report_timezone = chrono_tz::Asia::Shanghai;
         s.sla_scan_interval = std::time::Duration::from_secs(24 * 3600);
+        // The USD compensation is judged by its CNY value (30 USD ≈ 213 CNY,
+        // within the agent's 500): without a rate it would wait for approval.
+        s.authority.rates.insert("USD".to_owned(), rust_decimal::Decimal::new(710, 2));
     })
     .await
 }
