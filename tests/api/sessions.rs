@@ -625,9 +625,11 @@ async fn one_sign_in_per_document_and_bounded_inputs() {
     app.finish().await;
 }
 
-/// Memory figures of the issue; run alone for a clean reading:
-/// `cargo test --test api memory_ -- --test-threads=1`.
+/// Memory figures of the issue. They read the RSS of the whole test process,
+/// so they only mean something alone: ignored in the parallel run, and run by
+/// `.ci/run` as `cargo test --test api memory_ -- --ignored --test-threads=1`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measures the process RSS: run alone (see .ci/run)"]
 async fn memory_huge_emails_answer_validation_and_leave_rss_flat() {
     let Some(app) = spawn_app_with(Backend::Sqlite, |s| s.max_body_bytes = 2 * 1024 * 1024).await else { return };
     let email = format!("{}@example.com", "a".repeat(1024 * 1024));
@@ -656,6 +658,7 @@ async fn memory_huge_emails_answer_validation_and_leave_rss_flat() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measures the process RSS: run alone (see .ci/run)"]
 async fn memory_two_hundred_concurrent_logins_stay_under_150_mb() {
     let Some(app) = spawn_app_with(Backend::Sqlite, |_| {}).await else { return };
     // The test process holds client and server: its growth during the burst
