@@ -104,21 +104,6 @@ pub async fn list(
         }
         cond = cond.add(any);
     }
-    if let Some(cursor) = after {
-        cond = cond.add(
-            Condition::any().add(customer::Column::CreatedAt.gt(cursor.key)).add(
-                Condition::all().add(customer::Column::CreatedAt.eq(cursor.key)).add(customer::Column::Id.gt(cursor.id)),
-            ),
-        );
-    }
-    let mut rows = customer::Entity::find()
-        .filter(cond)
-        .order_by_asc(customer::Column::CreatedAt)
-        .order_by_asc(customer::Column::Id)
-        .limit(limit + 1)
-        .all(&services.db)
-        .await?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    Ok((rows, more))
+    complaints::ascending_page::<customer::Entity>(services, cond, customer::Column::CreatedAt, customer::Column::Id, after, limit)
+        .await
 }

@@ -184,22 +184,6 @@ pub async fn contacts_of(
     after: Option<Cursor>,
     limit: u64,
 ) -> AppResult<(Vec<contact::Model>, bool)> {
-    let mut cond = Condition::all().add(contact::Column::ComplaintId.eq(complaint_id));
-    if let Some(cursor) = after {
-        cond = cond.add(
-            Condition::any()
-                .add(contact::Column::At.gt(cursor.key))
-                .add(Condition::all().add(contact::Column::At.eq(cursor.key)).add(contact::Column::Id.gt(cursor.id))),
-        );
-    }
-    let mut rows = contact::Entity::find()
-        .filter(cond)
-        .order_by_asc(contact::Column::At)
-        .order_by_asc(contact::Column::Id)
-        .limit(limit + 1)
-        .all(&services.db)
-        .await?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    Ok((rows, more))
+    let filter = Condition::all().add(contact::Column::ComplaintId.eq(complaint_id));
+    ascending_page::<contact::Entity>(services, filter, contact::Column::At, contact::Column::Id, after, limit).await
 }

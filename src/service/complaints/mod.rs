@@ -437,6 +437,33 @@ pub struct Cursor {
     pub id: Uuid,
 }
 
+/// One page of rows ordered ascending by `(key, id)`, strictly after `after`:
+/// at most `limit` rows, and whether more follow. `filter` narrows the rows.
+pub(crate) async fn ascending_page<E>(
+    services: &Services,
+    filter: Condition,
+    key: E::Column,
+    id: E::Column,
+    after: Option<Cursor>,
+    limit: u64,
+) -> AppResult<(Vec<E::Model>, bool)>
+where
+    E: EntityTrait,
+{
+    let mut cond = filter;
+    if let Some(cursor) = after {
+        cond = cond.add(
+            Condition::any()
+                .add(key.gt(cursor.key))
+                .add(Condition::all().add(key.eq(cursor.key)).add(id.gt(cursor.id))),
+        );
+    }
+    let mut rows = E::find().filter(cond).order_by_asc(key).order_by_asc(id).limit(limit + 1).all(&services.db).await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    Ok((rows, more))
+}
+
 /// One page of a keyset walk.
 pub struct PageRequest {
     pub order: ComplaintOrder,
