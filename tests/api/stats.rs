@@ -752,7 +752,7 @@ async fn who_sees_which_figures(app: &TestApp) {
     // A teammate does not see the sensitive c2 assigned to someone else.
     let mate = crate::fixtures::create_user(app, "mate@example.com", "AGENT", Some(&crate::fixtures::team_id(app, &app.login_as("supervisor@example.com").await, "Frontline A").await)).await;
     assert_eq!(mate["role"], "AGENT");
-    let mate = app.login(&"mate@example.com".to_owned(), &crate::helpers::DEMO_PASSWORD.repeat(2)).await["data"]["login"]["accessToken"]
+    let mate = app.login("mate@example.com", &crate::helpers::DEMO_PASSWORD.repeat(2)).await["data"]["login"]["accessToken"]
         .as_str()
         .unwrap()
         .to_owned();
