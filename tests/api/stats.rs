@@ -724,11 +724,16 @@ async fn repeat_customers_are_found_within_the_callers_scope(app: &TestApp) {
     let response = app.gql(Some(&sup), q1, vars.clone()).await;
     assert_eq!(response["errors"][0]["extensions"]["code"], "VALIDATION");
     assert_eq!(response["errors"][0]["extensions"]["field"], "minCount");
+    let light = "query($from: DateTime!, $to: DateTime!, $first: Int!, $after: String) { \
+        repeatComplaints(from: $from, to: $to, first: $first, after: $after) { edges { cursor } } }";
     for (first, after, field) in [(json!(101), Value::Null, "first"), (json!(0), Value::Null, "first"), (json!(5), json!("bm9wZQ"), "after")] {
-        let response = app.gql(Some(&sup), q, json!({ "from": FROM, "to": TO, "first": first, "after": after })).await;
+        let response = app.gql(Some(&sup), light, json!({ "from": FROM, "to": TO, "first": first, "after": after })).await;
         assert_eq!(response["errors"][0]["extensions"]["code"], "VALIDATION", "{response:#}");
         assert_eq!(response["errors"][0]["extensions"]["field"], field);
     }
+    // A hundred customers with all their complaints is priced before it runs.
+    let heavy = app.gql(Some(&sup), q, json!({ "from": FROM, "to": TO, "first": 100 })).await;
+    assert_eq!(heavy["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{heavy:#}");
     let admin = app.login_as("admin@example.com").await;
     assert_eq!(app.error_code(Some(&admin), q, vars).await, "FORBIDDEN");
 }
