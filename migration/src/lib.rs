@@ -17,6 +17,7 @@ mod m20261126_001101_search_trigram;
 mod m20261126_001201_closed_loop;
 mod m20261126_001202_promises_contacts;
 mod m20261126_001301_stats_indexes;
+mod m20261126_001302_stats_callback_index;
 mod m20261126_001401_filter_indexes;
 mod m20261126_001002_login_attempts;
 
@@ -80,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_001201_closed_loop::Migration),
             Box::new(m20261126_001202_promises_contacts::Migration),
             Box::new(m20261126_001301_stats_indexes::Migration),
+            Box::new(m20261126_001302_stats_callback_index::Migration),
             Box::new(m20261126_001401_filter_indexes::Migration),
             Box::new(m20261126_001002_login_attempts::Migration),
         ]

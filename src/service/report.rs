@@ -259,7 +259,8 @@ impl Report {
     }
 
     /// One row per bucket: `section,key,label,<figures…>,preventive_measures`.
-    /// Sections: `total`, `previous`, `change`, the breakdowns, `top_root_cause`.
+    /// Sections: `total`, `previous`, `change`, the breakdowns, `top_root_cause`,
+    /// then `close_outcome` (the month's closed complaints per outcome, in `count`).
     pub fn to_csv(&self) -> String {
         let mut out = String::new();
         let mut row = |fields: Vec<String>| {
@@ -288,6 +289,11 @@ impl Report {
             let mut figures = vec![String::new(); HEADERS.len()];
             figures[0] = r.count.to_string();
             row(line("top_root_cause", &r.key, &r.label, figures, r.preventive_measures.join("; ")));
+        }
+        for o in &self.totals.close_outcomes {
+            let mut figures = vec![String::new(); HEADERS.len()];
+            figures[0] = o.count.to_string();
+            row(line("close_outcome", o.outcome.as_str(), &stats::humanize(o.outcome.as_str()), figures, String::new()));
         }
         out
     }
@@ -328,6 +334,11 @@ impl Report {
                 r.count,
                 md(&r.preventive_measures.join("; "))
             ));
+        }
+        out.push_str("\n## Closure outcomes\n\n| outcome | name | this month | previous month |\n|---|---|---:|---:|\n");
+        for (now, before) in self.totals.close_outcomes.iter().zip(&self.previous.close_outcomes) {
+            let key = now.outcome.as_str();
+            out.push_str(&format!("| {key} | {} | {} | {} |\n", stats::humanize(key), now.count, before.count));
         }
         out
     }

@@ -17,10 +17,12 @@
 //!   boundaries computed in Rust ([`crate::domain::periods`]) and matched with a
 //!   balanced `CASE` over bound instants, never a database time-zone function.
 //!
-//! The figures that issue 12 ("close the loop") will give better data for —
-//! callbacks, repeat customers, first-contact resolution and groups — each
-//! take their SQL from one function in [`sources`], so switching them to the
-//! new tables is a change in one place.
+//! The figures of the closed loop (issue 12) read its data: `repeatRate` the
+//! repeat marker intake stores (`complaint.repeat_of_id`), `callbackReachRate`
+//! the `callback_attempt` table (aggregated once per request for the range's
+//! complaints, joined, never looked up per complaint), `firstContactResolutionRate`
+//! and `closeOutcomes` the closure outcome (`complaint.close_outcome`). Each
+//! takes its SQL from one function in [`sources`].
 
 use std::collections::HashMap;
 
@@ -39,6 +41,7 @@ use crate::{
     domain::{
         periods::{self, Period, PeriodUnit},
         policy,
+        enums::CloseOutcome,
         validation::Currency,
     },
     error::{AppError, AppResult},
@@ -154,34 +157,55 @@ pub struct StatsBucket {
     pub satisfaction_responses: i64,
     /// Share of satisfied customers among those asked.
     pub satisfied_rate: Option<f64>,
-    /// Share of callbacks that reached the customer.
+    /// Of the complaints with at least one callback attempt, the share where
+    /// at least one attempt reached the customer.
     pub callback_reach_rate: Option<f64>,
     /// Share of complaints with an escalation request that was not rejected.
     pub escalation_rate: Option<f64>,
     /// Share of complaints reopened at least once.
     pub reopen_rate: Option<f64>,
-    /// Share of complaints whose customer (same phone or email) complained before.
+    /// Share of complaints that intake marked as a repeat (`isRepeat`: the same
+    /// customer complained within the repeat window before).
     pub repeat_rate: Option<f64>,
-    /// Share of complaints closed without reopening or escalation.
+    /// Share of complaints closed with the outcome RESOLVED_AT_FIRST_CONTACT.
     pub first_contact_resolution_rate: Option<f64>,
     /// Complaints that are part of a group complaint.
     pub group_complaint_count: i64,
     /// Compensation accepted by customers, per currency (exact).
     pub compensation_totals: Vec<MoneyTotal>,
+    /// How the closed complaints were closed: every outcome, in the order of
+    /// `CloseOutcome`, with its count (zeros included). Closed complaints
+    /// without an outcome (closed before the loop recorded one) are not listed.
+    pub close_outcomes: Vec<OutcomeCount>,
 }
 
-/// Which of the costlier figures to compute (each needs a correlated lookup
-/// per complaint); the resolver asks only for those the query selects.
+/// How many complaints of a bucket were closed with one outcome.
+#[derive(async_graphql::SimpleObject, serde::Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct OutcomeCount {
+    /// The closure outcome.
+    #[serde(serialize_with = "outcome_name")]
+    pub outcome: CloseOutcome,
+    /// Complaints closed with it.
+    pub count: i64,
+}
+
+fn outcome_name<S: serde::Serializer>(outcome: &CloseOutcome, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(outcome.as_str())
+}
+
+/// Which of the figures that join another table to compute (each is one
+/// aggregate joined to the range's complaints); the resolver asks only for
+/// those the query selects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Figures {
-    /// `repeatRate`: an earlier complaint by the same customer.
-    pub repeat: bool,
-    /// `escalationRate` and `firstContactResolutionRate`: the complaint's escalations.
+    /// `callbackReachRate`: the complaint's callback attempts.
+    pub callback: bool,
+    /// `escalationRate`: the complaint's escalations.
     pub escalation: bool,
 }
 
 impl Figures {
-    pub const ALL: Figures = Figures { repeat: true, escalation: true };
+    pub const ALL: Figures = Figures { callback: true, escalation: true };
 }
 
 /// `[from, to)` after validation.
@@ -242,6 +266,9 @@ pub async fn snapshot(db: &sea_orm::DatabaseConnection) -> Result<sea_orm::Datab
             // Sorting and hashing 100 000 rows spills to disk at the default 4 MB.
             txn.execute_unprepared("SET LOCAL jit = off").await?;
             txn.execute_unprepared("SET LOCAL work_mem = '64MB'").await?;
+            // A parallel plan rebuilds the joined aggregates (callbacks,
+            // escalations) in every worker: triple the work for one month.
+            txn.execute_unprepared("SET LOCAL max_parallel_workers_per_gather = 0").await?;
             Ok(txn)
         }
         _ => db.begin().await,
@@ -271,7 +298,11 @@ pub async fn compute(
         for (i, v) in values.iter_mut().enumerate() {
             *v = row.try_get_by_index::<i64>(i + 1)?;
         }
-        sums.insert(key, Sums(values));
+        let mut outcomes = Vec::with_capacity(CloseOutcome::ALL.len());
+        for i in 0..CloseOutcome::ALL.len() {
+            outcomes.push(row.try_get_by_index::<i64>(values.len() + 1 + i)?);
+        }
+        sums.insert(key, Sums(values, outcomes));
     }
     let mut p90s: HashMap<Key, i64> = HashMap::new();
     for row in db.query_all_raw(p90).await? {
@@ -329,7 +360,16 @@ pub async fn compute(
             out
         }
     };
-    Ok(out)
+    // Empty buckets list every outcome too, with zeros.
+    Ok(out
+        .into_iter()
+        .map(|mut b| {
+            if b.close_outcomes.is_empty() {
+                b.close_outcomes = CloseOutcome::ALL.iter().map(|o| OutcomeCount { outcome: *o, count: 0 }).collect();
+            }
+            b
+        })
+        .collect())
 }
 
 /// The three statements of one request, and the calendar periods they bucket by.
@@ -363,7 +403,13 @@ pub fn statements(
     let main = wrap(inner(Need::Main), |sql| {
         format!(
             "SELECT {key_sql}, COUNT(*), {} FROM ({sql}) f GROUP BY bucket_key",
-            MAIN_SUMS.iter().map(|s| format!("CAST(COALESCE(SUM({s}), 0) AS BIGINT)")).collect::<Vec<_>>().join(", ")
+            MAIN_SUMS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .chain(CloseOutcome::ALL.iter().map(|o| format!("CASE WHEN outcome = '{}' THEN 1 ELSE 0 END", o.as_str())))
+                .map(|s| format!("CAST(COALESCE(SUM({s}), 0) AS BIGINT)"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     });
     let p90 = wrap(inner(Need::Resolution), |sql| {
@@ -409,11 +455,14 @@ const MAIN_SUMS: [&str; 21] = [
     "grouped",
 ];
 
-/// A row of the main statement: `COUNT(*)`, then [`MAIN_SUMS`].
-struct Sums([i64; MAIN_SUMS.len() + 1]);
+/// A row of the main statement: `COUNT(*)`, then [`MAIN_SUMS`]; then the
+/// count of each closure outcome, in the order of `CloseOutcome::ALL`.
+struct Sums([i64; MAIN_SUMS.len() + 1], Vec<i64>);
 
 impl Sums {
     fn bucket(&self, p90_secs: Option<i64>) -> StatsBucket {
+        let close_outcomes =
+            CloseOutcome::ALL.iter().zip(&self.1).map(|(o, n)| OutcomeCount { outcome: *o, count: *n }).collect();
         let [
             count,
             open,
@@ -458,6 +507,7 @@ impl Sums {
             repeat_rate: ratio(repeat, count),
             first_contact_resolution_rate: ratio(fcr, count),
             group_complaint_count: grouped,
+            close_outcomes,
             ..StatsBucket::default()
         }
     }
@@ -548,9 +598,17 @@ fn facts(
             if figures.escalation {
                 q.join_subquery(
                     sea_orm::sea_query::JoinType::LeftJoin,
-                    sources::escalations(),
+                    sources::escalations(range),
                     Alias::new("esc"),
                     Expr::cust("\"esc\".\"complaint_id\" = \"complaint\".\"id\""),
+                );
+            }
+            if figures.callback {
+                q.join_subquery(
+                    sea_orm::sea_query::JoinType::LeftJoin,
+                    sources::callbacks(range),
+                    Alias::new("cb"),
+                    Expr::cust("\"cb\".\"complaint_id\" = \"complaint\".\"id\""),
                 );
             }
             q.expr_as(flag(format!("{} NOT IN ('RESOLVED', 'CLOSED')", col("status"))), Alias::new("is_open"))
@@ -564,37 +622,70 @@ fn facts(
                 .expr_as(Expr::cust(col("satisfaction_score")), Alias::new("score"))
                 .expr_as(flag(format!("{} IS NOT NULL", col("satisfied"))), Alias::new("sat_known"))
                 .expr_as(flag(col("satisfied")), Alias::new("sat_yes"))
-                .expr_as(flag(sources::callback_known()), Alias::new("cb_known"))
-                .expr_as(flag(sources::callback_reached()), Alias::new("cb_yes"))
+                .expr_as(if figures.callback { flag(sources::callback_known()) } else { Expr::cust("0") }, Alias::new("cb_known"))
+                .expr_as(if figures.callback { flag(sources::callback_reached()) } else { Expr::cust("0") }, Alias::new("cb_yes"))
                 .expr_as(if figures.escalation { flag(sources::escalated()) } else { Expr::cust("0") }, Alias::new("escalated"))
                 .expr_as(flag(format!("{} > 0", col("reopen_count"))), Alias::new("reopened"))
-                .expr_as(if figures.repeat { flag(sources::repeat()) } else { Expr::cust("0") }, Alias::new("is_repeat"))
-                .expr_as(
-                    if figures.escalation { flag(sources::first_contact_resolution()) } else { Expr::cust("0") },
-                    Alias::new("fcr"),
-                )
-                .expr_as(flag(sources::group_member()), Alias::new("grouped"));
+                .expr_as(flag(sources::repeat()), Alias::new("is_repeat"))
+                .expr_as(flag(sources::first_contact_resolution()), Alias::new("fcr"))
+                .expr_as(flag(sources::group_member()), Alias::new("grouped"))
+                .expr_as(Expr::cust(col("close_outcome")), Alias::new("outcome"));
         }
     }
     q
 }
 
-/// The SQL of the figures whose data the "close the loop" work (issue 12)
-/// improves. Each is a boolean SQL expression over the current complaint row
-/// (`"complaint"`); switching a figure to new tables changes only its function.
+/// The SQL of the figures that read the closed loop's data (issue 12). Each
+/// is a boolean SQL expression over the current complaint row (`"complaint"`)
+/// and the aggregates joined to it (`"cb"`, `"esc"`), or such an aggregate.
 pub mod sources {
-    use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
+    use sea_orm::{
+        ColumnTrait, Condition,
+        sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement},
+    };
 
-    use super::col;
+    use super::{Range, col};
+    use entity::complaint;
 
-    /// A callback was made (today: the complaint's one recorded callback).
+    /// The complaint had at least one callback attempt (`cb` is [`callbacks`]).
     pub fn callback_known() -> String {
-        format!("{} IS NOT NULL", col("callback_reached"))
+        "\"cb\".\"complaint_id\" IS NOT NULL".to_owned()
     }
 
-    /// The callback reached the customer.
+    /// At least one of its callback attempts reached the customer.
     pub fn callback_reached() -> String {
-        col("callback_reached")
+        "\"cb\".\"reached\" = 1".to_owned()
+    }
+
+    /// The ids of the complaints created in the range: what the joined
+    /// aggregates are restricted to, so they read only the range's rows.
+    fn in_range(range: Range) -> SelectStatement {
+        Query::select()
+            .column(complaint::Column::Id)
+            .from(complaint::Entity)
+            .cond_where(
+                Condition::all()
+                    .add(complaint::Column::CreatedAt.gte(range.from))
+                    .add(complaint::Column::CreatedAt.lt(range.to)),
+            )
+            .to_owned()
+    }
+
+    /// Per complaint of the range with callback attempts (any cycle): `reached`
+    /// is 1 when one of them reached the customer. One aggregate, joined,
+    /// instead of a lookup per complaint. An attempt is recorded after its
+    /// complaint was created, so only attempts since the range began can
+    /// belong to it (a day's margin for clocks between servers): that bound
+    /// reads the index `callback_attempt_at`, not the whole table.
+    pub fn callbacks(range: Range) -> SelectStatement {
+        Query::select()
+            .expr_as(Expr::cust("\"complaint_id\""), Alias::new("complaint_id"))
+            .expr_as(Expr::cust("MAX(CASE WHEN \"reached\" THEN 1 ELSE 0 END)"), Alias::new("reached"))
+            .from(Alias::new("callback_attempt"))
+            .and_where(Expr::col(Alias::new("at")).gte(range.from - chrono::Duration::days(1)))
+            .and_where(Expr::col(Alias::new("complaint_id")).in_subquery(in_range(range)))
+            .add_group_by([Expr::cust("\"complaint_id\"")])
+            .to_owned()
     }
 
     /// At least one escalation request that was not rejected (`esc` is
@@ -603,39 +694,29 @@ pub mod sources {
         "\"esc\".\"live\" = 1".to_owned()
     }
 
-    /// Per complaint that has escalation requests: `live` is 1 when one was
-    /// not rejected. One hash aggregate, joined to the range's complaints,
-    /// instead of a lookup per complaint.
-    pub fn escalations() -> SelectStatement {
+    /// Per complaint of the range that has escalation requests: `live` is 1
+    /// when one was not rejected.
+    pub fn escalations(range: Range) -> SelectStatement {
         Query::select()
             .expr_as(Expr::cust("\"complaint_id\""), Alias::new("complaint_id"))
             .expr_as(Expr::cust("MAX(CASE WHEN \"status\" <> 'REJECTED' THEN 1 ELSE 0 END)"), Alias::new("live"))
             .from(Alias::new("escalation"))
+            .and_where(Expr::col(Alias::new("complaint_id")).in_subquery(in_range(range)))
             .add_group_by([Expr::cust("\"complaint_id\"")])
             .to_owned()
     }
 
-    /// The customer complained before (today: an earlier complaint by a
-    /// customer with the same phone or the same email).
+    /// Intake marked the complaint as a repeat of the same customer's earlier one.
     pub fn repeat() -> String {
-        let earlier = |field: &str| {
-            format!(
-                "EXISTS (SELECT 1 FROM \"customer\" me JOIN \"customer\" pc ON pc.\"{field}\" = me.\"{field}\" \
-                 JOIN \"complaint\" p ON p.\"customer_id\" = pc.\"id\" \
-                 WHERE me.\"id\" = {customer} AND p.\"created_at\" < {created})",
-                customer = col("customer_id"),
-                created = col("created_at"),
-            )
-        };
-        format!("({} OR {})", earlier("phone"), earlier("email"))
+        format!("{} IS NOT NULL", col("repeat_of_id"))
     }
 
-    /// Resolved at the first contact (today: closed, never reopened, never escalated).
+    /// Closed with the outcome RESOLVED_AT_FIRST_CONTACT (`resolveAtFirstContact`).
     pub fn first_contact_resolution() -> String {
-        format!("({} = 'CLOSED' AND {} = 0 AND \"esc\".\"complaint_id\" IS NULL)", col("status"), col("reopen_count"))
+        format!("{} = 'RESOLVED_AT_FIRST_CONTACT'", col("close_outcome"))
     }
 
-    /// Part of a group complaint (today: the `groupComplaint` flag).
+    /// Part of a group complaint (the `groupComplaint` flag).
     pub fn group_member() -> String {
         col("group_complaint")
     }
@@ -764,21 +845,48 @@ impl Key {
 /// A customer with several complaints in a range, and those complaints.
 pub struct RepeatCustomer {
     pub complaint_count: i64,
-    /// Newest first.
+    /// Newest first, at most [`REPEAT_COMPLAINTS_SHOWN`].
     pub complaints: Vec<complaint::Model>,
-    /// The customer record of the newest complaint.
     pub customer: entity::customer::Model,
 }
 
-/// How a customer is recognised across complaints (today: phone, else email;
-/// issue 12's customer identity replaces this).
-fn identity() -> Expr {
-    Expr::cust("COALESCE(\"customer\".\"phone\", \"customer\".\"email\")")
+/// Most complaints listed per repeat customer (the newest); `complaintCount`
+/// still counts them all.
+pub const REPEAT_COMPLAINTS_SHOWN: usize = 100;
+
+/// Where a page of `repeatComplaints` continues: after this customer, whose
+/// count places it in the order (most complaints first, then customer id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RepeatCursor {
+    pub count: i64,
+    pub customer_id: Uuid,
+}
+
+impl RepeatCursor {
+    pub fn encode(self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}", self.count, self.customer_id))
+    }
+
+    pub fn decode(field: &'static str, text: &str) -> AppResult<RepeatCursor> {
+        use base64::Engine;
+        let invalid = || AppError::validation(field, "is not a cursor of this list");
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
+        let raw = String::from_utf8(raw).map_err(|_| invalid())?;
+        let (count, id) = raw.split_once('|').ok_or_else(invalid)?;
+        Ok(RepeatCursor {
+            count: count.parse().map_err(|_| invalid())?,
+            customer_id: Uuid::parse_str(id).map_err(|_| invalid())?,
+        })
+    }
 }
 
 /// `repeatComplaints`: customers with at least `min_count` complaints created
-/// in the range that the caller may read, most complaints first. Three
-/// statements: the groups, their complaints, their customers.
+/// in the range that the caller may read, most complaints first (then by
+/// customer), one page after `after`; and whether more follow. A customer is
+/// the one intake matched by normalised phone or email (issue 12), so their
+/// complaints share one `customer_id`. Three statements: the page of
+/// customers, their complaints, their records.
 #[tracing::instrument(skip_all)]
 pub async fn repeat_complaints(
     services: &Services,
@@ -787,9 +895,10 @@ pub async fn repeat_complaints(
     to: DateTime<Utc>,
     min_count: i32,
     first: i32,
-) -> AppResult<Vec<RepeatCustomer>> {
+    after: Option<RepeatCursor>,
+) -> AppResult<(Vec<RepeatCustomer>, bool)> {
     use entity::customer;
-    use sea_orm::{QueryOrder, sea_query::JoinType};
+    use sea_orm::{Order, QueryOrder};
     if policy::stats_scope(actor).is_none() {
         return Err(AppError::forbidden("administrators do not see complaint statistics"));
     }
@@ -801,72 +910,63 @@ pub async fn repeat_complaints(
         return Err(AppError::validation("first", "must be between 1 and 100"));
     }
     let db = &services.db;
-    let backend = db.get_database_backend();
     let in_scope = Condition::all()
         .add(complaint::Column::CreatedAt.gte(range.from))
         .add(complaint::Column::CreatedAt.lt(range.to))
         .add(super::complaints::scope_condition(actor));
-    let mut q = Query::select();
-    q.expr_as(identity(), Alias::new("ident"))
+    let count = || Expr::cust("COUNT(*)");
+    let mut having = Condition::all().add(count().gte(i64::from(min_count)));
+    if let Some(after) = after {
+        having = having.add(
+            Condition::any().add(count().lt(after.count)).add(
+                Condition::all()
+                    .add(count().eq(after.count))
+                    .add(Expr::col((complaint::Entity, complaint::Column::CustomerId)).gt(after.customer_id)),
+            ),
+        );
+    }
+    let groups = Query::select()
+        .column((complaint::Entity, complaint::Column::CustomerId))
+        .expr(count())
         .from(complaint::Entity)
-        .join(
-            JoinType::InnerJoin,
-            customer::Entity,
-            Expr::col((customer::Entity, customer::Column::Id)).equals((complaint::Entity, complaint::Column::CustomerId)),
-        )
-        .cond_where(in_scope.clone());
-    // min_count and first are validated integers: safe as literals.
-    let groups = wrap(backend.build(&q), |sql| {
-        format!(
-            "SELECT ident, COUNT(*) FROM ({sql}) f WHERE ident IS NOT NULL GROUP BY ident \
-             HAVING COUNT(*) >= {min_count} ORDER BY COUNT(*) DESC, ident LIMIT {first}"
-        )
-    });
-    let mut order: Vec<(String, i64)> = Vec::new();
-    for row in db.query_all_raw(groups).await? {
+        .cond_where(in_scope.clone())
+        .group_by_col((complaint::Entity, complaint::Column::CustomerId))
+        .cond_having(having)
+        .order_by_expr(count(), Order::Desc)
+        .order_by((complaint::Entity, complaint::Column::CustomerId), Order::Asc)
+        .limit(first as u64 + 1)
+        .to_owned();
+    let mut order: Vec<(Uuid, i64)> = Vec::new();
+    for row in db.query_all(&groups).await? {
         order.push((row.try_get_by_index(0)?, row.try_get_by_index(1)?));
     }
+    let more = order.len() > first as usize;
+    order.truncate(first as usize);
     if order.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), more));
     }
-    let idents: Vec<String> = order.iter().map(|(i, _)| i.clone()).collect();
-    let customers_of = Query::select()
-        .column(customer::Column::Id)
-        .from(customer::Entity)
-        .cond_where(
-            Condition::any().add(customer::Column::Phone.is_in(idents.clone())).add(
-                Condition::all().add(customer::Column::Phone.is_null()).add(customer::Column::Email.is_in(idents.clone())),
-            ),
-        )
-        .to_owned();
+    let ids: Vec<Uuid> = order.iter().map(|(id, _)| *id).collect();
     let complaints = complaint::Entity::find()
         .filter(in_scope)
-        .filter(complaint::Column::CustomerId.in_subquery(customers_of))
+        .filter(complaint::Column::CustomerId.is_in(ids.clone()))
         .order_by_desc(complaint::Column::CreatedAt)
         .order_by_desc(complaint::Column::Id)
         .all(db)
         .await?;
-    let customer_ids: Vec<Uuid> = complaints.iter().map(|c| c.customer_id).collect();
-    let customers: HashMap<Uuid, customer::Model> = customer::Entity::find()
-        .filter(customer::Column::Id.is_in(customer_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    let mut grouped: HashMap<String, Vec<complaint::Model>> = HashMap::new();
+    let mut customers: HashMap<Uuid, customer::Model> =
+        customer::Entity::find().filter(customer::Column::Id.is_in(ids)).all(db).await?.into_iter().map(|c| (c.id, c)).collect();
+    let mut grouped: HashMap<Uuid, Vec<complaint::Model>> = HashMap::new();
     for c in complaints {
-        let Some(cu) = customers.get(&c.customer_id) else { continue };
-        if let Some(ident) = cu.phone.clone().or_else(|| cu.email.clone()) {
-            grouped.entry(ident).or_default().push(c);
+        let theirs = grouped.entry(c.customer_id).or_default();
+        if theirs.len() < REPEAT_COMPLAINTS_SHOWN {
+            theirs.push(c);
         }
     }
-    Ok(order
+    let page = order
         .into_iter()
-        .filter_map(|(ident, count)| {
-            let complaints = grouped.remove(&ident)?;
-            let customer = customers.get(&complaints.first()?.customer_id)?.clone();
-            Some(RepeatCustomer { complaint_count: count, complaints, customer })
+        .filter_map(|(id, count)| {
+            Some(RepeatCustomer { complaint_count: count, complaints: grouped.remove(&id)?, customer: customers.remove(&id)? })
         })
-        .collect())
+        .collect();
+    Ok((page, more))
 }

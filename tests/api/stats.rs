@@ -99,6 +99,7 @@ struct Fact {
     closed: bool,
     score: Option<i64>,
     satisfied: Option<bool>,
+    /// Whether a callback attempt reached the customer (None: no attempt).
     reached: Option<bool>,
     escalated: bool,
     reopened: bool,
@@ -106,6 +107,8 @@ struct Fact {
     fcr: bool,
     group: bool,
     compensation: Option<(i64, &'static str)>,
+    /// How it was closed (a `CloseOutcome`), when it is closed.
+    outcome: Option<&'static str>,
 }
 
 impl Fact {
@@ -152,9 +155,10 @@ fn mix() -> Vec<Fact> {
         fcr: false,
         group: false,
         compensation: None,
+        outcome: None,
     };
     vec![
-        // Closed at the first contact, satisfied, compensated in CNY.
+        // The whole loop, closed satisfied at the callback, compensated in CNY.
         Fact {
             name: "c1",
             day: "2026-08-10",
@@ -169,8 +173,8 @@ fn mix() -> Vec<Fact> {
             score: Some(5),
             satisfied: Some(true),
             reached: Some(true),
-            fcr: true,
             compensation: Some((12050, "CNY")),
+            outcome: Some("RESOLVED_SATISFIED"),
             ..base.clone()
         },
         // The same customer again, late on both deadlines, unsatisfied: reopened; compensated in USD.
@@ -234,7 +238,8 @@ fn mix() -> Vec<Fact> {
             compensation: Some((20000, "CNY")),
             ..base.clone()
         },
-        // Closed satisfied, then reopened by the customer.
+        // The first callback does not reach the customer, the second does:
+        // closed satisfied, then reopened by the customer (the outcome is gone).
         Fact {
             name: "c5",
             month: "2026-09",
@@ -242,7 +247,7 @@ fn mix() -> Vec<Fact> {
             channel: "WEB_FORM",
             root_cause: Some("PRODUCT_DEFECT"),
             demand: "REPLACEMENT",
-            phone: "+86 100 0005",
+            phone: "+86 138 0013 8005",
             created: "2026-09-05T06:00:00Z",
             ack_min: Some(15),
             res_h: Some(20),
@@ -252,7 +257,7 @@ fn mix() -> Vec<Fact> {
             reopened: true,
             ..base.clone()
         },
-        // Never acknowledged; its escalation request was rejected.
+        // Never acknowledged; its escalation request was rejected; withdrawn.
         Fact {
             name: "c6",
             month: "2026-09",
@@ -263,6 +268,9 @@ fn mix() -> Vec<Fact> {
             emotion: "ANGRY",
             phone: "+86 100 0006",
             created: "2026-09-10T01:00:00Z",
+            open: false,
+            closed: true,
+            outcome: Some("WITHDRAWN"),
             ..base.clone()
         },
         // Compensation offered and declined: not counted.
@@ -277,6 +285,27 @@ fn mix() -> Vec<Fact> {
             ack_min: Some(25),
             ..base.clone()
         },
+        // c5's customer again, matched by phone only (written differently, and
+        // another email), resolved at the first contact, satisfied.
+        Fact {
+            name: "c8",
+            month: "2026-09",
+            day: "2026-09-15",
+            category: "SERVICE_DELAY",
+            channel: "HOTLINE",
+            demand: "EXPLANATION",
+            phone: "138-0013-8005",
+            created: "2026-09-15T08:00:00Z",
+            ack_min: Some(3),
+            res_h: Some(1),
+            open: false,
+            closed: true,
+            satisfied: Some(true),
+            repeat: true,
+            fcr: true,
+            outcome: Some("RESOLVED_AT_FIRST_CONTACT"),
+            ..base.clone()
+        },
     ]
 }
 
@@ -284,7 +313,8 @@ const Q_STATS: &str = "query($from: DateTime!, $to: DateTime!, $by: StatsDimensi
     complaintStats(from: $from, to: $to, groupBy: $by, filter: $filter) { key label count openCount closedCount \
     avgFirstResponseMinutes avgResolutionHours p90ResolutionHours slaCompliance firstResponseBreachedCount \
     resolutionBreachedCount avgSatisfaction satisfactionResponses satisfiedRate callbackReachRate escalationRate \
-    reopenRate repeatRate firstContactResolutionRate groupComplaintCount compensationTotals { amount currency } } }";
+    reopenRate repeatRate firstContactResolutionRate groupComplaintCount compensationTotals { amount currency } \
+    closeOutcomes { outcome count } } }";
 
 async fn stats(app: &TestApp, token: &str, by: &str, filter: Value) -> Vec<Value> {
     let data = app.ok(token, Q_STATS, json!({ "from": FROM, "to": TO, "by": by, "filter": filter })).await;
@@ -351,8 +381,8 @@ async fn record_mix(app: &TestApp) -> BTreeMap<&'static str, Value> {
             .await;
         ids.insert(f.name, c["id"].clone());
     }
-    let (c1, c2, c3, c4, c5, c6, c7) =
-        (&ids["c1"], &ids["c2"], &ids["c3"], &ids["c4"], &ids["c5"], &ids["c6"], &ids["c7"]);
+    let (c1, c2, c3, c4, c5, c6, c7, c8) =
+        (&ids["c1"], &ids["c2"], &ids["c3"], &ids["c4"], &ids["c5"], &ids["c6"], &ids["c7"], &ids["c8"]);
     // c1: the whole loop, satisfied.
     acknowledge(app, &agent, c1).await;
     finding(app, &agent, c1, "PRODUCT_DEFECT").await;
@@ -389,6 +419,7 @@ async fn record_mix(app: &TestApp) -> BTreeMap<&'static str, Value> {
     propose(app, &agent, c5, None, "CNY", "QC at packing").await;
     decide(app, &agent, c5, true).await;
     resolve(app, &agent, c5).await;
+    callback(app, &agent, c5, false, false, None).await;
     callback(app, &agent, c5, true, true, Some(4)).await;
     step(app, &agent, c5, "reopenComplaint", ", $r: String!", ", reason: $r", json!({ "r": "broke again" })).await;
     // c6: an escalation request, rejected.
@@ -401,11 +432,15 @@ async fn record_mix(app: &TestApp) -> BTreeMap<&'static str, Value> {
         .await["requestEscalation"]["id"]
         .clone();
     app.ok(&sup, "mutation($e: ID!) { rejectEscalation(id: $e, reason: \"no need\") { id } }", json!({ "e": e })).await;
+    step(app, &agent, c6, "closeComplaint", ", $r: String!, $o: CloseOutcome", ", reason: $r, outcome: $o", json!({ "r": "withdrawn", "o": "WITHDRAWN" }))
+        .await;
     // c7: compensation declined.
     acknowledge(app, &agent, c7).await;
     finding(app, &agent, c7, "PRODUCT_DEFECT").await;
     propose(app, &agent, c7, Some("99.99"), "CNY", "Supplier audit").await;
     decide(app, &agent, c7, false).await;
+    // c8: handled during the first contact.
+    step(app, &agent, c8, "resolveAtFirstContact", ", $s: String!", ", summary: $s, satisfied: true", json!({ "s": "explained" })).await;
     // c2 becomes sensitive: auditors see its customer masked.
     step(app, &sup, c2, "setFlags", ", $i: FlagsInput!", ", input: $i", json!({ "i": { "sensitive": true } })).await;
 
@@ -439,6 +474,17 @@ async fn record_mix(app: &TestApp) -> BTreeMap<&'static str, Value> {
     }
     ids
 }
+
+/// Every closure outcome, in the order of the `CloseOutcome` enum.
+const OUTCOMES: [&str; 7] = [
+    "RESOLVED_SATISFIED",
+    "UNREACHABLE",
+    "WITHDRAWN",
+    "DUPLICATE",
+    "EXPLAINED",
+    "DEMAND_REFUSED",
+    "RESOLVED_AT_FIRST_CONTACT",
+];
 
 /// The expected figures of a group of the mix, computed independently of the server.
 fn expected(facts: &[&Fact], key: &str) -> Value {
@@ -484,6 +530,10 @@ fn expected(facts: &[&Fact], key: &str) -> Value {
         "firstContactResolutionRate": ratio(count(&|f| f.fcr), n),
         "groupComplaintCount": count(&|f| f.group),
         "compensationTotals": money,
+        "closeOutcomes": OUTCOMES
+            .iter()
+            .map(|o| json!({ "outcome": o, "count": count(&|f| f.outcome == Some(*o)) }))
+            .collect::<Vec<_>>(),
     })
 }
 
@@ -507,7 +557,7 @@ async fn every_figure_of_every_dimension_matches_the_known_mix(app: &TestApp) {
             .to_owned()
     };
     let (agent_a, agent_b) = (user("agent@example.com"), user("agent2@example.com"));
-    assert_eq!(ids.len(), 7);
+    assert_eq!(ids.len(), 8);
 
     type KeyOf = Box<dyn Fn(&Fact) -> String>;
     let dimensions: Vec<(&str, KeyOf)> = vec![
@@ -541,22 +591,40 @@ async fn every_figure_of_every_dimension_matches_the_known_mix(app: &TestApp) {
     let months = stats(app, &auditor, "MONTH", Value::Null).await;
     assert_eq!(months.len(), 2);
     assert_eq!((months[0]["key"].as_str(), months[0]["count"].as_i64()), (Some("2026-08"), Some(3)));
-    assert_eq!((months[1]["key"].as_str(), months[1]["count"].as_i64()), (Some("2026-09"), Some(4)));
+    assert_eq!((months[1]["key"].as_str(), months[1]["count"].as_i64()), (Some("2026-09"), Some(5)));
     assert_eq!(months[0]["avgFirstResponseMinutes"], json!(25.0));
     assert_eq!(months[0]["avgResolutionHours"], json!(20.0));
     assert_eq!(months[0]["p90ResolutionHours"], json!(30.0));
     assert_eq!(months[0]["slaCompliance"], json!(1.0 / 3.0));
     assert_eq!(months[0]["compensationTotals"], json!([{ "amount": "120.50", "currency": "CNY" }, { "amount": "30.00", "currency": "USD" }]));
     assert_eq!(months[1]["compensationTotals"], json!([{ "amount": "200.00", "currency": "CNY" }]));
+    // September: c4 (one attempt, unreached) and c5 (unreached, then reached)
+    // had callbacks: one complaint of two reached, though one attempt of three.
     assert_eq!(months[1]["callbackReachRate"], json!(0.5));
     assert_eq!(months[1]["groupComplaintCount"], json!(1));
+    // c4 and c8 are repeats of September's five; c8 alone was resolved at the first contact.
+    assert_eq!(months[1]["repeatRate"], json!(0.4));
+    assert_eq!(months[1]["firstContactResolutionRate"], json!(0.2));
+    assert_eq!(months[0]["repeatRate"], json!(1.0 / 3.0));
+    assert_eq!(months[0]["firstContactResolutionRate"], json!(0.0));
+    let outcomes = |m: &Value| -> Vec<(String, i64)> {
+        m["closeOutcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["count"] != 0)
+            .map(|o| (o["outcome"].as_str().unwrap().to_owned(), o["count"].as_i64().unwrap()))
+            .collect()
+    };
+    assert_eq!(outcomes(&months[0]), [("RESOLVED_SATISFIED".to_owned(), 1)]);
+    assert_eq!(outcomes(&months[1]), [("WITHDRAWN".to_owned(), 1), ("RESOLVED_AT_FIRST_CONTACT".to_owned(), 1)]);
 
     // Days and weeks: every period listed, empty ones with zeros.
     let days = stats(app, &auditor, "DAY", Value::Null).await;
     assert_eq!(days.len(), 61);
     let day = |key: &str| days.iter().find(|d| d["key"] == key).unwrap()["count"].as_i64().unwrap();
     assert_eq!((day("2026-08-31"), day("2026-09-01"), day("2026-08-01"), day("2026-09-30")), (1, 1, 0, 0));
-    assert_eq!(days.iter().map(|d| d["count"].as_i64().unwrap()).sum::<i64>(), 7);
+    assert_eq!(days.iter().map(|d| d["count"].as_i64().unwrap()).sum::<i64>(), 8);
     for d in &days {
         let key = d["key"].as_str().unwrap();
         let of_day: Vec<&Fact> = facts.iter().filter(|f| f.day == key).collect();
@@ -566,7 +634,7 @@ async fn every_figure_of_every_dimension_matches_the_known_mix(app: &TestApp) {
     let weeks = stats(app, &auditor, "WEEK", Value::Null).await;
     assert_eq!(weeks.first().unwrap()["key"], "2026-W31");
     assert_eq!(weeks.last().unwrap()["key"], "2026-W40");
-    assert_eq!(weeks.iter().map(|w| w["count"].as_i64().unwrap()).sum::<i64>(), 7);
+    assert_eq!(weeks.iter().map(|w| w["count"].as_i64().unwrap()).sum::<i64>(), 8);
     // 31 August is a Monday: c3 (Monday 23:59:59), c4 (Tuesday 00:00) and c5 (Saturday) share week 36.
     assert_eq!(weeks.iter().find(|w| w["key"] == "2026-W36").unwrap()["count"], 3);
 
@@ -574,7 +642,8 @@ async fn every_figure_of_every_dimension_matches_the_known_mix(app: &TestApp) {
     let teams = stats(app, &auditor, "TEAM", Value::Null).await;
     assert_eq!(teams[0]["label"], "Frontline A");
     let causes = stats(app, &auditor, "ROOT_CAUSE", Value::Null).await;
-    assert_eq!(causes[0]["label"], "Product defect");
+    let label = |key: &str| causes.iter().find(|c| c["key"] == key).unwrap()["label"].clone();
+    assert_eq!((label("PRODUCT_DEFECT"), label("NONE")), (json!("Product defect"), json!("Not yet determined")));
 
     // A filter narrows the figures.
     let logistics = stats(app, &auditor, "MONTH", json!({ "category": ["LOGISTICS"] })).await;
@@ -592,36 +661,79 @@ async fn every_figure_of_every_dimension_matches_the_known_mix(app: &TestApp) {
 
 async fn repeat_customers_are_found_within_the_callers_scope(app: &TestApp) {
     record_mix(app).await;
-    let q = "query($from: DateTime!, $to: DateTime!) { repeatComplaints(from: $from, to: $to, minCount: 2) { \
-        complaintCount customer { phone masked } complaints { reference customer { phone masked } } } }";
+    let q = "query($from: DateTime!, $to: DateTime!, $first: Int! = 20, $after: String) { \
+        repeatComplaints(from: $from, to: $to, minCount: 2, first: $first, after: $after) { \
+        edges { cursor node { complaintCount customer { phone masked } complaints { reference isRepeat customer { phone masked } } } } \
+        pageInfo { hasNextPage hasPreviousPage } } }";
     let vars = json!({ "from": FROM, "to": TO });
+    let nodes = |found: &Value| -> Vec<Value> {
+        found["repeatComplaints"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect()
+    };
+    let phones = |nodes: &[Value]| -> Vec<String> {
+        let mut p: Vec<String> = nodes.iter().map(|n| n["customer"]["phone"].as_str().unwrap().to_owned()).collect();
+        p.sort();
+        p
+    };
     let sup = app.login_as("supervisor@example.com").await;
-    let found = app.ok(&sup, q, vars.clone()).await["repeatComplaints"].clone();
-    let phones: Vec<&str> = found.as_array().unwrap().iter().map(|r| r["customer"]["phone"].as_str().unwrap()).collect();
-    assert_eq!(phones.len(), 2, "{found:#}");
-    assert!(phones.contains(&"+86 100 0001") && phones.contains(&"+86 100 0003"));
-    assert!(found.as_array().unwrap().iter().all(|r| r["complaintCount"] == 2 && r["complaints"].as_array().unwrap().len() == 2));
+    let found = app.ok(&sup, q, vars.clone()).await;
+    let all = nodes(&found);
+    // c1 + c2 and c3 + c4 (same phone and email), c5 + c8 (the same phone written differently).
+    assert_eq!(phones(&all), ["+86 100 0001", "+86 100 0003", "+86 138 0013 8005"], "{found:#}");
+    assert!(all.iter().all(|r| r["complaintCount"] == 2 && r["complaints"].as_array().unwrap().len() == 2));
+    // Newest first: the later complaint of each pair is the one intake marked as a repeat.
+    assert!(all.iter().all(|r| r["complaints"][0]["isRepeat"] == true && r["complaints"][1]["isRepeat"] == false), "{found:#}");
+    assert_eq!(found["repeatComplaints"]["pageInfo"]["hasNextPage"], false);
 
-    // The agent of Frontline A sees only its own customer's complaints.
+    // Page by page: the same customers, each once, in the same order.
+    let mut paged = Vec::new();
+    let mut after = Value::Null;
+    for page in 0.. {
+        let found = app.ok(&sup, q, json!({ "from": FROM, "to": TO, "first": 1, "after": after })).await;
+        let edges = found["repeatComplaints"]["edges"].as_array().unwrap().clone();
+        assert_eq!(edges.len(), 1, "page {page}: {found:#}");
+        assert_eq!(found["repeatComplaints"]["pageInfo"]["hasPreviousPage"], page > 0);
+        paged.push(edges[0]["node"].clone());
+        if found["repeatComplaints"]["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = edges[0]["cursor"].clone();
+    }
+    assert_eq!(paged, all);
+
+    // The agent of Frontline A sees only its own customers' complaints.
     let agent = app.login_as("agent@example.com").await;
-    let found = app.ok(&agent, q, vars.clone()).await["repeatComplaints"].clone();
-    assert_eq!(found.as_array().unwrap().len(), 1);
-    assert_eq!(found[0]["customer"]["phone"], "+86 100 0001");
+    let mine = nodes(&app.ok(&agent, q, vars.clone()).await);
+    assert_eq!(phones(&mine), ["+86 100 0001", "+86 138 0013 8005"]);
+    // Frontline B's agent sees its one customer, and another team's cursor shows nothing more.
+    let agent2 = app.login_as("agent2@example.com").await;
+    let theirs = app.ok(&agent2, q, json!({ "from": FROM, "to": TO, "first": 1 })).await;
+    assert_eq!(phones(&nodes(&theirs)), ["+86 100 0003"]);
+    assert_eq!(theirs["repeatComplaints"]["pageInfo"]["hasNextPage"], false);
 
     // The auditor sees the sensitive complaint's customer masked.
     let auditor = app.login_as("auditor@example.com").await;
-    let found = app.ok(&auditor, q, vars.clone()).await["repeatComplaints"].clone();
-    let p1 = found.as_array().unwrap().iter().find(|r| r["customer"]["masked"] == true).expect("a masked customer");
+    let seen = nodes(&app.ok(&auditor, q, vars.clone()).await);
+    let p1 = seen.iter().find(|r| r["customer"]["masked"] == true).expect("a masked customer");
     assert_ne!(p1["customer"]["phone"], "+86 100 0001");
 
     // Three complaints are needed: nobody qualifies.
-    let q3 = "query($from: DateTime!, $to: DateTime!) { repeatComplaints(from: $from, to: $to, minCount: 3) { complaintCount } }";
-    assert_eq!(app.ok(&sup, q3, vars.clone()).await["repeatComplaints"], json!([]));
-    // minCount below 2 is refused; administrators see nothing.
-    let q1 = "query($from: DateTime!, $to: DateTime!) { repeatComplaints(from: $from, to: $to, minCount: 1) { complaintCount } }";
+    let q3 = "query($from: DateTime!, $to: DateTime!) { repeatComplaints(from: $from, to: $to, minCount: 3) { edges { node { complaintCount } } } }";
+    assert_eq!(app.ok(&sup, q3, vars.clone()).await["repeatComplaints"]["edges"], json!([]));
+    // minCount below 2, pages beyond 100 and forged cursors are refused; administrators see nothing.
+    let q1 = "query($from: DateTime!, $to: DateTime!) { repeatComplaints(from: $from, to: $to, minCount: 1) { edges { cursor } } }";
     let response = app.gql(Some(&sup), q1, vars.clone()).await;
     assert_eq!(response["errors"][0]["extensions"]["code"], "VALIDATION");
     assert_eq!(response["errors"][0]["extensions"]["field"], "minCount");
+    let light = "query($from: DateTime!, $to: DateTime!, $first: Int!, $after: String) { \
+        repeatComplaints(from: $from, to: $to, first: $first, after: $after) { edges { cursor } } }";
+    for (first, after, field) in [(json!(101), Value::Null, "first"), (json!(0), Value::Null, "first"), (json!(5), json!("bm9wZQ"), "after")] {
+        let response = app.gql(Some(&sup), light, json!({ "from": FROM, "to": TO, "first": first, "after": after })).await;
+        assert_eq!(response["errors"][0]["extensions"]["code"], "VALIDATION", "{response:#}");
+        assert_eq!(response["errors"][0]["extensions"]["field"], field);
+    }
+    // A hundred customers with all their complaints is priced before it runs.
+    let heavy = app.gql(Some(&sup), q, json!({ "from": FROM, "to": TO, "first": 100 })).await;
+    assert_eq!(heavy["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{heavy:#}");
     let admin = app.login_as("admin@example.com").await;
     assert_eq!(app.error_code(Some(&admin), q, vars).await, "FORBIDDEN");
 }
@@ -630,11 +742,11 @@ async fn who_sees_which_figures(app: &TestApp) {
     record_mix(app).await;
     let total = |buckets: &[Value]| buckets.iter().map(|b| b["count"].as_i64().unwrap()).sum::<i64>();
     for (email, seen) in [
-        ("supervisor@example.com", 7),
-        ("legal@example.com", 7),
-        ("auditor@example.com", 7),
-        // Frontline A: c1, c2, c5, c6, c7 (c2 is sensitive but assigned to them).
-        ("agent@example.com", 5),
+        ("supervisor@example.com", 8),
+        ("legal@example.com", 8),
+        ("auditor@example.com", 8),
+        // Frontline A: c1, c2, c5, c6, c7, c8 (c2 is sensitive but assigned to them).
+        ("agent@example.com", 6),
         // Frontline B: c3, c4.
         ("agent2@example.com", 2),
     ] {
@@ -645,11 +757,11 @@ async fn who_sees_which_figures(app: &TestApp) {
     // A teammate does not see the sensitive c2 assigned to someone else.
     let mate = crate::fixtures::create_user(app, "mate@example.com", "AGENT", Some(&crate::fixtures::team_id(app, &app.login_as("supervisor@example.com").await, "Frontline A").await)).await;
     assert_eq!(mate["role"], "AGENT");
-    let mate = app.login(&"mate@example.com".to_owned(), &crate::helpers::DEMO_PASSWORD.repeat(2)).await["data"]["login"]["accessToken"]
+    let mate = app.login("mate@example.com", &crate::helpers::DEMO_PASSWORD.repeat(2)).await["data"]["login"]["accessToken"]
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(total(&stats(app, &mate, "MONTH", Value::Null).await), 4);
+    assert_eq!(total(&stats(app, &mate, "MONTH", Value::Null).await), 5);
 
     let admin = app.login_as("admin@example.com").await;
     let vars = json!({ "from": FROM, "to": TO, "by": "MONTH" });
@@ -765,6 +877,15 @@ async fn the_report_prints_the_same_figures_in_every_format(app: &TestApp) {
         .collect();
     assert_eq!(this_month, printed(&json["totals"]));
     assert!(md.contains("| PRODUCT_DEFECT | Product defect | 1 | QC at packing |"), "{md}");
+    // Closure outcomes: the JSON's counts in the CSV and in the Markdown (this month, then the previous).
+    let outcomes = md.split("## Closure outcomes\n").nth(1).unwrap_or_else(|| panic!("md outcomes:\n{md}"));
+    for (now, before) in json["totals"]["closeOutcomes"].as_array().unwrap().iter().zip(json["previous"]["closeOutcomes"].as_array().unwrap()) {
+        let (key, count) = (now["outcome"].as_str().unwrap(), now["count"].as_i64().unwrap());
+        let row = csv_rows.iter().find(|r| r[0] == "close_outcome" && r[1] == key).unwrap_or_else(|| panic!("csv outcome {key}"));
+        assert_eq!(row[3], count.to_string(), "csv outcome {key}");
+        assert!(outcomes.lines().any(|l| l.starts_with(&format!("| {key} |")) && l.ends_with(&format!("| {count} | {} |", before["count"]))), "md outcome {key}:\n{md}");
+    }
+    assert_eq!(json["totals"]["closeOutcomes"][0], json!({ "outcome": "RESOLVED_SATISFIED", "count": 1 }));
     assert!(!md.contains('{'), "the Markdown holds no raw JSON");
 }
 
