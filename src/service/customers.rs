@@ -4,7 +4,7 @@
 //! and their contact details are masked as on those complaints.
 
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Statement, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use uuid::Uuid;
@@ -30,9 +30,32 @@ pub fn email_key(email: &str) -> Option<String> {
     migration::email_key(email)
 }
 
+/// Holds intakes of the same phone or email until the transaction ends, so two
+/// simultaneous first complaints of one customer create one record. PostgreSQL
+/// takes transaction-scoped advisory locks (in a fixed order, so two intakes
+/// never wait on each other crosswise); SQLite's `BEGIN IMMEDIATE` already
+/// serialises writing transactions.
+pub(crate) async fn lock_keys(txn: &impl ConnectionTrait, phone_key: Option<&str>, email_key: Option<&str>) -> AppResult<()> {
+    if txn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let mut keys: Vec<String> =
+        [phone_key.map(|k| format!("customer.phone:{k}")), email_key.map(|k| format!("customer.email:{k}"))].into_iter().flatten().collect();
+    keys.sort();
+    for key in keys {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            [key.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// The earliest customer with this phone, else with this email.
 pub(crate) async fn find_match(
-    services: &Services,
+    db: &impl ConnectionTrait,
     phone_key: Option<&str>,
     email_key: Option<&str>,
 ) -> AppResult<Option<customer::Model>> {
@@ -42,7 +65,7 @@ pub(crate) async fn find_match(
             .filter(column.eq(key))
             .order_by_asc(customer::Column::CreatedAt)
             .order_by_asc(customer::Column::Id)
-            .one(&services.db)
+            .one(db)
             .await?;
         if found.is_some() {
             return Ok(found);

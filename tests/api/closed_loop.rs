@@ -18,6 +18,7 @@ crate::on_both_databases!(
     customers_are_seen_only_through_complaints_the_caller_may_read,
     closing_needs_the_callback_and_outcomes_are_checked,
     a_complaint_handled_at_first_contact_closes_with_its_outcome,
+    simultaneous_first_complaints_of_one_customer_find_one_record,
 );
 
 const FIELDS: &str = "id reference status version cycle isRepeat repeatOf { id } urgentReason createdAt
@@ -569,4 +570,34 @@ async fn parcel_004_a_missed_promise_is_marked_and_chasing_escalates_on_sqlite()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parcel_004_a_missed_promise_is_marked_and_chasing_escalates_on_postgres() {
     parcel_004_a_missed_promise_is_marked_and_chasing_escalates(Backend::Postgres).await;
+}
+
+/// A new customer calling on two lines at once (or two agents taking the same
+/// outage) must not become two customers: the intakes match under a lock.
+async fn simultaneous_first_complaints_of_one_customer_find_one_record(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let query = "mutation($input: CreateComplaintInput!) { createComplaint(input: $input) { id customer { id } } }";
+    for customer in [
+        json!({ "name": "Mr. Race", "phone": "+86 139 0000 4242" }),
+        // The same phone written another way, and the same email in other case.
+        json!({ "name": "Mr. Race", "phone": "13900004242", "email": "race@example.com" }),
+        json!({ "name": "Ms. Dup", "email": "Dup@Example.com" }),
+        json!({ "name": "Ms. Dup", "email": "dup@example.com " }),
+    ] {
+        let input = ComplaintBuilder::new().with("customer", customer).input();
+        let burst = (0..8).map(|_| app.gql(Some(&agent), query, json!({ "input": input.clone() })));
+        let responses = futures_util::future::join_all(burst).await;
+        for response in &responses {
+            assert!(response.get("errors").is_none(), "{response:#}");
+        }
+    }
+    let search = "query($s: String) { customers(search: $s) { edges { node { id } } } }";
+    for term in ["+8613900004242", "race@example.com", "dup@example.com"] {
+        let found = app.ok(&agent, search, json!({ "s": term })).await;
+        assert_eq!(found["customers"]["edges"].as_array().unwrap().len(), 1, "one customer for {term}: {found:#}");
+    }
+    let all = app.ok(&agent, "{ customers(search: \"Race\") { edges { node { id complaints { edges { node { id } } } } } } }", json!({})).await;
+    let edges = all["customers"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 1, "{all:#}");
+    assert_eq!(edges[0]["node"]["complaints"]["edges"].as_array().unwrap().len(), 16);
 }

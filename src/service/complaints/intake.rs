@@ -46,7 +46,10 @@ pub async fn create(services: &Services, ctx: &RequestContext, input: CreateComp
     let urgent = crate::domain::sla::is_urgent(input.severity, false, input.urgent_reason.is_some());
     let due = crate::service::sla::deadlines(services, input.severity, input.category, urgent, now).await?;
 
-    // The customer: chosen, else matched by phone or email, else new.
+    // The customer: chosen, else matched by phone or email, else new. The match
+    // runs inside the transaction, under a lock on the keys, so two first
+    // complaints of one new customer arriving together find one record.
+    let mut uow = UnitOfWork::begin(services, ctx).await?;
     let phone_key = customer.phone.as_deref().and_then(crate::service::customers::phone_key);
     let email_key = customer.email.as_deref().and_then(crate::service::customers::email_key);
     let existing = match ids::decode_opt(Kind::Customer, "input.customerId", input.customer_id.as_ref())? {
@@ -55,7 +58,10 @@ pub async fn create(services: &Services, ctx: &RequestContext, input: CreateComp
                 .await?
                 .ok_or(AppError::validation("input.customerId", "no such customer"))?,
         ),
-        None => crate::service::customers::find_match(services, phone_key.as_deref(), email_key.as_deref()).await?,
+        None => {
+            crate::service::customers::lock_keys(uow.txn(), phone_key.as_deref(), email_key.as_deref()).await?;
+            crate::service::customers::find_match(uow.txn(), phone_key.as_deref(), email_key.as_deref()).await?
+        }
     };
     let (customer, customer_is_new) = match existing {
         // A returning customer keeps their record; new contact points fill gaps.
@@ -94,7 +100,7 @@ pub async fn create(services: &Services, ctx: &RequestContext, input: CreateComp
             .filter(complaint::Column::CreatedAt.gte(now - window))
             .order_by_desc(complaint::Column::CreatedAt)
             .order_by_desc(complaint::Column::Id)
-            .one(&services.db)
+            .one(uow.txn())
             .await?
             .map(|c| c.id)
     };
@@ -169,7 +175,6 @@ pub async fn create(services: &Services, ctx: &RequestContext, input: CreateComp
         version: 1,
     };
 
-    let mut uow = UnitOfWork::begin(services, ctx).await?;
     complaint.reference = validation::complaint_reference(now.year(), next_reference_number(&uow).await?);
     if customer_is_new {
         customer::Entity::insert(customer.clone().into_active_model()).exec_without_returning(uow.txn()).await?;
