@@ -50,6 +50,13 @@ impl User {
     async fn authority_limit(&self, ctx: &Context<'_>) -> AppResult<Decimal> {
         Ok(actor_of(ctx.services()?, &self.0)?.authority_limit)
     }
+    /// The currency of `authorityLimit` (ISO 4217).
+    async fn authority_currency(&self, ctx: &Context<'_>) -> AppResult<String> {
+        match &self.0.authority_currency {
+            Some(currency) => Ok(currency.clone()),
+            None => Ok(ctx.services()?.settings.authority.currency.clone()),
+        }
+    }
     /// Whether the user may sign in.
     async fn active(&self) -> bool {
         self.0.active

@@ -84,7 +84,7 @@ from_row!(entity::customer::Model {
 });
 
 from_row!(entity::app_user::Model {
-    id, email, display_name, role, team_id, authority_limit, active, password_hash, created_at, updated_at,
+    id, email, display_name, role, team_id, authority_limit, authority_currency, active, password_hash, created_at, updated_at,
     version, token_version,
 });
 
