@@ -267,6 +267,8 @@ impl ComplaintLink {
 pub struct Resolution {
     pub summary: String,
     pub compensation_amount: Option<Decimal>,
+    /// The refund part, in the same currency; refund plus compensation is what authority limits cap.
+    pub refund_amount: Option<Decimal>,
     pub currency: Option<String>,
     pub remedies: Option<String>,
     pub preventive_measures: Option<String>,
@@ -514,6 +516,7 @@ impl Complaint {
         Ok(Some(Resolution {
             summary: summary.clone(),
             compensation_amount: decimal(&self.0.compensation_amount)?,
+            refund_amount: decimal(&self.0.refund_amount)?,
             currency: self.0.compensation_currency.clone(),
             remedies: self.0.remedies.clone(),
             preventive_measures: self.0.preventive_measures.clone(),
