@@ -187,18 +187,20 @@ pub fn complaint_state(c: &complaint::Model) -> String {
 }
 
 /// The hash of a user's state that matters for authority: role, team, active
-/// flag and authority limit (and identity). Profile fields, the password hash
+/// flag, authority limit and its currency (and identity). Profile fields, the password hash
 /// and bookkeeping are left out on purpose: they grant nothing.
 pub fn user_state(u: &app_user::Model) -> String {
-    hash(
-        "user",
-        &json!({
-            "id": u.id.to_string(),
-            "email": u.email,
-            "role": u.role,
-            "team_id": u.team_id.map(|id| id.to_string()),
-            "active": u.active,
-            "authority_limit": u.authority_limit,
-        }),
-    )
+    let mut state = json!({
+        "id": u.id.to_string(),
+        "email": u.email,
+        "role": u.role,
+        "team_id": u.team_id.map(|id| id.to_string()),
+        "active": u.active,
+        "authority_limit": u.authority_limit,
+    });
+    // Added later: hashed only when set, so states recorded before it existed still match.
+    if let Some(currency) = &u.authority_currency {
+        state["authority_currency"] = json!(currency);
+    }
+    hash("user", &state)
 }
