@@ -165,7 +165,7 @@ pub async fn approve(services: &Services, ctx: &RequestContext, id: Uuid) -> App
     )
     .await?;
     uow.commit().await?;
-    Ok(role_grant::Entity::find_by_id(id).one(&services.db).await?.ok_or(AppError::NotFound("role grant"))?)
+    role_grant::Entity::find_by_id(id).one(&services.db).await?.ok_or(AppError::NotFound("role grant"))
 }
 
 /// Rejects a grant (any administrator but its grantee; its requester may withdraw it). Nothing changes.
@@ -186,5 +186,5 @@ pub async fn reject(services: &Services, ctx: &RequestContext, id: Uuid, reason:
     )
     .await?;
     uow.commit().await?;
-    Ok(role_grant::Entity::find_by_id(id).one(&services.db).await?.ok_or(AppError::NotFound("role grant"))?)
+    role_grant::Entity::find_by_id(id).one(&services.db).await?.ok_or(AppError::NotFound("role grant"))
 }
