@@ -313,6 +313,9 @@ pub struct SessionArgs {
     /// tokens (a retry of an answer lost on the network) instead of counting as reuse.
     #[arg(long, env = "CASEWORK_REFRESH_RETRY_SECS", default_value_t = 10)]
     pub refresh_retry_secs: u64,
+    /// Lifetime of a one-time password-reset token (`issuePasswordReset`), in seconds.
+    #[arg(long, env = "CASEWORK_RESET_TOKEN_TTL_SECS", default_value_t = 3600)]
+    pub reset_token_ttl_secs: u64,
     /// Seconds a WebSocket may stay open without a `connection_init` (then closed with 4408).
     #[arg(long, env = "CASEWORK_WS_INIT_TIMEOUT_SECS", default_value_t = 10)]
     pub ws_init_timeout_secs: u64,
@@ -502,6 +505,8 @@ pub struct Settings {
     pub session_max: Duration,
     /// Window in which a rotated refresh token may be presented again as a retry.
     pub refresh_retry: Duration,
+    /// Lifetime of a one-time password-reset token.
+    pub reset_token_ttl: Duration,
     pub ws_init_timeout: Duration,
     pub ws_max_subscriptions: usize,
     pub ws_max_subscriptions_per_user: usize,
@@ -703,6 +708,7 @@ impl Settings {
             stats_max_days: args.stats_max_days.max(1),
             session_max: Duration::from_secs(args.sessions.session_max_secs.max(1)),
             refresh_retry: Duration::from_secs(args.sessions.refresh_retry_secs),
+            reset_token_ttl: Duration::from_secs(args.sessions.reset_token_ttl_secs.max(1)),
             ws_init_timeout: Duration::from_secs(args.sessions.ws_init_timeout_secs.max(1)),
             ws_max_subscriptions: args.sessions.ws_max_subscriptions.max(1),
             ws_max_subscriptions_per_user: args.sessions.ws_max_subscriptions_per_user.max(1),

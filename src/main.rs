@@ -90,7 +90,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ),
                 None => None,
             };
-            let user = users::NewUser::parse(&args.email, &args.name, args.role, team, password.expose(), None)?;
+            let user = users::NewUser::parse(&args.email, &args.name, args.role, team, Some(password.expose()), None)?;
             let user = users::create_user_as_operator(&services, user).await?;
             println!("created {} ({}) with id {}", user.email, user.role, user.id);
             Ok(())

@@ -15,6 +15,8 @@ pub struct Model {
     pub team_id: Option<Uuid>,
     /// Per-user override of the role's compensation authority (decimal text).
     pub authority_limit: Option<String>,
+    /// The currency of `authority_limit`; `None` is the configured authority currency.
+    pub authority_currency: Option<String>,
     pub active: bool,
     /// argon2id PHC string; never leaves the service layer.
     pub password_hash: String,

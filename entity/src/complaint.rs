@@ -40,6 +40,9 @@ pub struct Model {
     pub resolution_summary: Option<String>,
     pub compensation_amount: Option<String>,
     pub compensation_currency: Option<String>,
+    /// The refund part of the resolution (decimal text, in `compensation_currency`);
+    /// authority limits cap refund plus compensation.
+    pub refund_amount: Option<String>,
     pub remedies: Option<String>,
     pub preventive_measures: Option<String>,
     pub customer_accepted: Option<bool>,

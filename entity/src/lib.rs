@@ -17,6 +17,8 @@ pub mod customer;
 pub mod escalation;
 pub mod evidence;
 pub mod note;
+pub mod password_reset;
 pub mod refresh_token;
+pub mod role_grant;
 pub mod sla_policy;
 pub mod team;

@@ -20,6 +20,8 @@ mod m20261126_001301_stats_indexes;
 mod m20261126_001302_stats_callback_index;
 mod m20261126_001401_filter_indexes;
 mod m20261126_001002_login_attempts;
+mod m20261126_001003_password_resets_role_grants;
+mod m20261126_001004_refund_amount;
 
 /// The audit immutability triggers as (table, trigger); the server refuses to
 /// start unless every one of them exists (and, on PostgreSQL, is enabled).
@@ -84,6 +86,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_001302_stats_callback_index::Migration),
             Box::new(m20261126_001401_filter_indexes::Migration),
             Box::new(m20261126_001002_login_attempts::Migration),
+            Box::new(m20261126_001003_password_resets_role_grants::Migration),
+            Box::new(m20261126_001004_refund_amount::Migration),
         ]
     }
 }

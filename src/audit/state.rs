@@ -69,6 +69,7 @@ pub fn complaint_state(c: &complaint::Model) -> String {
         resolution_summary,
         compensation_amount,
         compensation_currency,
+        refund_amount,
         remedies,
         preventive_measures,
         customer_accepted,
@@ -176,22 +177,30 @@ pub fn complaint_state(c: &complaint::Model) -> String {
         ("delay_reason", json!(delay_reason)),
         ("expected_resolution_at", json!(at(expected_resolution_at))),
     ];
-    hash("complaint", &Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
+    let mut state: serde_json::Map<String, Value> = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    // Added later: hashed only when set, so states recorded before the column
+    // existed still match their rows.
+    if let Some(refund) = refund_amount {
+        state.insert("refund_amount".to_owned(), json!(refund));
+    }
+    hash("complaint", &Value::Object(state))
 }
 
 /// The hash of a user's state that matters for authority: role, team, active
-/// flag and authority limit (and identity). Profile fields, the password hash
+/// flag, authority limit and its currency (and identity). Profile fields, the password hash
 /// and bookkeeping are left out on purpose: they grant nothing.
 pub fn user_state(u: &app_user::Model) -> String {
-    hash(
-        "user",
-        &json!({
-            "id": u.id.to_string(),
-            "email": u.email,
-            "role": u.role,
-            "team_id": u.team_id.map(|id| id.to_string()),
-            "active": u.active,
-            "authority_limit": u.authority_limit,
-        }),
-    )
+    let mut state = json!({
+        "id": u.id.to_string(),
+        "email": u.email,
+        "role": u.role,
+        "team_id": u.team_id.map(|id| id.to_string()),
+        "active": u.active,
+        "authority_limit": u.authority_limit,
+    });
+    // Added later: hashed only when set, so states recorded before it existed still match.
+    if let Some(currency) = &u.authority_currency {
+        state["authority_currency"] = json!(currency);
+    }
+    hash("user", &state)
 }

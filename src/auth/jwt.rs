@@ -1,6 +1,7 @@
 //! Short-lived access tokens: HS256 only (the algorithm is pinned on both
-//! sides), with `sub`, `role`, `ver` (the user's token version), `iat`, `exp`
-//! and our issuer and audience. We never issue key ids or key URLs, so a token
+//! sides), with `sub`, `role`, `ver` (the user's token version), `sid` (the
+//! sign-in session: its refresh-token family), `iat`, `exp` and our issuer and
+//! audience. We never issue key ids or key URLs, so a token
 //! carrying `kid`, `jku`, `jwk`, `x5u` or `x5c` is refused outright, as is one
 //! issued in the future.
 
@@ -23,6 +24,10 @@ pub struct Claims {
     /// The user's `token_version` when the token was issued; a token whose
     /// version is not the user's current one is refused.
     pub ver: i32,
+    /// The sign-in session (refresh-token family) the token belongs to; a
+    /// token whose session was ended (logout, reuse) is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -52,12 +57,20 @@ impl JwtKeys {
     }
 
     /// A signed access token for `user`, and when it expires.
-    pub fn issue(&self, user: Uuid, role: Role, version: i32, now: DateTime<Utc>) -> anyhow::Result<(String, DateTime<Utc>)> {
+    pub fn issue(
+        &self,
+        user: Uuid,
+        role: Role,
+        version: i32,
+        session: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(String, DateTime<Utc>)> {
         let expires_at = now + chrono::Duration::from_std(self.ttl)?;
         let claims = Claims {
             sub: user,
             role: role.as_str().to_owned(),
             ver: version,
+            sid: session,
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             iss: ISSUER.to_owned(),
@@ -96,7 +109,7 @@ mod tests {
     #[test]
     fn a_token_verifies_with_its_own_key_only() {
         let user = Uuid::now_v7();
-        let (token, _) = keys().issue(user, Role::Agent, 0, Utc::now()).unwrap();
+        let (token, _) = keys().issue(user, Role::Agent, 0, None, Utc::now()).unwrap();
         assert_eq!(keys().verify(&token).unwrap().sub, user);
         let other = JwtKeys::new(b"another-secret-of-at-least-32-bytes!!!", Duration::from_secs(900));
         assert!(other.verify(&token).is_none());
@@ -104,7 +117,7 @@ mod tests {
 
     #[test]
     fn expired_tokens_are_refused() {
-        let (token, _) = keys().issue(Uuid::now_v7(), Role::Agent, 0, Utc::now() - chrono::Duration::hours(1)).unwrap();
+        let (token, _) = keys().issue(Uuid::now_v7(), Role::Agent, 0, None, Utc::now() - chrono::Duration::hours(1)).unwrap();
         assert!(keys().verify(&token).is_none());
     }
 

@@ -202,6 +202,18 @@ string_enum! {
 }
 
 string_enum! {
+    /// The state of a role grant (a privilege waiting for a second administrator).
+    pub enum RoleGrantStatus {
+        /// Waiting for a second administrator.
+        Pending = "PENDING",
+        /// Approved and applied.
+        Approved = "APPROVED",
+        /// Rejected (or withdrawn by its requester); nothing changed.
+        Rejected = "REJECTED",
+    }
+}
+
+string_enum! {
     /// What a piece of evidence is.
     pub enum EvidenceKind {
         /// A chat transcript.

@@ -16,6 +16,15 @@ pub struct Actor {
     pub team_id: Option<Uuid>,
     /// The compensation this user may grant without approval.
     pub authority_limit: Decimal,
+    /// The currency of `authority_limit`; `None` is the configured authority currency.
+    pub authority_currency: Option<String>,
+}
+
+impl Actor {
+    /// The currency the actor's authority limit is expressed in.
+    pub fn limit_currency<'a>(&'a self, authority: &'a Authority) -> &'a str {
+        self.authority_currency.as_deref().unwrap_or(&authority.currency)
+    }
 }
 
 /// The facts about a complaint that decide who may touch it.
@@ -158,8 +167,18 @@ impl Authority {
 /// Whether a compensation is within the actor's authority (else it needs
 /// someone else's approval). An amount in a currency without a configured
 /// rate is never within authority: less control is never the fallback.
+///
+/// A per-user limit in its own currency is compared directly with an amount in
+/// that currency; otherwise both sides are converted into the authority currency.
 pub fn within_authority(actor: &Actor, amount: Decimal, currency: &str, authority: &Authority) -> bool {
-    authority.convert(amount, currency).is_some_and(|converted| converted <= actor.authority_limit)
+    let limit_currency = actor.limit_currency(authority);
+    if currency.eq_ignore_ascii_case(limit_currency) {
+        return amount <= actor.authority_limit;
+    }
+    match (authority.convert(amount, currency), authority.convert(actor.authority_limit, limit_currency)) {
+        (Some(amount), Some(limit)) => amount <= limit,
+        _ => false,
+    }
 }
 
 pub fn can_propose_compensation(actor: &Actor) -> bool {
@@ -281,6 +300,31 @@ pub fn can_administer(actor: &Actor) -> bool {
     actor.role == Role::Admin
 }
 
+/// Whether changing a user's role from `from` to `to` takes a second
+/// administrator's approval: any move into a role that reads case content or
+/// administers (SUPERVISOR, LEGAL, AUDITOR, ADMIN). Moving down to AGENT
+/// applies at once.
+pub fn role_change_needs_second_admin(from: Role, to: Role) -> bool {
+    from != to && to != Role::Agent
+}
+
+/// Whether an authority limit change from `old` to `new` (amount, currency)
+/// takes a second administrator's approval: a higher amount, or another
+/// currency (not comparable without trusting a rate: never less control).
+pub fn authority_change_needs_second_admin(old: (Decimal, &str), new: (Decimal, &str)) -> bool {
+    !old.1.eq_ignore_ascii_case(new.1) || new.0 > old.0
+}
+
+/// Deciding a pending role grant: administrators only, never the one who
+/// requested it, never the user it grants to.
+pub fn decide_role_grant(actor: &Actor, requested_by: Uuid, grantee: Uuid) -> Decision {
+    if actor.role != Role::Admin || actor.user_id == requested_by || actor.user_id == grantee {
+        Decision::Deny
+    } else {
+        Decision::Allow
+    }
+}
+
 /// What the caller may do to a complaint now: the permission matrix and the
 /// lifecycle together, so clients show only the allowed actions and never
 /// duplicate the rules. Each flag is exactly "the mutation would not be refused
@@ -366,7 +410,7 @@ mod tests {
     const OTHER_TEAM: Uuid = Uuid::from_u128(11);
 
     fn actor(role: Role) -> Actor {
-        Actor { user_id: ME, role, team_id: Some(MY_TEAM), authority_limit: Decimal::from(500) }
+        Actor { user_id: ME, role, team_id: Some(MY_TEAM), authority_limit: Decimal::from(500), authority_currency: None }
     }
 
     fn complaint(team: Uuid, assignee: Option<Uuid>, sensitive: bool, legal_hold: bool) -> ComplaintAccess {
@@ -601,5 +645,41 @@ mod tests {
         assert!(legal.record_finding && !legal.propose_resolution && !legal.delete_evidence && !legal.refer_to_legal);
         let supervisor = complaint_actions(&actor(Role::Supervisor), &theirs, ComplaintStatus::New);
         assert!(supervisor.acknowledge && supervisor.mark_sensitive && supervisor.delete_evidence && supervisor.refer_to_legal);
+    }
+
+    #[test]
+    fn privilege_grants_take_a_second_admin() {
+        for to in [Role::Supervisor, Role::Legal, Role::Auditor, Role::Admin] {
+            assert!(role_change_needs_second_admin(Role::Agent, to), "{to:?}");
+        }
+        assert!(role_change_needs_second_admin(Role::Supervisor, Role::Admin));
+        assert!(!role_change_needs_second_admin(Role::Supervisor, Role::Agent));
+        assert!(!role_change_needs_second_admin(Role::Admin, Role::Admin));
+        let d = |n: i64| Decimal::from(n);
+        assert!(authority_change_needs_second_admin((d(500), "CNY"), (d(501), "CNY")));
+        assert!(authority_change_needs_second_admin((d(500), "CNY"), (d(100), "GBP")));
+        assert!(!authority_change_needs_second_admin((d(500), "CNY"), (d(100), "cny")));
+        let admin = actor(Role::Admin);
+        let other = Uuid::from_u128(99);
+        assert_eq!(decide_role_grant(&admin, other, Uuid::from_u128(98)), Decision::Allow);
+        assert_eq!(decide_role_grant(&admin, ME, Uuid::from_u128(98)), Decision::Deny);
+        assert_eq!(decide_role_grant(&admin, other, ME), Decision::Deny);
+        assert_eq!(decide_role_grant(&actor(Role::Supervisor), other, Uuid::from_u128(98)), Decision::Deny);
+    }
+
+    #[test]
+    fn a_per_user_limit_is_judged_in_its_own_currency() {
+        let authority = Authority {
+            currency: "CNY".into(),
+            rates: [("GBP".to_owned(), Decimal::from(9))].into_iter().collect(),
+        };
+        let gbp = Actor { authority_currency: Some("GBP".into()), ..actor(Role::Agent) }; // 500 GBP ≈ 4500 CNY
+        assert!(within_authority(&gbp, Decimal::from(500), "GBP", &authority));
+        assert!(within_authority(&gbp, Decimal::from(4000), "CNY", &authority));
+        assert!(!within_authority(&gbp, Decimal::from(4600), "CNY", &authority));
+        assert!(!within_authority(&gbp, Decimal::from(10), "USD", &authority), "no USD rate: approval");
+        let eur = Actor { authority_currency: Some("EUR".into()), ..actor(Role::Agent) };
+        assert!(!within_authority(&eur, Decimal::from(1), "CNY", &authority), "no EUR rate: approval");
+        assert!(within_authority(&eur, Decimal::from(500), "EUR", &authority));
     }
 }

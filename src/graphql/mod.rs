@@ -13,6 +13,7 @@ pub mod context;
 pub mod escalations;
 pub mod evidence;
 pub mod loaders;
+pub mod role_grants;
 pub mod sessions;
 pub mod stats;
 pub mod subscriptions;
@@ -30,6 +31,7 @@ pub struct Query(
     complaints::ComplaintQuery,
     escalations::EscalationQuery,
     users::UserQuery,
+    role_grants::RoleGrantQuery,
     audit::AuditQuery,
     closed_loop::LoopQuery,
     stats::StatsQuery,
@@ -43,6 +45,7 @@ pub struct Mutation(
     escalations::EscalationMutation,
     evidence::EvidenceMutation,
     users::UserMutation,
+    role_grants::RoleGrantMutation,
     closed_loop::LoopMutation,
 );
 

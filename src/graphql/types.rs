@@ -50,6 +50,13 @@ impl User {
     async fn authority_limit(&self, ctx: &Context<'_>) -> AppResult<Decimal> {
         Ok(actor_of(ctx.services()?, &self.0)?.authority_limit)
     }
+    /// The currency of `authorityLimit` (ISO 4217).
+    async fn authority_currency(&self, ctx: &Context<'_>) -> AppResult<String> {
+        match &self.0.authority_currency {
+            Some(currency) => Ok(currency.clone()),
+            None => Ok(ctx.services()?.settings.authority.currency.clone()),
+        }
+    }
     /// Whether the user may sign in.
     async fn active(&self) -> bool {
         self.0.active
@@ -260,6 +267,8 @@ impl ComplaintLink {
 pub struct Resolution {
     pub summary: String,
     pub compensation_amount: Option<Decimal>,
+    /// The refund part, in the same currency; refund plus compensation is what authority limits cap.
+    pub refund_amount: Option<Decimal>,
     pub currency: Option<String>,
     pub remedies: Option<String>,
     pub preventive_measures: Option<String>,
@@ -507,6 +516,7 @@ impl Complaint {
         Ok(Some(Resolution {
             summary: summary.clone(),
             compensation_amount: decimal(&self.0.compensation_amount)?,
+            refund_amount: decimal(&self.0.refund_amount)?,
             currency: self.0.compensation_currency.clone(),
             remedies: self.0.remedies.clone(),
             preventive_measures: self.0.preventive_measures.clone(),

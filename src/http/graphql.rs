@@ -208,7 +208,10 @@ pub(super) async fn request_context(services: &Services, headers: &HeaderMap, pe
     let mut ctx = request_origin(services, headers, peer);
     if let Some(token) = bearer(headers) {
         match auth::authenticate(services, token).await {
-            Ok(actor) => ctx.actor = Some(actor),
+            Ok(caller) => {
+                ctx.actor = Some(caller.actor);
+                ctx.session = caller.session;
+            }
             Err(error) => ctx.auth_error = Some(error),
         }
     }

@@ -175,7 +175,7 @@ async fn connection(
                 let Some(token) = init_token(&value["payload"]) else {
                     return Some((FORBIDDEN, "Forbidden: send {\"authorization\": \"Bearer <token>\"}"));
                 };
-                match auth::authenticate_token(services, &token).await {
+                match auth::authenticate(services, &token).await {
                     Ok(session) => break session,
                     Err(_) => return Some((FORBIDDEN, "Forbidden")),
                 }
@@ -195,6 +195,7 @@ async fn connection(
     // 2. Operations, until the socket closes, the token expires or the caller changes.
     let user = session.actor.user_id;
     let version = session.token_version;
+    let sid = session.session;
     let expires_in = (session.expires_at - chrono::Utc::now().timestamp()).max(0) as u64;
     let expiry = tokio::time::sleep(Duration::from_secs(expires_in));
     tokio::pin!(expiry);
@@ -254,16 +255,16 @@ async fn connection(
                     continue;
                 }
                 // The caller as they are now, for this operation only.
-                let Ok(now) = auth::recheck(services, user, version).await else {
+                let Ok(now) = auth::recheck(services, user, version, sid).await else {
                     return Some((FORBIDDEN, "Forbidden: the session is no longer valid"));
                 };
                 if !reserve_slot(user, settings.ws_max_subscriptions_per_user) {
                     let _ = out.send(error_message(id, code::RATE_LIMITED, "too many subscriptions for this user")).await;
                     continue;
                 }
-                let ctx = RequestContext { actor: Some(now.actor), auth_error: None, audited_reads: Default::default(), ..origin.clone() };
+                let ctx = RequestContext { actor: Some(now.actor), session: sid, auth_error: None, audited_reads: Default::default(), ..origin.clone() };
                 let request = request.data(Arc::new(Loaders::new(services))).data(ctx);
-                let task = tokio::spawn(operation(state.clone(), id.to_owned(), request, user, version, out.clone(), signals.clone()));
+                let task = tokio::spawn(operation(state.clone(), id.to_owned(), request, (user, version, sid), out.clone(), signals.clone()));
                 running.insert(id.to_owned(), Running { task: task.abort_handle(), user });
             }
             _ => return Some((INVALID_MESSAGE, "Invalid message")),
@@ -276,15 +277,14 @@ async fn operation(
     state: Arc<AppState>,
     id: String,
     request: async_graphql::Request,
-    user: Uuid,
-    version: i32,
+    (user, version, sid): (Uuid, i32, Option<Uuid>),
     out: mpsc::Sender<Message>,
     signals: mpsc::UnboundedSender<Signal>,
 ) {
     let mut responses = std::pin::pin!(state.schema.execute_stream(request));
     let mut first = true;
     while let Some(mut response) = responses.next().await {
-        if auth::recheck(&state.services, user, version).await.is_err() {
+        if auth::recheck(&state.services, user, version, sid).await.is_err() {
             let _ = signals.send(Signal::Revoked);
             return;
         }

@@ -274,6 +274,7 @@ mod tests {
             resolution_summary: None,
             compensation_amount: None,
             compensation_currency: None,
+            refund_amount: None,
             remedies: None,
             preventive_measures: None,
             customer_accepted: None,

@@ -47,7 +47,7 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// submitted. Password hashing waits for one of a few slots (argon2 takes
 /// ~19 MiB each); a sign-in that cannot get one in time is `RATE_LIMITED`.
 pub struct LoginLimiter {
-    per_email: u32,
+    pub(crate) per_email: u32,
     per_address: u32,
     hashing: tokio::sync::Semaphore,
     hash_wait: std::time::Duration,
@@ -65,8 +65,19 @@ impl LoginLimiter {
         }
     }
 
+    /// A slot to hash a password in, or `RATE_LIMITED` after a short wait.
+    pub(crate) async fn hashing_slot(&self) -> AppResult<tokio::sync::SemaphorePermit<'_>> {
+        match tokio::time::timeout(self.hash_wait, self.hashing.acquire()).await {
+            Ok(Ok(slot)) => Ok(slot),
+            _ => {
+                metrics::counter!("casework_login_rate_limited_total").increment(1);
+                Err(AppError::RateLimited)
+            }
+        }
+    }
+
     /// Counts one attempt for `key` in its current window; returns the count.
-    async fn reserve(&self, db: &impl sea_orm::ConnectionTrait, key: &str) -> AppResult<i64> {
+    pub(crate) async fn reserve(&self, db: &impl sea_orm::ConnectionTrait, key: &str) -> AppResult<i64> {
         use sea_orm::{DatabaseBackend, Statement};
         let now = Utc::now().timestamp();
         let sql = match db.get_database_backend() {
@@ -102,7 +113,7 @@ impl LoginLimiter {
     }
 
     /// Gives back an attempt that succeeded (`forget`: the email's count starts over).
-    async fn release(&self, db: &impl sea_orm::ConnectionTrait, key: &str, forget: bool) -> AppResult<()> {
+    pub(crate) async fn release(&self, db: &impl sea_orm::ConnectionTrait, key: &str, forget: bool) -> AppResult<()> {
         use sea_orm::{DatabaseBackend, Statement};
         let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
         let sql = match (forget, postgres) {
@@ -116,7 +127,7 @@ impl LoginLimiter {
     }
 }
 
-fn limiter_key(kind: &str, value: &str) -> String {
+pub(crate) fn limiter_key(kind: &str, value: &str) -> String {
     tokens::digest(&format!("{kind}:{value}"))
 }
 
@@ -178,22 +189,29 @@ pub async fn login(services: &Services, ctx: &RequestContext, email: &str, passw
 
     let ctx = RequestContext { actor: Some(actor_of(services, &user)?), ..ctx.clone() };
     let mut uow = UnitOfWork::begin(services, &ctx).await?;
-    let refresh = tokens::random_token();
-    let session_max = chrono::Duration::from_std(services.settings.session_max).map_err(AppError::internal)?;
-    insert_refresh_token(services, &uow, &refresh, user.id, Uuid::now_v7(), super::now() + session_max).await?;
+    let (family, refresh) = start_family(services, &uow, user.id).await?;
     uow.record(NewEvent::new(ChainKey::User(user.id), "session.started", "user", user.id)).await?;
     uow.commit().await?;
-    issue_session(services, user, refresh)
+    issue_session(services, user, family, refresh)
 }
 
 /// Records a failed or refused sign-in on the `security` chain: the submitted
 /// email (bounded, normalised) and, through the origin, the client address.
 async fn security_event(services: &Services, ctx: &RequestContext, action: &'static str, email: &str) -> AppResult<()> {
     let ctx = RequestContext { actor: None, ..ctx.clone() };
-    let mut uow = UnitOfWork::begin(services, &ctx).await?;
-    uow.record(NewEvent::new(ChainKey::Security, action, "sign_in", "-").changes(Changes::new().set("email", email))).await?;
+    refused(services, &ctx, NewEvent::new(ChainKey::Security, action, "sign_in", "-").changes(Changes::new().set("email", email)))
+        .await
+}
+
+/// Records a refused security step (wrong password, used reset token…) on
+/// the `security` chain, in a transaction of its own: the refusal itself rolls
+/// nothing back.
+pub(crate) async fn refused(services: &Services, ctx: &RequestContext, event: NewEvent) -> AppResult<()> {
+    let action = event.action;
+    let mut uow = UnitOfWork::begin(services, ctx).await?;
+    uow.record(event).await?;
     uow.commit().await?;
-    tracing::warn!(action, "sign-in refused");
+    tracing::warn!(action, "security step refused");
     Ok(())
 }
 
@@ -241,7 +259,7 @@ pub async fn refresh(services: &Services, ctx: &RequestContext, token: &str) -> 
         let current = refresh_token::Entity::find_by_id(stored.id).one(uow.txn()).await?.ok_or(BAD_REFRESH)?;
         if let Some(successor) = retry_successor(services, uow.txn(), &current, token, now).await? {
             drop(uow);
-            return issue_session(services, user, successor);
+            return issue_session(services, user, stored.family_id, successor);
         }
         reuse_detected(&mut uow, &user, &current, now, "refreshSession").await?;
         uow.commit().await?;
@@ -251,7 +269,7 @@ pub async fn refresh(services: &Services, ctx: &RequestContext, token: &str) -> 
     insert_refresh_token(services, &uow, &successor, user.id, stored.family_id, family_end).await?;
     uow.record(NewEvent::new(ChainKey::User(user.id), "session.refreshed", "user", user.id)).await?;
     uow.commit().await?;
-    issue_session(services, user, successor)
+    issue_session(services, user, stored.family_id, successor)
 }
 
 /// The successor of a rotated token when presenting it again is a retry: within
@@ -362,31 +380,41 @@ pub async fn logout_all(services: &Services, ctx: &RequestContext) -> AppResult<
 pub struct Authenticated {
     pub actor: Actor,
     pub token_version: i32,
+    /// The token's sign-in session (refresh-token family), if it names one.
+    pub session: Option<Uuid>,
     pub expires_at: i64,
 }
 
-/// The caller behind a bearer token: the token must verify, and its user must
-/// still exist, be active and have the token's `token_version`. Role and team
-/// come from the database (the one lookup a request makes), so changes take
-/// effect at once.
-pub async fn authenticate(services: &Services, bearer: &str) -> AppResult<Actor> {
-    Ok(authenticate_token(services, bearer).await?.actor)
-}
-
-/// [`authenticate`], keeping what a long-lived connection re-checks.
-pub async fn authenticate_token(services: &Services, bearer: &str) -> AppResult<Authenticated> {
+/// The caller behind a bearer token: the token must verify, its user must
+/// still exist, be active and have the token's `token_version`, and its
+/// session (`sid`) must not have ended. Role and team come from the database
+/// (the one lookup a request makes), so changes take effect at once.
+pub async fn authenticate(services: &Services, bearer: &str) -> AppResult<Authenticated> {
     let claims = services.jwt.verify(bearer).ok_or(INVALID_ACCESS)?;
-    let authenticated = recheck(services, claims.sub, claims.ver).await?;
+    let authenticated = recheck(services, claims.sub, claims.ver, claims.sid).await?;
     Ok(Authenticated { expires_at: claims.exp, ..authenticated })
 }
 
-/// Whether the user of a token of `version` may still act, and as whom.
-pub async fn recheck(services: &Services, user: Uuid, version: i32) -> AppResult<Authenticated> {
-    let user = app_user::Entity::find_by_id(user).one(&services.db).await?.ok_or(INVALID_ACCESS)?;
+/// Whether the user of a token of `version` in `session` may still act, and
+/// as whom: one query, the user's row only if no token of the session's
+/// family was revoked (logout, reuse, deactivation revoke the whole family).
+pub async fn recheck(services: &Services, user: Uuid, version: i32, session: Option<Uuid>) -> AppResult<Authenticated> {
+    use sea_orm::sea_query::Query;
+    let mut query = app_user::Entity::find_by_id(user);
+    if let Some(family) = session {
+        let ended = Query::select()
+            .expr(Expr::val(1))
+            .from(refresh_token::Entity)
+            .and_where(Expr::col((refresh_token::Entity, refresh_token::Column::FamilyId)).eq(family))
+            .and_where(Expr::col((refresh_token::Entity, refresh_token::Column::RevokedAt)).is_not_null())
+            .to_owned();
+        query = query.filter(Expr::exists(ended).not());
+    }
+    let user = query.one(&services.db).await?.ok_or(INVALID_ACCESS)?;
     if !user.active || user.token_version != version {
         return Err(INVALID_ACCESS);
     }
-    Ok(Authenticated { actor: actor_of(services, &user)?, token_version: version, expires_at: 0 })
+    Ok(Authenticated { actor: actor_of(services, &user)?, token_version: version, session, expires_at: 0 })
 }
 
 const INVALID_ACCESS: AppError = AppError::Unauthenticated("the access token is invalid or expired");
@@ -397,7 +425,7 @@ pub fn actor_of(services: &Services, user: &app_user::Model) -> AppResult<Actor>
         Some(limit) => limit.parse::<Decimal>().map_err(AppError::internal)?,
         None => services.settings.role_authority_limit(role),
     };
-    Ok(Actor { user_id: user.id, role, team_id: user.team_id, authority_limit })
+    Ok(Actor { user_id: user.id, role, team_id: user.team_id, authority_limit, authority_currency: user.authority_currency.clone() })
 }
 
 /// Ends every access token of a user issued so far (they carry the old version).
@@ -419,7 +447,7 @@ fn family_end(services: &Services, token: &refresh_token::Model) -> AppResult<Da
     }
 }
 
-/// Revokes every live token of a user (deactivation).
+/// Revokes every live token of a user (deactivation, password change or reset).
 pub(crate) async fn revoke_user_tokens(uow: &UnitOfWork, user: Uuid) -> AppResult<u64> {
     let result = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(super::now()))
@@ -438,6 +466,15 @@ async fn revoke_family(uow: &UnitOfWork, family: Uuid, now: DateTime<Utc>) -> Ap
         .exec(uow.txn())
         .await?;
     Ok(result.rows_affected)
+}
+
+/// Opens a new sign-in session: a new refresh-token family and its first token.
+pub(crate) async fn start_family(services: &Services, uow: &UnitOfWork, user: Uuid) -> AppResult<(Uuid, String)> {
+    let refresh = tokens::random_token();
+    let family = Uuid::now_v7();
+    let session_max = chrono::Duration::from_std(services.settings.session_max).map_err(AppError::internal)?;
+    insert_refresh_token(services, uow, &refresh, user, family, super::now() + session_max).await?;
+    Ok((family, refresh))
 }
 
 async fn insert_refresh_token(
@@ -468,8 +505,8 @@ async fn insert_refresh_token(
     Ok(())
 }
 
-fn issue_session(services: &Services, user: app_user::Model, refresh_token: String) -> AppResult<Session> {
+pub(crate) fn issue_session(services: &Services, user: app_user::Model, family: Uuid, refresh_token: String) -> AppResult<Session> {
     let role: Role = crate::error::stored(&user.role)?;
-    let (access_token, expires_at) = services.jwt.issue(user.id, role, user.token_version, super::now())?;
+    let (access_token, expires_at) = services.jwt.issue(user.id, role, user.token_version, Some(family), super::now())?;
     Ok(Session { access_token, refresh_token, expires_at, user })
 }

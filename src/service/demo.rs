@@ -24,6 +24,8 @@ pub const ACCOUNTS: &[(&str, &str, Role, Option<&str>)] = &[
     ("legal@example.com", "Chen Jing (legal)", Role::Legal, None),
     ("auditor@example.com", "Liu Yang (auditor)", Role::Auditor, None),
     ("admin@example.com", "Zhao Min (admin)", Role::Admin, None),
+    // Role grants take a second administrator.
+    ("admin2@example.com", "Sun Lei (admin)", Role::Admin, None),
 ];
 
 const TEAMS: &[(&str, Tier)] = &[
@@ -53,8 +55,9 @@ pub async fn seed(services: &Services) -> AppResult<bool> {
             display_name: (*name).to_owned(),
             role: *role,
             team_id,
-            password: password.clone(),
+            password: Some(password.clone()),
             authority_limit: None,
+            authority_currency: None,
         };
         accounts.push(users::create_user_as_operator(services, user).await?);
     }

@@ -207,15 +207,20 @@ pub async fn approve(
     let mut after = before.clone();
     match trigger {
         EscalationTrigger::ExceedsAuthority => {
-            if let Some(amount) = &before.compensation_amount {
-                let amount = amount.parse().map_err(AppError::internal)?;
+            // The approver's limit caps the same total: refund plus compensation.
+            let parts = [&before.compensation_amount, &before.refund_amount];
+            if parts.iter().any(|part| part.is_some()) {
+                let mut amount = rust_decimal::Decimal::ZERO;
+                for part in parts.into_iter().flatten() {
+                    amount += part.parse::<rust_decimal::Decimal>().map_err(AppError::internal)?;
+                }
                 let authority = &services.settings.authority;
                 let currency = before.compensation_currency.as_deref().unwrap_or(&before.currency);
                 if !policy::within_authority(actor, amount, currency, authority) {
                     return Err(AppError::ApprovalRequired(format!(
                         "{amount} {currency} exceeds your authority of {} {}; escalate it to {}",
                         actor.authority_limit,
-                        authority.currency,
+                        actor.limit_currency(authority),
                         rules::next_tier(parse(&before.tier)?)
                     )));
                 }

@@ -11,7 +11,9 @@ pub mod demo;
 pub mod escalations;
 pub mod evidence;
 pub mod guards;
+pub mod passwords;
 pub mod report;
+pub mod role_grants;
 pub mod rows;
 pub mod sla;
 pub mod stats;
@@ -67,6 +69,8 @@ impl Services {
 #[derive(Clone, Debug, Default)]
 pub struct RequestContext {
     pub actor: Option<Actor>,
+    /// The sign-in session (refresh-token family) of the caller's access token.
+    pub session: Option<uuid::Uuid>,
     /// Why a bearer token was refused, reported when an operation needs a caller.
     pub auth_error: Option<AppError>,
     pub request_id: Option<String>,

@@ -70,7 +70,7 @@ from_row!(entity::complaint::Model {
     id, reference, status, channel, category, severity, title, description, customer_id, core_demand,
     requested_amount, currency, emotion, order_reference, occurred_at, tier, team_id, assignee_id, created_by,
     sensitive, vulnerable_customer, media_attention, group_complaint, legal_hold, root_cause, responsibility,
-    finding_summary, resolution_summary, compensation_amount, compensation_currency, remedies,
+    finding_summary, resolution_summary, compensation_amount, compensation_currency, refund_amount, remedies,
     preventive_measures, customer_accepted, customer_decision_note, resolution_note, callback_reached,
     satisfied, satisfaction_score, callback_comment, close_reason, reopen_count, first_response_due,
     resolution_due, sla_breached, first_response_breached, resolution_breached, acknowledged_at, resolved_at,
@@ -84,7 +84,7 @@ from_row!(entity::customer::Model {
 });
 
 from_row!(entity::app_user::Model {
-    id, email, display_name, role, team_id, authority_limit, active, password_hash, created_at, updated_at,
+    id, email, display_name, role, team_id, authority_limit, authority_currency, active, password_hash, created_at, updated_at,
     version, token_version,
 });
 

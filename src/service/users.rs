@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{RequestContext, Services, UnitOfWork, is_unique_violation};
+use super::{RequestContext, Services, UnitOfWork, is_unique_violation, role_grants::{self, GrantTarget}};
 use crate::{
     audit::{ChainKey, Changes, NewEvent},
     auth::password,
@@ -28,10 +28,15 @@ pub struct CreateUserInput {
     pub role: Role,
     /// The user's team (agents need one to see their team's queue).
     pub team_id: Option<async_graphql::ID>,
-    /// Initial password, at least 12 characters.
-    pub password: String,
-    /// Overrides the role's default compensation authority.
+    /// No longer accepted: administrators never choose passwords. Create the
+    /// user, then `issuePasswordReset` gives a one-time token for the user.
+    #[graphql(deprecation = "administrators never choose passwords: use issuePasswordReset")]
+    pub password: Option<String>,
+    /// Overrides the role's default compensation authority (above the default:
+    /// a grant a second administrator approves).
     pub authority_limit: Option<Decimal>,
+    /// The currency of `authorityLimit` (ISO 4217); default the authority currency.
+    pub authority_currency: Option<String>,
 }
 
 /// Changes to a user; absent fields stay as they are.
@@ -45,10 +50,14 @@ pub struct UpdateUserInput {
     #[graphql(default)]
     pub clear_team: bool,
     /// A new compensation authority; see `clearAuthorityLimit` to return to the role default.
+    /// A raise (or another currency) waits for a second administrator; a cut applies at once.
     pub authority_limit: Option<Decimal>,
+    /// The currency of the authority limit (ISO 4217); default the authority currency.
+    pub authority_currency: Option<String>,
     #[graphql(default)]
     pub clear_authority_limit: bool,
-    /// A new password (the user's sessions are ended).
+    /// No longer accepted (FORBIDDEN): use `issuePasswordReset`.
+    #[graphql(deprecation = "administrators never set passwords: use issuePasswordReset")]
     pub password: Option<String>,
 }
 
@@ -65,8 +74,11 @@ pub struct NewUser {
     pub display_name: String,
     pub role: Role,
     pub team_id: Option<Uuid>,
-    pub password: String,
+    /// The operator's CLI and the demo set one; administrators never do
+    /// (`None`: nobody knows it until the user redeems a reset token).
+    pub password: Option<String>,
     pub authority_limit: Option<Decimal>,
+    pub authority_currency: Option<String>,
 }
 
 impl NewUser {
@@ -75,7 +87,7 @@ impl NewUser {
         display_name: &str,
         role: Role,
         team_id: Option<Uuid>,
-        password: &str,
+        password: Option<&str>,
         authority_limit: Option<Decimal>,
     ) -> AppResult<NewUser> {
         Ok(NewUser {
@@ -83,12 +95,29 @@ impl NewUser {
             display_name: validation::required_text("input.displayName", display_name, limits::NAME)?,
             role,
             team_id,
-            password: {
-                validation::password("input.password", password)?;
-                password.to_owned()
+            password: match password {
+                Some(password) => {
+                    validation::password("input.password", password)?;
+                    Some(password.to_owned())
+                }
+                None => None,
             },
             authority_limit: authority_limit.map(|l| authority("input.authorityLimit", l)).transpose()?,
+            authority_currency: None,
         })
+    }
+}
+
+fn currency(field: &'static str, code: Option<&str>) -> AppResult<Option<String>> {
+    Ok(code.map(|c| validation::Currency::parse(field, c)).transpose()?.map(|c| c.code().to_owned()))
+}
+
+/// A user's authority as (amount, currency): the override, or the role's default.
+fn effective_authority(services: &Services, role: &str, limit: Option<&str>, currency: Option<&str>) -> AppResult<(Decimal, String)> {
+    let authority_currency = &services.settings.authority.currency;
+    match limit {
+        Some(limit) => Ok((limit.parse().map_err(AppError::internal)?, currency.unwrap_or(authority_currency).to_owned())),
+        None => Ok((services.settings.role_authority_limit(crate::error::stored(role)?), authority_currency.clone())),
     }
 }
 
@@ -107,25 +136,54 @@ fn require_admin(ctx: &RequestContext) -> AppResult<()> {
     Ok(())
 }
 
-/// Creates a user (administrators).
+/// Creates a user (administrators), without a password: `issuePasswordReset`
+/// gives the user a one-time token to choose one. A privileged role
+/// (SUPERVISOR, LEGAL, AUDITOR, ADMIN) leaves the account inactive, and an
+/// authority above the role's default leaves it at the default, until a second
+/// administrator approves the grant this records.
 #[tracing::instrument(skip_all)]
 pub async fn create_user(services: &Services, ctx: &RequestContext, input: CreateUserInput) -> AppResult<app_user::Model> {
     require_admin(ctx)?;
+    let actor = ctx.actor()?.user_id;
+    if input.password.is_some() {
+        return Err(AppError::forbidden("administrators never choose passwords: create the user, then issuePasswordReset"));
+    }
     let team = crate::ids::decode_opt(crate::ids::Kind::Team, "input.teamId", input.team_id.as_ref())?;
-    let user = NewUser::parse(&input.email, &input.display_name, input.role, team, &input.password, input.authority_limit)?;
-    insert_user(services, ctx, user).await
+    let mut user = NewUser::parse(&input.email, &input.display_name, input.role, team, None, input.authority_limit)?;
+    user.authority_currency = currency("input.authorityCurrency", input.authority_currency.as_deref())?;
+    let mut grant = GrantTarget::default();
+    if policy::role_change_needs_second_admin(Role::Agent, user.role) {
+        grant.role = Some(user.role);
+        grant.activates = true;
+    }
+    let default = (services.settings.role_authority_limit(user.role), services.settings.authority.currency.as_str());
+    if let Some(limit) = user.authority_limit {
+        let wanted = user.authority_currency.as_deref().unwrap_or(default.1);
+        if policy::authority_change_needs_second_admin(default, (limit, wanted)) {
+            grant.authority_limit = user.authority_limit.take();
+            grant.authority_currency = user.authority_currency.take();
+        }
+    }
+    insert_user(services, ctx, user, (!grant.is_empty()).then_some((actor, grant))).await
 }
 
-/// Creates a user from the operator's command line (no signed-in caller; audited as `cli`).
+/// Creates a user from the operator's command line (no signed-in caller; audited as `cli`):
+/// the bootstrap of the first accounts, any role, no second approval.
 pub async fn create_user_as_operator(services: &Services, user: NewUser) -> AppResult<app_user::Model> {
-    insert_user(services, &RequestContext::operator(), user).await
+    insert_user(services, &RequestContext::operator(), user, None).await
 }
 
-async fn insert_user(services: &Services, ctx: &RequestContext, user: NewUser) -> AppResult<app_user::Model> {
+async fn insert_user(
+    services: &Services,
+    ctx: &RequestContext,
+    user: NewUser,
+    grant: Option<(Uuid, GrantTarget)>,
+) -> AppResult<app_user::Model> {
     if let Some(team) = user.team_id {
         team::Entity::find_by_id(team).one(&services.db).await?.ok_or(AppError::validation("input.teamId", "no such team"))?;
     }
-    let password = user.password;
+    // Without a password of its own, the account gets one nobody knows.
+    let password = user.password.unwrap_or_else(crate::auth::tokens::random_token);
     let hash = tokio::task::spawn_blocking(move || password::hash(&password)).await.map_err(AppError::internal)??;
     let now = super::now();
     let model = app_user::Model {
@@ -135,7 +193,9 @@ async fn insert_user(services: &Services, ctx: &RequestContext, user: NewUser) -
         role: user.role.as_str().to_owned(),
         team_id: user.team_id,
         authority_limit: user.authority_limit.map(|l| l.to_string()),
-        active: true,
+        authority_currency: user.authority_currency,
+        // A new privileged account waits for its grant.
+        active: !grant.as_ref().is_some_and(|(_, g)| g.activates),
         password_hash: hash,
         created_at: now,
         updated_at: now,
@@ -143,6 +203,7 @@ async fn insert_user(services: &Services, ctx: &RequestContext, user: NewUser) -
         token_version: 0,
     };
     let mut uow = UnitOfWork::begin(services, ctx).await?;
+    let mut changes = user_fields(None, &model);
     app_user::Entity::insert(model.clone().into_active_model())
         .exec_without_returning(uow.txn())
         .await
@@ -153,9 +214,13 @@ async fn insert_user(services: &Services, ctx: &RequestContext, user: NewUser) -
                 e.into()
             }
         })?;
+    if let Some((requested_by, grant)) = grant {
+        let grant = role_grants::request(&uow, model.id, requested_by, model.version, grant).await?;
+        changes = role_grants::grant_fields(changes, &grant);
+    }
     uow.record(
         NewEvent::new(ChainKey::User(model.id), "user.created", "user", model.id)
-            .changes(user_fields(None, &model))
+            .changes(changes)
             .state(crate::audit::state::user_state(&model)),
     )
     .await?;
@@ -163,7 +228,10 @@ async fn insert_user(services: &Services, ctx: &RequestContext, user: NewUser) -
     Ok(model)
 }
 
-/// Updates a user (administrators), guarded by `expected_version`.
+/// Updates a user (administrators), guarded by `expected_version`. What
+/// lowers privileges applies at once; a privileged role or a higher authority
+/// becomes a pending role grant (see [`role_grants`]). Passwords are never
+/// set here.
 #[tracing::instrument(skip_all, fields(user = %id))]
 pub async fn update_user(
     services: &Services,
@@ -180,17 +248,28 @@ pub async fn update_user(
         || input.team_id.is_some()
         || input.clear_team
         || input.authority_limit.is_some()
+        || input.authority_currency.is_some()
         || input.clear_authority_limit;
     if changes_authority && ctx.actor.as_ref().is_some_and(|a| a.user_id == id) {
         return Err(AppError::forbidden("nobody changes their own role, team or authority limit"));
     }
+    if input.password.is_some() {
+        return Err(AppError::forbidden("administrators never set passwords: issuePasswordReset gives the user a one-time token"));
+    }
+    let actor = ctx.actor()?.user_id;
     let before = app_user::Entity::find_by_id(id).one(&services.db).await?.ok_or(AppError::NotFound("user"))?;
     let mut after = before.clone();
+    let mut grant = GrantTarget::default();
     if let Some(name) = &input.display_name {
         after.display_name = validation::required_text("input.displayName", name, limits::NAME)?;
     }
     if let Some(role) = input.role {
-        after.role = role.as_str().to_owned();
+        // Up into a privileged role: a second admin approves; down: at once.
+        if policy::role_change_needs_second_admin(crate::error::stored(&before.role)?, role) {
+            grant.role = Some(role);
+        } else {
+            after.role = role.as_str().to_owned();
+        }
     }
     if let Some(team) = team {
         team::Entity::find_by_id(team).one(&services.db).await?.ok_or(AppError::validation("input.teamId", "no such team"))?;
@@ -198,48 +277,48 @@ pub async fn update_user(
     } else if input.clear_team {
         after.team_id = None;
     }
-    if let Some(limit) = input.authority_limit {
-        after.authority_limit = Some(authority("input.authorityLimit", limit)?.to_string());
-    } else if input.clear_authority_limit {
-        after.authority_limit = None;
-    }
-    let new_password = match &input.password {
-        Some(password) => {
-            validation::password("input.password", password)?;
-            let password = password.clone();
-            Some(tokio::task::spawn_blocking(move || password::hash(&password)).await.map_err(AppError::internal)??)
+    let wanted_currency = currency("input.authorityCurrency", input.authority_currency.as_deref())?;
+    if input.authority_limit.is_some() || input.clear_authority_limit || wanted_currency.is_some() {
+        let (limit, currency) = match input.authority_limit {
+            Some(limit) => (Some(authority("input.authorityLimit", limit)?.to_string()), wanted_currency),
+            None if input.clear_authority_limit => (None, None),
+            None => (before.authority_limit.clone(), wanted_currency),
+        };
+        let old = effective_authority(services, &after.role, before.authority_limit.as_deref(), before.authority_currency.as_deref())?;
+        let new = effective_authority(services, &after.role, limit.as_deref(), currency.as_deref())?;
+        if policy::authority_change_needs_second_admin((old.0, &old.1), (new.0, &new.1)) {
+            // A raise waits; the grant names the amount and its currency explicitly.
+            grant.authority_limit = Some(new.0);
+            grant.authority_currency = currency;
+        } else {
+            after.authority_limit = limit;
+            after.authority_currency = currency;
         }
-        None => None,
-    };
-    if let Some(hash) = &new_password {
-        after.password_hash = hash.clone();
     }
     let mut changes = user_fields(Some(&before), &after);
-    if new_password.is_some() {
-        changes = changes.field("password", "(unchanged)", "(changed)");
-    }
-    if changes.is_empty() {
+    if changes.is_empty() && grant.is_empty() {
         return Err(AppError::validation("input", "nothing to change"));
     }
-    after.updated_at = super::now();
-    after.version = before.version + 1;
-    // A new password, role or team ends every access token issued before it.
-    let revoke_access = new_password.is_some() || after.role != before.role || after.team_id != before.team_id;
-    if revoke_access {
-        after.token_version = before.token_version + 1;
-    }
-
     let mut uow = UnitOfWork::begin(services, ctx).await?;
-    save_user_version(&uow, &after, expected_version).await?;
-    if new_password.is_some() {
-        super::auth::revoke_user_tokens(&uow, id).await?;
+    // One event: what changed now and, if any, the grant that waits.
+    let action = if changes.is_empty() { "role_grant.requested" } else { "user.updated" };
+    if !changes.is_empty() {
+        after.updated_at = super::now();
+        after.version = before.version + 1;
+        // A new role or team ends every access token issued before it.
+        if after.role != before.role || after.team_id != before.team_id {
+            after.token_version = before.token_version + 1;
+        }
+        save_user_version(&uow, &after, expected_version).await?;
+    } else if before.version != expected_version {
+        return Err(AppError::stale("user"));
     }
-    uow.record(
-        NewEvent::new(ChainKey::User(id), "user.updated", "user", id)
-            .changes(changes)
-            .state(crate::audit::state::user_state(&after)),
-    )
-    .await?;
+    if !grant.is_empty() {
+        let grant = role_grants::request(&uow, id, actor, after.version, grant).await?;
+        changes = role_grants::grant_fields(changes, &grant);
+    }
+    uow.record(NewEvent::new(ChainKey::User(id), action, "user", id).changes(changes).state(crate::audit::state::user_state(&after)))
+        .await?;
     uow.commit().await?;
     Ok(after)
 }
@@ -273,7 +352,7 @@ pub async fn deactivate_user(services: &Services, ctx: &RequestContext, id: Uuid
     Ok(after)
 }
 
-async fn save_user_version(uow: &UnitOfWork, user: &app_user::Model, expected_version: i32) -> AppResult<()> {
+pub(crate) async fn save_user_version(uow: &UnitOfWork, user: &app_user::Model, expected_version: i32) -> AppResult<()> {
     let mut active = user.clone().into_active_model().reset_all();
     active.id = NotSet;
     active.version = NotSet;
@@ -293,7 +372,7 @@ async fn save_user_version(uow: &UnitOfWork, user: &app_user::Model, expected_ve
 }
 
 /// The audited fields of a user (never the password hash).
-fn user_fields(before: Option<&app_user::Model>, after: &app_user::Model) -> Changes {
+pub(crate) fn user_fields(before: Option<&app_user::Model>, after: &app_user::Model) -> Changes {
     let field = |f: fn(&app_user::Model) -> serde_json::Value| (before.map(f).unwrap_or_default(), f(after));
     let mut changes = Changes::new();
     for (name, get) in [
@@ -302,6 +381,7 @@ fn user_fields(before: Option<&app_user::Model>, after: &app_user::Model) -> Cha
         ("role", |u| u.role.clone().into()),
         ("teamId", |u| u.team_id.map(|t| t.to_string()).into()),
         ("authorityLimit", |u| u.authority_limit.clone().into()),
+        ("authorityCurrency", |u| u.authority_currency.clone().into()),
         ("active", |u| u.active.into()),
     ] {
         let (old, new) = field(get);

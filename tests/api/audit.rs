@@ -621,7 +621,7 @@ async fn prepare(app: &TestApp, name: &str) -> Call {
             &admin,
             ADMIN,
             "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }",
-            json!({ "i": { "email": format!("new-{}@example.com", Uuid::new_v4().simple()), "displayName": "New", "role": "AGENT", "password": "a-long-enough-password" } }),
+            json!({ "i": { "email": format!("new-{}@example.com", Uuid::new_v4().simple()), "displayName": "New", "role": "AGENT" } }),
             "user.created",
             None,
             Some(("user", "/createUser/id")),
@@ -641,6 +641,51 @@ async fn prepare(app: &TestApp, name: &str) -> Call {
                 )
             } else {
                 with(&admin, ADMIN, "mutation($id: ID!) { deactivateUser(id: $id) { id } }", json!({ "id": user["id"] }), "user.deactivated", chain, None)
+            }
+        }
+        "changePassword" | "issuePasswordReset" | "resetPassword" => {
+            let email: &'static str = Box::leak(format!("p-{}@example.com", Uuid::new_v4().simple()).into_boxed_str());
+            let user = crate::fixtures::create_user(app, email, "AGENT", None).await;
+            let chain = Some(format!("user:{}", uuid_of(&user["id"])));
+            match name {
+                "changePassword" => {
+                    let token = app.login(email, &crate::helpers::DEMO_PASSWORD.repeat(2)).await["data"]["login"]["accessToken"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned();
+                    let query = "mutation($o: String!) { changePassword(oldPassword: $o, newPassword: \"another-long-password\") { accessToken } }";
+                    let old = crate::helpers::DEMO_PASSWORD.repeat(2);
+                    with(&token, email, query, json!({ "o": old }), "security.password_changed", Some("security".into()), None)
+                }
+                "issuePasswordReset" => with(
+                    &admin,
+                    ADMIN,
+                    "mutation($id: ID!) { issuePasswordReset(userId: $id) { token } }",
+                    json!({ "id": user["id"] }),
+                    "user.password_reset_issued",
+                    chain,
+                    None,
+                ),
+                _ => {
+                    let reset = crate::fixtures::issue_reset(app, &admin, &user["id"]).await;
+                    let query = "mutation($t: String!) { resetPassword(token: $t, newPassword: \"another-long-password\") }";
+                    with("", email, query, json!({ "t": reset }), "user.password_reset", chain, None)
+                }
+            }
+        }
+        "approveRoleGrant" | "rejectRoleGrant" => {
+            let user = crate::fixtures::create_user(app, &format!("g-{}@example.com", Uuid::new_v4().simple()), "AGENT", None).await;
+            let promote = "mutation($id: ID!, $v: Int!) { updateUser(id: $id, expectedVersion: $v, input: { role: LEGAL }) { id } }";
+            app.ok(&admin, promote, json!({ "id": user["id"], "v": user["version"] })).await;
+            let grant = crate::fixtures::pending_grant_of(app, &admin, &user["id"]).await;
+            let second = app.login_as("admin2@example.com").await;
+            let chain = Some(format!("user:{}", uuid_of(&user["id"])));
+            if name == "approveRoleGrant" {
+                let query = "mutation($id: ID!) { approveRoleGrant(id: $id) { status } }";
+                with(&second, "admin2@example.com", query, json!({ "id": grant }), "role_grant.approved", chain, None)
+            } else {
+                let query = "mutation($id: ID!) { rejectRoleGrant(id: $id, reason: \"not needed\") { status } }";
+                with(&second, "admin2@example.com", query, json!({ "id": grant }), "role_grant.rejected", chain, None)
             }
         }
         "createTeam" => with(

@@ -141,14 +141,20 @@ async fn admins_manage_users_and_others_cannot(app: &TestApp) {
     let team = fixtures::team_id(app, &admin, "Frontline B").await;
     let input = json!({ "input": {
         "email": "New.Agent@Example.com", "displayName": "New Agent", "role": "AGENT",
-        "teamId": team, "password": "a-long-enough-password",
+        "teamId": team,
     }});
     let created = app.ok(&admin, CREATE_USER, input.clone()).await["createUser"].clone();
     assert_eq!(created["email"], "new.agent@example.com");
     assert_eq!(created["team"]["name"], "Frontline B");
     assert_eq!(created["authorityLimit"], "500");
 
-    // The new account signs in.
+    // The new account signs in once its user chose a password with a reset token.
+    let reset = fixtures::issue_reset(app, &admin, &created["id"]).await;
+    let redeem = "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }";
+    let short = app.gql(None, redeem, json!({ "t": reset, "p": "short" })).await;
+    assert_eq!(short["errors"][0]["extensions"]["field"], "newPassword", "{short}");
+    let redeemed = app.gql(None, redeem, json!({ "t": reset, "p": "a-long-enough-password" })).await;
+    assert_eq!(redeemed["data"]["resetPassword"], true, "{redeemed}");
     let token = app.login("new.agent@example.com", "a-long-enough-password").await;
     assert!(token["data"]["login"]["accessToken"].is_string());
 
@@ -156,11 +162,10 @@ async fn admins_manage_users_and_others_cannot(app: &TestApp) {
     let duplicate = app.gql(Some(&admin), CREATE_USER, input.clone()).await;
     assert_eq!(first_error_code(&duplicate), "VALIDATION");
     assert_eq!(duplicate["errors"][0]["extensions"]["field"], "input.email");
-    let mut short = input.clone();
-    short["input"]["email"] = json!("other@example.com");
-    short["input"]["password"] = json!("short");
-    let short = app.gql(Some(&admin), CREATE_USER, short).await;
-    assert_eq!(short["errors"][0]["extensions"]["field"], "input.password");
+    let mut bad = input.clone();
+    bad["input"]["email"] = json!("not an email");
+    let bad = app.gql(Some(&admin), CREATE_USER, bad).await;
+    assert_eq!(bad["errors"][0]["extensions"]["field"], "input.email");
 
     // Everyone else is refused, before any validation.
     for email in ["agent@example.com", "supervisor@example.com", "legal@example.com", "auditor@example.com"] {
@@ -177,7 +182,7 @@ async fn admins_manage_users_and_others_cannot(app: &TestApp) {
     let rest = app
         .ok(&admin, "query($after: String) { users(first: 50, after: $after) { edges { node { email } } } }", json!({ "after": after }))
         .await;
-    assert_eq!(rest["users"]["edges"].as_array().unwrap().len(), 4, "7 users in all");
+    assert_eq!(rest["users"]["edges"].as_array().unwrap().len(), 5, "8 users in all");
 }
 
 async fn a_deactivated_user_is_locked_out_at_once(app: &TestApp) {
@@ -202,10 +207,11 @@ async fn a_deactivated_user_is_locked_out_at_once(app: &TestApp) {
 async fn stale_user_versions_conflict(app: &TestApp) {
     let user = fixtures::create_user(app, "versioned@example.com", "AGENT", None).await;
     let admin = app.login_as("admin@example.com").await;
-    let update = "mutation($id: ID!, $v: Int!, $name: String!) { updateUser(id: $id, expectedVersion: $v, input: { displayName: $name, authorityLimit: \"750.50\" }) { displayName version authorityLimit } }";
+    let update = "mutation($id: ID!, $v: Int!, $name: String!) { updateUser(id: $id, expectedVersion: $v, input: { displayName: $name, authorityLimit: \"450.50\" }) { displayName version authorityLimit } }";
     let updated = app.ok(&admin, update, json!({ "id": user["id"], "v": 1, "name": "Renamed" })).await;
     assert_eq!(updated["updateUser"]["version"], 2);
-    assert_eq!(updated["updateUser"]["authorityLimit"], "750.50");
+    // A cut applies at once (a raise would wait for a second administrator).
+    assert_eq!(updated["updateUser"]["authorityLimit"], "450.50");
     assert_eq!(app.error_code(Some(&admin), update, json!({ "id": user["id"], "v": 1, "name": "Again" })).await, "CONFLICT");
 }
 

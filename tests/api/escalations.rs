@@ -101,10 +101,14 @@ async fn nobody_decides_their_own_request_and_decisions_are_final(app: &TestApp)
     // With a raised limit, the decision goes through — once.
     app.ok(
         &admin,
-        "mutation($id: ID!) { updateUser(id: $id, expectedVersion: 1, input: { authorityLimit: \"10000\" }) { id } }",
-        json!({ "id": other["id"] }),
+        "mutation($id: ID!, $v: Int!) { updateUser(id: $id, expectedVersion: $v, input: { authorityLimit: \"10000\" }) { id } }",
+        json!({ "id": other["id"], "v": other["version"] }),
     )
     .await;
+    // A raise takes a second administrator.
+    let grant = crate::fixtures::pending_grant_of(app, &admin, &other["id"]).await;
+    let second = app.login_as("admin2@example.com").await;
+    app.ok(&second, "mutation($id: ID!) { approveRoleGrant(id: $id) { status } }", json!({ "id": grant })).await;
     let approved = app.ok(&other_token, APPROVE, json!({ "id": request })).await;
     assert_eq!(approved["approveEscalation"]["complaint"]["status"], "RESOLUTION_PROPOSED");
     assert_eq!(app.error_code(Some(&other_token), APPROVE, json!({ "id": request })).await, "INVALID_TRANSITION");

@@ -50,20 +50,53 @@ impl ComplaintBuilder {
     }
 }
 
-/// Creates a user as the demo admin; returns the user.
+/// Creates a user as the demo admin, as a real administrator would: no
+/// password (the user redeems a reset token for `DEMO_PASSWORD` twice), and a
+/// privileged role approved by the second admin. Returns the user.
 pub async fn create_user(app: &TestApp, email: &str, role: &str, team_id: Option<&str>) -> Value {
+    const FIELDS: &str = "id email role version active team { id }";
     let admin = app.login_as("admin@example.com").await;
     let data = app
         .ok(
             &admin,
-            "mutation($input: CreateUserInput!) { createUser(input: $input) { id email role version team { id } } }",
-            json!({ "input": {
-                "email": email, "displayName": email, "role": role, "teamId": team_id,
-                "password": crate::helpers::DEMO_PASSWORD.repeat(2),
-            }}),
+            &format!("mutation($input: CreateUserInput!) {{ createUser(input: $input) {{ {FIELDS} }} }}"),
+            json!({ "input": { "email": email, "displayName": email, "role": role, "teamId": team_id } }),
         )
         .await;
-    data["createUser"].clone()
+    let mut user = data["createUser"].clone();
+    let token = issue_reset(app, &admin, &user["id"]).await;
+    let reset = "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }";
+    let redeemed = app.gql(None, reset, json!({ "t": token, "p": crate::helpers::DEMO_PASSWORD.repeat(2) })).await;
+    assert_eq!(redeemed["data"]["resetPassword"], true, "{redeemed}");
+    if user["active"] == false {
+        let grant = pending_grant_of(app, &admin, &user["id"]).await;
+        let second = app.login_as("admin2@example.com").await;
+        let approved = app
+            .ok(&second, &format!("mutation($id: ID!) {{ approveRoleGrant(id: $id) {{ user {{ {FIELDS} }} }} }}"), json!({ "id": grant }))
+            .await;
+        user = approved["approveRoleGrant"]["user"].clone();
+    }
+    user
+}
+
+/// A one-time password-reset token for `user`, issued by `admin`.
+pub async fn issue_reset(app: &TestApp, admin: &str, user: &Value) -> String {
+    let issue = "mutation($id: ID!) { issuePasswordReset(userId: $id) { token expiresAt } }";
+    app.ok(admin, issue, json!({ "id": user })).await["issuePasswordReset"]["token"].as_str().unwrap().to_owned()
+}
+
+/// The id of the pending role grant of `user`.
+pub async fn pending_grant_of(app: &TestApp, admin: &str, user: &Value) -> String {
+    let grants = app.ok(admin, "{ roleGrants(first: 100) { edges { node { id user { id } } } } }", json!({})).await;
+    grants["roleGrants"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["user"]["id"] == *user)
+        .unwrap_or_else(|| panic!("no pending grant for {user}: {grants}"))["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// The id of a demo team by name.

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod accounts;
 mod audit;
 mod auth;
 mod authority;

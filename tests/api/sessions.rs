@@ -173,9 +173,11 @@ async fn forged_and_stale_access_tokens_are_refused_over_http_and_websocket(app:
     }
 }
 
+/// A new password through a reset token the admin issues and the user redeems.
 async fn change_password(app: &TestApp, admin: &str, user: &Value) {
-    let update = "mutation($id: ID!, $v: Int!, $p: String!) { updateUser(id: $id, expectedVersion: $v, input: { password: $p }) { version } }";
-    app.ok(admin, update, json!({ "id": user["id"], "v": user["version"], "p": "a-brand-new-password" })).await;
+    let token = fixtures::issue_reset(app, admin, &user["id"]).await;
+    let reset = "mutation($t: String!) { resetPassword(token: $t, newPassword: \"a-brand-new-password\") }";
+    assert_eq!(app.gql(None, reset, json!({ "t": token })).await["data"]["resetPassword"], true);
 }
 
 async fn a_password_change_ends_every_access_token(app: &TestApp) {

@@ -653,27 +653,34 @@ function Audit({ user }) {
 
 function Users() {
   const q = useQuery('query { users(first: 100) { edges { node { id email displayName role active authorityLimit version team { id name } } } } teams { id name tier } }', {}, []);
-  const [v, setV] = useState({ email: '', displayName: '', role: 'AGENT', password: '', teamId: '' });
+  const [v, setV] = useState({ email: '', displayName: '', role: 'AGENT', teamId: '' });
+  const [reset, setReset] = useState(null);
   const a = useAction();
   const rowAction = useAction();
+  // Administrators never choose passwords: a one-time token, shown once, for the user to redeem.
+  const issueReset = (u) => rowAction.run(async () => {
+    const data = await api.gql('mutation R($id: ID!) { issuePasswordReset(userId: $id) { token expiresAt } }', { id: u.id });
+    setReset({ email: u.email, ...data.issuePasswordReset });
+  });
   const set = (k) => (e) => setV({ ...v, [k]: e && e.target ? e.target.value : e });
   const create = () => a.run(async () => {
-    await api.gql('mutation New($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { email: v.email, displayName: v.displayName, role: v.role, password: v.password, teamId: v.teamId || null } });
-    setV({ ...v, email: '', displayName: '', password: '' }); q.reload();
+    await api.gql('mutation New($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { email: v.email, displayName: v.displayName, role: v.role, teamId: v.teamId || null } });
+    setV({ ...v, email: '', displayName: '' }); q.reload();
   });
   const teams = q.data ? q.data.teams : [];
   return html`<main><h1>${t('Users')}</h1>
     <${ErrorBox} error=${q.error || rowAction.error} />
     ${q.data ? html`<div class="scroll"><table class="list"><thead><tr><th>${t('Email')}</th><th>${t('Display name')}</th><th>${t('Role')}</th><th>${t('Team')}</th><th>${t('Authority limit')}</th><th>${t('Active')}</th><th></th></tr></thead>
       <tbody>${q.data.users.edges.map(({ node: u }) => html`<tr><td>${u.email}</td><td>${u.displayName}</td><td>${label(u.role)}</td><td>${u.team ? u.team.name : '–'}</td><td>${u.authorityLimit}</td>
-        <td>${u.active ? t('yes') : t('no')}</td><td>${u.active ? html`<button type="button" onClick=${() => rowAction.run(async () => { await api.gql('mutation D($id: ID!) { deactivateUser(id: $id) { id } }', { id: u.id }); q.reload(); })}>${t('Deactivate')} <span class="sr">${u.email}</span></button>` : null}</td></tr>`)}</tbody></table></div>` : html`<p>${t('Loading…')}</p>`}
+        <td>${u.active ? t('yes') : t('no')}</td><td>${u.active ? html`<button type="button" onClick=${() => rowAction.run(async () => { await api.gql('mutation D($id: ID!) { deactivateUser(id: $id) { id } }', { id: u.id }); q.reload(); })}>${t('Deactivate')} <span class="sr">${u.email}</span></button>` : null}
+        <button type="button" onClick=${() => issueReset(u)}>${t('Reset password')} <span class="sr">${u.email}</span></button></td></tr>`)}</tbody></table></div>` : html`<p>${t('Loading…')}</p>`}
+    ${reset ? html`<p role="status">${t('Password reset token for')} ${reset.email} (${t('until')} ${reset.expiresAt}): <code>${reset.token}</code></p>` : null}
     <h2>${t('Create user')}</h2>
     <form class="grid" onSubmit=${(e) => { e.preventDefault(); create(); }}>
       <${Field} label=${t('Email')} error=${a.fieldError('input.email')}><input type="email" value=${v.email} onInput=${set('email')} /><//>
       <${Field} label=${t('Display name')} error=${a.fieldError('input.displayName')}><input value=${v.displayName} onInput=${set('displayName')} /><//>
       <${Field} label=${t('Role')}><${Select} value=${v.role} onChange=${set('role')} options=${ENUMS.Role} /><//>
       <${Field} label=${t('Team')} error=${a.fieldError('input.teamId')}><select value=${v.teamId} onChange=${set('teamId')}><option value="">–</option>${teams.map((tm) => html`<option value=${tm.id}>${tm.name}</option>`)}</select><//>
-      <${Field} label=${t('Password')} error=${a.fieldError('input.password')}><input type="password" autocomplete="new-password" value=${v.password} onInput=${set('password')} /><//>
       ${a.error && !a.error.field ? html`<${ErrorBox} error=${a.error} />` : null}
       <button type="submit" disabled=${a.busy}>${t('Create user')}</button>
     </form></main>`;

@@ -47,7 +47,7 @@ const zh = {
   // admin
   'Display name': '显示名称', 'Active': '启用', 'Authority limit': '审批权限额度', 'Create user': '创建用户', 'Name': '名称',
   'Create team': '创建团队', 'First response (min)': '首次响应（分钟）', 'Resolution (min)': '解决（分钟）',
-  'Business hours only': '仅工作时间', 'Save policy': '保存策略', 'Deactivate': '停用', 'yes': '是', 'no': '否',
+  'Business hours only': '仅工作时间', 'Save policy': '保存策略', 'Deactivate': '停用', 'Reset password': '重置密码', 'Password reset token for': '密码重置令牌：', 'until': '有效至', 'yes': '是', 'no': '否',
 };
 
 const zhEnums = {

@@ -135,6 +135,7 @@ pub async fn create(services: &Services, ctx: &RequestContext, input: CreateComp
         resolution_summary: None,
         compensation_amount: None,
         compensation_currency: None,
+        refund_amount: None,
         remedies: None,
         preventive_measures: None,
         customer_accepted: None,

@@ -116,8 +116,12 @@ pub struct FindingInput {
 #[derive(InputObject, Debug)]
 pub struct ResolutionInput {
     pub summary: String,
-    /// Exact amount; above the proposer's authority it needs approval.
+    /// Exact amount; when refund plus compensation is above the proposer's
+    /// authority it needs approval.
     pub compensation_amount: Option<Decimal>,
+    /// The refund (the goods' price given back), in the same currency; counted
+    /// with the compensation against the authority limit.
+    pub refund_amount: Option<Decimal>,
     /// ISO 4217; defaults to the complaint's currency.
     pub currency: Option<String>,
     pub remedies: Option<String>,

@@ -75,11 +75,16 @@ pub async fn update(
         after.solution_due = Some(due.solution);
     }
     let mut extra = Changes::new();
-    if after.first_response_due != before.first_response_due || after.resolution_due != before.resolution_due {
-        // The audit event names the deadlines before and after.
+    if after.first_response_due != before.first_response_due
+        || after.resolution_due != before.resolution_due
+        || after.solution_due != before.solution_due
+    {
+        // The audit event names each deadline that moved, before and after.
+        let rfc = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|at| at.to_rfc3339());
         extra = extra
             .field("firstResponseDue", before.first_response_due.to_rfc3339(), after.first_response_due.to_rfc3339())
-            .field("resolutionDue", before.resolution_due.to_rfc3339(), after.resolution_due.to_rfc3339());
+            .field("resolutionDue", before.resolution_due.to_rfc3339(), after.resolution_due.to_rfc3339())
+            .field("solutionDue", rfc(before.solution_due), rfc(after.solution_due));
     }
     let customer_update = match &input.customer {
         Some(customer_input) => {
@@ -241,15 +246,25 @@ pub async fn propose_resolution(
         .compensation_amount
         .map(|amount| Money::parse("input.compensationAmount", amount, currency))
         .transpose()?;
+    let refund = input.refund_amount.map(|amount| Money::parse("input.refundAmount", amount, currency)).transpose()?;
+    // The manuals' worked case: the goods refunded plus a compensation on top.
+    // The authority limit caps what the customer gets in all.
+    let total = match (compensation, refund) {
+        (None, None) => None,
+        (c, r) => Some(Money {
+            amount: c.map_or(Decimal::ZERO, |m| m.amount) + r.map_or(Decimal::ZERO, |m| m.amount),
+            currency,
+        }),
+    };
     let authority = &services.settings.authority;
-    let needs_approval =
-        compensation.is_some_and(|m| !policy::within_authority(actor, m.amount, m.currency.code(), authority));
+    let needs_approval = total.is_some_and(|m| !policy::within_authority(actor, m.amount, m.currency.code(), authority));
     let mut after = before.clone();
     let step = if needs_approval { Transition::ProposeForApproval } else { Transition::Propose };
     after.status = transition(&before, step)?.as_str().to_owned();
     after.resolution_summary = Some(validation::required_text("input.summary", &input.summary, limits::TEXT)?);
     after.compensation_amount = compensation.map(|m| m.amount_text());
-    after.compensation_currency = compensation.map(|m| m.currency.code().to_owned());
+    after.refund_amount = refund.map(|m| m.amount_text());
+    after.compensation_currency = total.map(|m| m.currency.code().to_owned());
     after.remedies = validation::optional_text("input.remedies", input.remedies.as_deref(), limits::TEXT)?;
     after.preventive_measures =
         validation::optional_text("input.preventiveMeasures", input.preventive_measures.as_deref(), limits::TEXT)?;
@@ -259,18 +274,20 @@ pub async fn propose_resolution(
         // The first proposal of the cycle meets the solution deadline.
         after.proposed_at = Some(crate::service::now());
     }
-    let extra = Changes::new().field("authorityLimit", Value::Null, format!("{} {}", actor.authority_limit, authority.currency));
-    let raised = match compensation.filter(|_| needs_approval) {
+    let limit_currency = actor.limit_currency(authority);
+    let extra = Changes::new().field("authorityLimit", Value::Null, format!("{} {}", actor.authority_limit, limit_currency));
+    let raised = match total.filter(|_| needs_approval) {
         Some(money) => Some(crate::service::escalations::new_request(
             &before,
             crate::domain::EscalationTrigger::ExceedsAuthority,
             status_tier(&before)?,
             format!(
-                "compensation of {} {} exceeds the proposer's authority of {} {}{}",
+                "{} of {} {} exceeds the proposer's authority of {} {}{}",
+                if refund.is_some() { "refund plus compensation" } else { "compensation" },
                 money.amount_text(),
                 money.currency.code(),
                 actor.authority_limit,
-                authority.currency,
+                limit_currency,
                 match authority.convert(money.amount, money.currency.code()) {
                     Some(converted) if money.currency.code() != authority.currency =>
                         format!(" (≈ {} {})", converted.round_dp(2), authority.currency),
