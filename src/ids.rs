@@ -19,6 +19,7 @@ pub enum Kind {
     Escalation,
     Evidence,
     Contact,
+    WorkItem,
 }
 
 impl Kind {
@@ -34,10 +35,11 @@ impl Kind {
             Kind::Escalation => "Escalation",
             Kind::Evidence => "Evidence",
             Kind::Contact => "Contact",
+            Kind::WorkItem => "WorkItem",
         }
     }
 
-    const ALL: [Kind; 10] = [
+    const ALL: [Kind; 11] = [
         Kind::Complaint,
         Kind::Customer,
         Kind::User,
@@ -48,6 +50,7 @@ impl Kind {
         Kind::Escalation,
         Kind::Evidence,
         Kind::Contact,
+        Kind::WorkItem,
     ];
 }
 
@@ -92,6 +95,7 @@ impl Kind {
             Kind::Escalation => "escalation",
             Kind::Evidence => "evidence",
             Kind::Contact => "contact",
+            Kind::WorkItem => "work item",
         }
     }
 }

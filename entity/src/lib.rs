@@ -20,3 +20,4 @@ pub mod note;
 pub mod refresh_token;
 pub mod sla_policy;
 pub mod team;
+pub mod work_item;

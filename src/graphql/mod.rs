@@ -18,6 +18,7 @@ pub mod stats;
 pub mod subscriptions;
 pub mod types;
 pub mod users;
+pub mod work;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
@@ -33,6 +34,7 @@ pub struct Query(
     audit::AuditQuery,
     closed_loop::LoopQuery,
     stats::StatsQuery,
+    work::WorkQuery,
 );
 
 /// Every mutation, by area.
@@ -44,6 +46,7 @@ pub struct Mutation(
     evidence::EvidenceMutation,
     users::UserMutation,
     closed_loop::LoopMutation,
+    work::WorkMutation,
 );
 
 /// The cost of a field that scans a whole table or log (`verifyAuditTrail`,
