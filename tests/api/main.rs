@@ -18,3 +18,4 @@ mod schema;
 mod security;
 mod stats;
 mod sessions;
+mod work;
