@@ -285,8 +285,9 @@ pub fn can_verify_audit_trail(actor: &Actor) -> bool {
 pub enum AuditScope {
     /// Every event (legal, auditors).
     All,
-    /// A supervisor: the events of their team's complaints, and the events
-    /// they caused themselves. Not other users' sessions or administration.
+    /// A supervisor: the events of their team's complaints (and of those their
+    /// team assists with an open work item), and the events they caused
+    /// themselves. Not other users' sessions or administration.
     Team { user_id: Uuid, team_id: Option<Uuid> },
     Nothing,
 }

@@ -59,6 +59,7 @@ impl WorkItem {
     async fn requested_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         Ok(ctx.loaders()?.users.load_one(self.0.requested_by).await?.map(User))
     }
+    /// When it was asked.
     async fn requested_at(&self) -> DateTime<Utc> {
         self.0.requested_at
     }
@@ -67,6 +68,7 @@ impl WorkItem {
         let Some(user) = self.0.closed_by else { return Ok(None) };
         Ok(ctx.loaders()?.users.load_one(user).await?.map(User))
     }
+    /// When it was completed or declined.
     async fn closed_at(&self) -> Option<DateTime<Utc>> {
         self.0.closed_at
     }

@@ -13,6 +13,7 @@ mod escalations;
 mod evidence;
 mod fixtures;
 mod http_edge;
+mod migrations;
 mod permissions;
 mod schema;
 mod security;
