@@ -72,7 +72,7 @@ pub async fn seed(services: &Services) -> AppResult<bool> {
     let as_agent2 = RequestContext { actor: Some(agent2), ..RequestContext::operator() };
     let finance = actor_of(services, &accounts[6])?;
     let as_finance = RequestContext { actor: Some(finance), ..RequestContext::operator() };
-    let team_named = |name: &str| teams.iter().find(|t| t.name == name).map(|t| ID::from(crate::ids::encode(crate::ids::Kind::Team, t.id)));
+    let team_named = |name: &str| teams.iter().find(|t| t.name == name).map(|t| crate::ids::encode(crate::ids::Kind::Team, t.id));
 
     let broadband = complaints::create(
         services,
