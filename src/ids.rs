@@ -20,6 +20,7 @@ pub enum Kind {
     Evidence,
     Contact,
     RoleGrant,
+    WorkItem,
 }
 
 impl Kind {
@@ -36,6 +37,7 @@ impl Kind {
             Kind::Evidence => "Evidence",
             Kind::Contact => "Contact",
             Kind::RoleGrant => "RoleGrant",
+            Kind::WorkItem => "WorkItem",
         }
     }
 
@@ -51,6 +53,7 @@ impl Kind {
         Kind::Evidence,
         Kind::Contact,
         Kind::RoleGrant,
+        Kind::WorkItem,
     ];
 }
 
@@ -96,6 +99,7 @@ impl Kind {
             Kind::Evidence => "evidence",
             Kind::Contact => "contact",
             Kind::RoleGrant => "role grant",
+            Kind::WorkItem => "work item",
         }
     }
 }

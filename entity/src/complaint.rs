@@ -96,6 +96,9 @@ pub struct Model {
     pub delay_reason: Option<String>,
     /// When the last update said the case should be resolved.
     pub expected_resolution_at: Option<DateTimeUtc>,
+    /// The teams with an open work item on the complaint, as sorted
+    /// comma-separated UUIDs: they may read it while the item is open.
+    pub assisting_teams: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i32,

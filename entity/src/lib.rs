@@ -22,3 +22,4 @@ pub mod refresh_token;
 pub mod role_grant;
 pub mod sla_policy;
 pub mod team;
+pub mod work_item;

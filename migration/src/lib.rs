@@ -16,6 +16,7 @@ mod m20261126_001001_sessions;
 mod m20261126_001101_search_trigram;
 mod m20261126_001201_closed_loop;
 mod m20261126_001202_promises_contacts;
+mod m20261126_001210_work_items;
 mod m20261126_001301_stats_indexes;
 mod m20261126_001302_stats_callback_index;
 mod m20261126_001401_filter_indexes;
@@ -88,6 +89,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_001002_login_attempts::Migration),
             Box::new(m20261126_001003_password_resets_role_grants::Migration),
             Box::new(m20261126_001004_refund_amount::Migration),
+            Box::new(m20261126_001210_work_items::Migration),
         ]
     }
 }

@@ -106,10 +106,11 @@ pub fn complaint_state(c: &complaint::Model) -> String {
         last_update_at,
         delay_reason,
         expected_resolution_at,
+        assisting_teams,
         updated_at: _,
         version: _,
     } = c;
-    let fields: [(&str, Value); 66] = [
+    let fields: [(&str, Value); 67] = [
         ("id", json!(id.to_string())),
         ("reference", json!(reference)),
         ("status", json!(status)),
@@ -176,6 +177,8 @@ pub fn complaint_state(c: &complaint::Model) -> String {
         ("last_update_at", json!(at(last_update_at))),
         ("delay_reason", json!(delay_reason)),
         ("expected_resolution_at", json!(at(expected_resolution_at))),
+        // Grants read access to the assisting teams: tampering with it must show.
+        ("assisting_teams", json!(assisting_teams)),
     ];
     let mut state: serde_json::Map<String, Value> = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     // Added later: hashed only when set, so states recorded before the column

@@ -7,6 +7,7 @@
 //! - [`escalation`]: which escalation requests make sense, and when they are due.
 //! - [`sla`]: deadlines from a severity's policy, optionally in business hours.
 //! - [`evidence`]: what an uploaded file really is, and whether it may be kept.
+//! - [`work`]: work items asked of other teams: kinds, status, the assisting teams.
 //! - [`periods`]: days, weeks and months of a time zone, as UTC instants (statistics).
 
 pub mod enums;
@@ -17,7 +18,9 @@ pub mod periods;
 pub mod policy;
 pub mod sla;
 pub mod validation;
+pub mod work;
 
 pub use enums::*;
 pub use lifecycle::{ComplaintStatus, Transition};
 pub use validation::ValidationError;
+pub use work::{WorkKind, WorkStatus};

@@ -28,12 +28,15 @@ impl Actor {
 }
 
 /// The facts about a complaint that decide who may touch it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ComplaintAccess {
     pub team_id: Option<Uuid>,
     pub assignee_id: Option<Uuid>,
     pub sensitive: bool,
     pub legal_hold: bool,
+    /// Teams with an open work item on the complaint: their members may read
+    /// it (never work it) until the item is completed or declined.
+    pub assisting_teams: Vec<Uuid>,
 }
 
 /// Which complaints a caller may read, in a form a query can apply.
@@ -44,7 +47,8 @@ pub enum ReadScope {
     /// None at all (administrators: separation of duties).
     Nothing,
     /// An agent: complaints assigned to them, plus their team's complaints that
-    /// are neither sensitive nor on legal hold.
+    /// are neither sensitive nor on legal hold, plus those not on legal hold on
+    /// which their team has an open work item (assisting).
     Agent { user_id: Uuid, team_id: Option<Uuid> },
 }
 
@@ -82,8 +86,39 @@ pub fn can_read_complaint(actor: &Actor, complaint: &ComplaintAccess) -> bool {
         ReadScope::Agent { user_id, team_id } => {
             !complaint.legal_hold
                 && (complaint.assignee_id == Some(user_id)
-                    || (!complaint.sensitive && team_id.is_some() && complaint.team_id == team_id))
+                    || (!complaint.sensitive && team_id.is_some() && complaint.team_id == team_id)
+                    || assists(team_id, complaint))
         }
+    }
+}
+
+/// Whether `team` has an open work item on the complaint. A sensitive complaint
+/// stays readable to the team asked to work on it (its reads are audited); a
+/// legal hold ends it, as for the complaint's own agents.
+fn assists(team: Option<Uuid>, complaint: &ComplaintAccess) -> bool {
+    team.is_some_and(|team| complaint.assisting_teams.contains(&team))
+}
+
+/// Asking another team for work on a complaint: whoever may work the complaint.
+pub fn request_work(actor: &Actor, complaint: &ComplaintAccess) -> Decision {
+    work_complaint(actor, complaint)
+}
+
+/// Completing or declining a work item: members (agents and supervisors) of
+/// the team it was asked of, while the complaint is not on legal hold.
+pub fn act_on_work_item(actor: &Actor, item_team: Uuid, complaint: &ComplaintAccess) -> Decision {
+    if !can_read_complaint(actor, complaint) {
+        return Decision::Hide;
+    }
+    let member = matches!(actor.role, Role::Agent | Role::Supervisor) && actor.team_id == Some(item_team);
+    if member && !complaint.legal_hold { Decision::Allow } else { Decision::Deny }
+}
+
+/// Whose open work items `workQueue` lists: the caller's team (agents and supervisors).
+pub fn work_queue_team(actor: &Actor) -> Option<Uuid> {
+    match actor.role {
+        Role::Agent | Role::Supervisor => actor.team_id,
+        Role::Legal | Role::Auditor | Role::Admin => None,
     }
 }
 
@@ -269,8 +304,9 @@ pub fn can_verify_audit_trail(actor: &Actor) -> bool {
 pub enum AuditScope {
     /// Every event (legal, auditors).
     All,
-    /// A supervisor: the events of their team's complaints, and the events
-    /// they caused themselves. Not other users' sessions or administration.
+    /// A supervisor: the events of their team's complaints (and of those their
+    /// team assists with an open work item), and the events they caused
+    /// themselves. Not other users' sessions or administration.
     Team { user_id: Uuid, team_id: Option<Uuid> },
     Nothing,
 }
@@ -292,7 +328,7 @@ pub fn can_read_checkpoints(actor: &Actor) -> bool {
 /// is shown, given how sensitive the complaint was when the event happened.
 /// The same rule as the complaint's own customer contact.
 pub fn sees_audited_personal_data(actor: &Actor, sensitive: bool, legal_hold: bool) -> bool {
-    sees_customer_contact(actor, &ComplaintAccess { team_id: None, assignee_id: None, sensitive, legal_hold })
+    sees_customer_contact(actor, &ComplaintAccess { sensitive, legal_hold, ..ComplaintAccess::default() })
 }
 
 /// Users, teams and SLA policies.
@@ -367,6 +403,8 @@ pub struct ComplaintActions {
     pub refer_to_legal: bool,
     /// `linkComplaints` with this complaint.
     pub link: bool,
+    /// `requestWork` (asking another team; not on a closed complaint).
+    pub request_work: bool,
 }
 
 /// [`ComplaintActions`] for `actor` on a complaint in `status`.
@@ -397,6 +435,7 @@ pub fn complaint_actions(
         request_escalation: request_escalation(actor, complaint) == Decision::Allow,
         refer_to_legal: refer_to_legal(actor, complaint).is_ok() && !complaint.legal_hold,
         link: work,
+        request_work: request_work(actor, complaint) == Decision::Allow && status != super::lifecycle::ComplaintStatus::Closed,
     }
 }
 
@@ -414,7 +453,7 @@ mod tests {
     }
 
     fn complaint(team: Uuid, assignee: Option<Uuid>, sensitive: bool, legal_hold: bool) -> ComplaintAccess {
-        ComplaintAccess { team_id: Some(team), assignee_id: assignee, sensitive, legal_hold }
+        ComplaintAccess { team_id: Some(team), assignee_id: assignee, sensitive, legal_hold, assisting_teams: Vec::new() }
     }
 
     /// (case, complaint) for the four situations of the permission matrix.
@@ -681,5 +720,37 @@ mod tests {
         let eur = Actor { authority_currency: Some("EUR".into()), ..actor(Role::Agent) };
         assert!(!within_authority(&eur, Decimal::from(1), "CNY", &authority), "no EUR rate: approval");
         assert!(within_authority(&eur, Decimal::from(500), "EUR", &authority));
+    }
+
+    #[test]
+    fn an_assisting_team_reads_while_the_item_is_open_but_never_works() {
+        use Decision::*;
+        let assisted = |sensitive: bool, legal_hold: bool, teams: Vec<Uuid>| ComplaintAccess {
+            assisting_teams: teams,
+            ..complaint(OTHER_TEAM, Some(SOMEONE), sensitive, legal_hold)
+        };
+        let agent = actor(Role::Agent);
+        let open = assisted(false, false, vec![MY_TEAM]);
+        assert!(can_read_complaint(&agent, &open));
+        assert_eq!(work_complaint(&agent, &open), Deny, "reading is all an assisting member may do to the complaint");
+        assert_eq!(complaint_actions(&agent, &open, super::super::lifecycle::ComplaintStatus::Investigating), ComplaintActions::default());
+        assert_eq!(act_on_work_item(&agent, MY_TEAM, &open), Allow);
+        assert_eq!(act_on_work_item(&agent, OTHER_TEAM, &open), Deny, "another team's item");
+        assert!(can_read_complaint(&agent, &assisted(true, false, vec![MY_TEAM])), "sensitive: readable, reads audited");
+        assert!(!can_read_complaint(&agent, &assisted(false, true, vec![MY_TEAM])), "legal hold ends it");
+        // Completed or declined: the team is no longer listed, and sight is gone.
+        let done = assisted(false, false, vec![]);
+        assert!(!can_read_complaint(&agent, &done));
+        assert_eq!(act_on_work_item(&agent, MY_TEAM, &done), Hide);
+        let elsewhere = assisted(false, false, vec![Uuid::from_u128(99)]);
+        assert!(!can_read_complaint(&agent, &elsewhere), "another team assists");
+        let teamless = Actor { team_id: None, ..actor(Role::Agent) };
+        assert!(!can_read_complaint(&teamless, &open));
+        assert!(!can_read_complaint(&actor(Role::Admin), &open), "separation of duties holds");
+        assert_eq!(act_on_work_item(&actor(Role::Auditor), MY_TEAM, &open), Deny);
+        assert_eq!(act_on_work_item(&actor(Role::Supervisor), MY_TEAM, &open), Allow);
+        assert_eq!(act_on_work_item(&actor(Role::Supervisor), MY_TEAM, &assisted(false, true, vec![MY_TEAM])), Deny);
+        assert_eq!(work_queue_team(&agent), Some(MY_TEAM));
+        assert_eq!(work_queue_team(&actor(Role::Auditor)), None);
     }
 }

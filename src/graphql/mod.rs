@@ -19,6 +19,7 @@ pub mod stats;
 pub mod subscriptions;
 pub mod types;
 pub mod users;
+pub mod work;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
@@ -35,6 +36,7 @@ pub struct Query(
     audit::AuditQuery,
     closed_loop::LoopQuery,
     stats::StatsQuery,
+    work::WorkQuery,
 );
 
 /// Every mutation, by area.
@@ -47,6 +49,7 @@ pub struct Mutation(
     users::UserMutation,
     role_grants::RoleGrantMutation,
     closed_loop::LoopMutation,
+    work::WorkMutation,
 );
 
 /// The cost of a field that scans a whole table or log (`verifyAuditTrail`,

@@ -433,6 +433,16 @@ impl Complaint {
     ) -> AppResult<Connection<String, super::closed_loop::CallbackAttempt>> {
         super::closed_loop::callbacks_of(ctx, self.0.id, first, after).await
     }
+    /// Work asked of other teams, oldest request first.
+    #[graphql(complexity = "2 + child_complexity * (first.unwrap_or(20).clamp(1, 100) as usize)")]
+    async fn work_items(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, super::work::WorkItem>> {
+        super::work::work_items_of(ctx, self.0.id, first, after).await
+    }
     /// Who complained (contact details masked where the caller's role does not need them).
     async fn customer(&self, ctx: &Context<'_>) -> AppResult<Customer> {
         let actor = ctx.actor()?;
@@ -570,7 +580,12 @@ impl Complaint {
     /// legal hold and the lifecycle), so clients show only the allowed actions.
     async fn viewer_can(&self, ctx: &Context<'_>) -> AppResult<policy::ComplaintActions> {
         let status = parse::<ComplaintStatus>(&self.0.status)?;
-        Ok(policy::complaint_actions(ctx.actor()?, &access(&self.0), status))
+        let mut actions = policy::complaint_actions(ctx.actor()?, &access(&self.0), status);
+        // Open work holds back the resolution (asked only when it is otherwise allowed).
+        if actions.resolve && !crate::service::complaints::blocking_work(ctx.services()?, self.0.id).await?.is_empty() {
+            actions.resolve = false;
+        }
+        Ok(actions)
     }
     /// Open and past a deadline now (or already marked breached).
     async fn overdue(&self) -> AppResult<bool> {

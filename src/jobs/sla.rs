@@ -1,5 +1,6 @@
 //! The SLA monitor: every scan marks open complaints whose deadline passed and
-//! raises one `OVERDUE` escalation per breach.
+//! raises one `OVERDUE` escalation per breach; it also marks missed promises,
+//! late progress updates, overdue escalation requests and overdue work items.
 //!
 //! Safe with any number of instances: the breach mark is set by a conditional
 //! `UPDATE … WHERE <deadline>_breached = false`, whose row lock lets exactly one
@@ -80,7 +81,8 @@ pub async fn scan(services: &Services, now: DateTime<Utc>) -> AppResult<usize> {
         let Some(before) = query.one(uow.txn()).await? else {
             drop(uow);
             let marked = mark_promises_and_updates(services, now).await?;
-            return Ok(raised + marked + mark_overdue_escalations(services, now).await?);
+            let escalations = mark_overdue_escalations(services, now).await?;
+            return Ok(raised + marked + escalations + mark_overdue_work(services, now).await?);
         };
         let (first, solution, resolution) = breaches(&before, now);
         if !first && !solution && !resolution {
@@ -219,6 +221,20 @@ async fn mark_overdue_escalations(services: &Services, now: DateTime<Utc>) -> Ap
     Ok(marked)
 }
 
+/// Marks open work items past their `dueBy` as overdue, once each (the
+/// conditional update lets one instance win); the audit event on the
+/// complaint announces it to `complaintEvents` subscribers, the assisting
+/// team's members among them.
+async fn mark_overdue_work(services: &Services, now: DateTime<Utc>) -> AppResult<usize> {
+    let mut marked = 0;
+    for item in complaints::overdue_work_candidates(services, now).await? {
+        if complaints::mark_work_overdue(services, &item).await? {
+            marked += 1;
+        }
+    }
+    Ok(marked)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,6 +326,7 @@ mod tests {
             last_update_at: None,
             delay_reason: None,
             expected_resolution_at: None,
+            assisting_teams: String::new(),
             created_at: now,
             updated_at: now,
             version: 1,

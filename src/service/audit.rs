@@ -101,12 +101,17 @@ pub async fn list_events(
         AuditScope::Team { user_id, team_id } => {
             let mut any = Condition::any().add(audit_event::Column::ActorId.eq(user_id));
             if let Some(team_id) = team_id {
+                // Their team's complaints, and those their team assists (open work items).
                 any = any.add(
                     audit_event::Column::ComplaintId.in_subquery(
                         Query::select()
                             .column(complaint::Column::Id)
                             .from(complaint::Entity)
-                            .and_where(Expr::col(complaint::Column::TeamId).eq(team_id))
+                            .cond_where(
+                                Condition::any()
+                                    .add(Expr::col(complaint::Column::TeamId).eq(team_id))
+                                    .add(super::complaints::assisted_by(team_id)),
+                            )
                             .to_owned(),
                     ),
                 );

@@ -8,11 +8,11 @@ use rust_decimal::Decimal;
 use super::{
     RequestContext, Services,
     auth::actor_of,
-    complaints::{self, CreateComplaintInput, CustomerInput, FindingInput},
+    complaints::{self, CallbackInput, CreateComplaintInput, CustomerInput, FindingInput, ResolutionInput, WorkRequestInput},
     users::{self, NewUser},
 };
 use crate::{
-    domain::{Category, Channel, Demand, Emotion, Role, RootCause, Severity, Tier},
+    domain::{Category, Channel, Demand, Emotion, Role, RootCause, Severity, Tier, WorkKind},
     error::AppResult,
 };
 
@@ -26,13 +26,20 @@ pub const ACCOUNTS: &[(&str, &str, Role, Option<&str>)] = &[
     ("admin@example.com", "Zhao Min (admin)", Role::Admin, None),
     // Role grants take a second administrator.
     ("admin2@example.com", "Sun Lei (admin)", Role::Admin, None),
+    ("finance@example.com", "Qian Hui (finance)", Role::Agent, Some(FINANCE)),
 ];
+
+/// The team that pays out refunds and compensation (work items of kind
+/// REFUND_PAYOUT). Named after the tier's specialists, so escalations to TIER3
+/// still reach "Specialists" first.
+pub const FINANCE: &str = "Treasury (Finance)";
 
 const TEAMS: &[(&str, Tier)] = &[
     ("Frontline A", Tier::Tier1),
     ("Frontline B", Tier::Tier1),
     ("Technical Support", Tier::Tier2),
     ("Specialists", Tier::Tier3),
+    (FINANCE, Tier::Tier3),
 ];
 
 /// Seeds the demo data if the database has no users. Returns whether it did.
@@ -66,6 +73,9 @@ pub async fn seed(services: &Services) -> AppResult<bool> {
     let agent2 = actor_of(services, &accounts[1])?;
     let as_agent = RequestContext { actor: Some(agent), ..RequestContext::operator() };
     let as_agent2 = RequestContext { actor: Some(agent2), ..RequestContext::operator() };
+    let finance = actor_of(services, &accounts[6])?;
+    let as_finance = RequestContext { actor: Some(finance), ..RequestContext::operator() };
+    let team_named = |name: &str| teams.iter().find(|t| t.name == name).map(|t| crate::ids::encode(crate::ids::Kind::Team, t.id));
 
     let broadband = complaints::create(
         services,
@@ -92,6 +102,20 @@ pub async fn seed(services: &Services) -> AppResult<bool> {
         broadband.version,
         Some("We are sorry. A technician will call you within 2 hours.".into()),
         Some(crate::service::now() + chrono::Duration::hours(2)),
+    )
+    .await?;
+    // Manual 000 §4.1: the handling team asks technical support for the repair.
+    complaints::request_work(
+        services,
+        &as_agent,
+        broadband.id,
+        WorkRequestInput {
+            team_id: team_named("Technical Support").unwrap_or_default(),
+            kind: WorkKind::Repair,
+            request: "Send a technician to restore the line at the customer's flat today; call her first, she is hard of hearing."
+                .into(),
+            due_by: crate::service::now() + chrono::Duration::hours(4),
+        },
     )
     .await?;
 
@@ -145,7 +169,9 @@ pub async fn seed(services: &Services) -> AppResult<bool> {
     )
     .await?;
 
-    complaints::create(
+    // The fridge customer again (matched by his phone): a repeat complaint,
+    // refunded by finance and closed at the second callback attempt.
+    let milk = complaints::create(
         services,
         &as_agent2,
         sample(
@@ -154,7 +180,7 @@ pub async fn seed(services: &Services) -> AppResult<bool> {
             Severity::High,
             "Milk powder tin leaking on arrival",
             "A tin of infant milk powder arrived with a broken seal and powder leaking; the customer worries about safety.",
-            ("Ms. Xu Li", Some("+86 137 1111 2222"), None),
+            ("Mr. Huang Jun", Some("020 8888 6666"), None),
             Demand::Refund,
             Some(Decimal::new(32800, 2)),
             Emotion::Agitated,
@@ -162,6 +188,7 @@ pub async fn seed(services: &Services) -> AppResult<bool> {
         ),
     )
     .await?;
+    refund_and_call_back(services, &as_agent2, &as_finance, milk, team_named(FINANCE).unwrap_or_default()).await?;
 
     complaints::create(
         services,
@@ -181,6 +208,50 @@ pub async fn seed(services: &Services) -> AppResult<bool> {
     )
     .await?;
     Ok(true)
+}
+
+/// The whole loop on one complaint: finding, a refund within the agent's
+/// authority, finance pays it out (a REFUND_PAYOUT work item), resolution, an
+/// unreached callback, then a reached and satisfied one that closes it.
+async fn refund_and_call_back(
+    services: &Services,
+    agent: &RequestContext,
+    finance: &RequestContext,
+    c: entity::complaint::Model,
+    finance_team: ID,
+) -> AppResult<()> {
+    let c = complaints::acknowledge(services, agent, c.id, c.version, None, None).await?;
+    let finding = FindingInput {
+        root_cause: RootCause::ProductDefect,
+        responsibility: Some("Supplier's sealing line".into()),
+        summary: "The tin's seal was faulty from the factory; the batch is being recalled.".into(),
+    };
+    let c = complaints::record_finding(services, agent, c.id, c.version, finding).await?;
+    let plan = ResolutionInput {
+        summary: "Refund the tin in full and collect it for the recall.".into(),
+        compensation_amount: Some(Decimal::new(32800, 2)),
+        currency: None,
+        remedies: Some("Courier collects the tin.".into()),
+        preventive_measures: Some("Supplier checks seals batch by batch.".into()),
+    };
+    let c = complaints::propose_resolution(services, agent, c.id, c.version, plan).await?;
+    let c = complaints::record_customer_decision(services, agent, c.id, c.version, true, None).await?;
+    let payout = WorkRequestInput {
+        team_id: finance_team,
+        kind: WorkKind::RefundPayout,
+        request: "Refund 328.00 CNY for order ORD-88119954 to the original payment method.".into(),
+        due_by: crate::service::now() + chrono::Duration::hours(24),
+    };
+    let item = complaints::request_work(services, agent, c.id, payout).await?;
+    complaints::complete_work(services, finance, item.id, "Refunded 328.00 CNY to the customer's card.").await?;
+    // Requesting and completing the work moved the complaint on.
+    let c = complaints::load_for_work(services, agent.actor()?, c.id).await?;
+    let c = complaints::resolve(services, agent, c.id, c.version, "Refund paid; the tin was collected.").await?;
+    let unreached = CallbackInput { reached: false, satisfied: false, score: None, comment: Some("No answer; try again in the afternoon.".into()) };
+    let c = complaints::record_callback(services, agent, c.id, c.version, unreached).await?;
+    let reached = CallbackInput { reached: true, satisfied: true, score: Some(5), comment: Some("Happy with the quick refund.".into()) };
+    complaints::record_callback(services, agent, c.id, c.version, reached).await?;
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -756,6 +756,25 @@ async fn prepare(app: &TestApp, name: &str) -> Call {
                 None,
             )
         }
+        "requestWork" | "completeWork" | "declineWork" => {
+            const FINANCE: &str = "finance@example.com";
+            let team = crate::fixtures::team_id(app, &agent, "Treasury (Finance)").await;
+            let request = "mutation($id: ID!, $i: WorkRequestInput!) { requestWork(complaintId: $id, input: $i) { id } }";
+            let input = json!({ "id": c["id"], "i": { "teamId": team, "kind": "REFUND_PAYOUT", "request": "Refund 10.00",
+                "dueBy": (chrono::Utc::now() + chrono::Duration::hours(4)).to_rfc3339() } });
+            if name == "requestWork" {
+                with(&agent, AGENT, request, input, "work.requested", complaint_chain(&c), None)
+            } else {
+                let item = app.ok(&agent, request, input).await["requestWork"]["id"].clone();
+                let finance = app.login_as(FINANCE).await;
+                let (query, action) = if name == "completeWork" {
+                    ("mutation($id: ID!) { completeWork(id: $id, result: \"paid\") { id } }", "work.completed")
+                } else {
+                    ("mutation($id: ID!) { declineWork(id: $id, reason: \"not ours\") { id } }", "work.declined")
+                };
+                with(&finance, FINANCE, query, json!({ "id": item }), action, complaint_chain(&c), None)
+            }
+        }
         other => panic!("the mutation `{other}` has no entry in the audit table of tests/api/audit.rs: add one"),
     }
 }

@@ -182,7 +182,7 @@ async fn admins_manage_users_and_others_cannot(app: &TestApp) {
     let rest = app
         .ok(&admin, "query($after: String) { users(first: 50, after: $after) { edges { node { email } } } }", json!({ "after": after }))
         .await;
-    assert_eq!(rest["users"]["edges"].as_array().unwrap().len(), 5, "8 users in all");
+    assert_eq!(rest["users"]["edges"].as_array().unwrap().len(), 6, "9 users in all (8 demo accounts)");
 }
 
 async fn a_deactivated_user_is_locked_out_at_once(app: &TestApp) {

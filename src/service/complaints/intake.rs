@@ -171,6 +171,7 @@ pub async fn create(services: &Services, ctx: &RequestContext, input: CreateComp
         last_update_at: None,
         delay_reason: None,
         expected_resolution_at: None,
+        assisting_teams: String::new(),
         created_at: now,
         updated_at: now,
         version: 1,

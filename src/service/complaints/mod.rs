@@ -24,6 +24,7 @@ mod intake;
 mod notes;
 mod shared;
 mod transitions;
+mod work;
 
 pub use callbacks::*;
 pub use contacts::*;
@@ -31,6 +32,7 @@ pub use intake::*;
 pub use notes::*;
 pub(crate) use shared::*;
 pub use transitions::*;
+pub use work::*;
 use crate::{
     audit::{ChainKey, Changes, NewEvent, Sensitivity},
     auth::Actor,
@@ -154,7 +156,13 @@ pub struct FlagsInput {
 
 /// The facts of a complaint that the policy decides on.
 pub fn access(c: &complaint::Model) -> ComplaintAccess {
-    ComplaintAccess { team_id: c.team_id, assignee_id: c.assignee_id, sensitive: c.sensitive, legal_hold: c.legal_hold }
+    ComplaintAccess {
+        team_id: c.team_id,
+        assignee_id: c.assignee_id,
+        sensitive: c.sensitive,
+        legal_hold: c.legal_hold,
+        assisting_teams: crate::domain::work::decode_teams(&c.assisting_teams),
+    }
 }
 
 fn status_tier(c: &complaint::Model) -> AppResult<Tier> {
@@ -281,13 +289,20 @@ pub fn scope_condition(actor: &Actor) -> Condition {
         ReadScope::Agent { user_id, team_id } => {
             let mut visible = Condition::any().add(complaint::Column::AssigneeId.eq(user_id));
             if let Some(team) = team_id {
-                visible = visible.add(
-                    Condition::all().add(complaint::Column::TeamId.eq(team)).add(complaint::Column::Sensitive.eq(false)),
-                );
+                visible = visible
+                    .add(Condition::all().add(complaint::Column::TeamId.eq(team)).add(complaint::Column::Sensitive.eq(false)))
+                    .add(assisted_by(team));
             }
             Condition::all().add(complaint::Column::LegalHold.eq(false)).add(visible)
         }
     }
+}
+
+/// The SQL form of "`team` has an open work item on the complaint" (the
+/// policy's assisting read): the sorted UUID list in `assisting_teams` names it.
+pub fn assisted_by(team: Uuid) -> SimpleExpr {
+    // A UUID's text has no LIKE wildcards, and one never contains another.
+    complaint::Column::AssistingTeams.like(format!("%{team}%"))
 }
 
 /// The SQL condition of a filter.

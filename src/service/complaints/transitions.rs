@@ -337,6 +337,7 @@ pub async fn resolve(
     check_version(&before, expected_version)?;
     let mut after = before.clone();
     after.status = transition(&before, Transition::Resolve)?.as_str().to_owned();
+    refuse_resolution_with_open_work(services, &before).await?;
     after.resolution_note = Some(validation::required_text("summary", summary, limits::TEXT)?);
     after.resolved_at = Some(crate::service::now());
     // The callback is due as soon as the complaint is resolved.
@@ -573,6 +574,7 @@ pub async fn resolve_at_first_contact(
     let now = crate::service::now();
     let mut after = before.clone();
     after.status = transition(&before, Transition::ResolveAtFirstContact)?.as_str().to_owned();
+    refuse_resolution_with_open_work(services, &before).await?;
     after.acknowledged_at = after.acknowledged_at.or(Some(now));
     after.proposed_at = Some(now);
     after.resolution_note = Some(summary);
