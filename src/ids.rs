@@ -41,7 +41,7 @@ impl Kind {
         }
     }
 
-    const ALL: [Kind; 11] = [
+    const ALL: [Kind; 12] = [
         Kind::Complaint,
         Kind::Customer,
         Kind::User,

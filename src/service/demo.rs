@@ -230,6 +230,7 @@ async fn refund_and_call_back(
     let plan = ResolutionInput {
         summary: "Refund the tin in full and collect it for the recall.".into(),
         compensation_amount: Some(Decimal::new(32800, 2)),
+        refund_amount: None,
         currency: None,
         remedies: Some("Courier collects the tin.".into()),
         preventive_measures: Some("Supplier checks seals batch by batch.".into()),
