@@ -19,6 +19,8 @@ mod m20261126_001202_promises_contacts;
 mod m20261126_001301_stats_indexes;
 mod m20261126_001401_filter_indexes;
 mod m20261126_001002_login_attempts;
+mod m20261126_001102_evidence_blobs;
+mod m20261126_001103_search_fts;
 
 /// The audit immutability triggers as (table, trigger); the server refuses to
 /// start unless every one of them exists (and, on PostgreSQL, is enabled).
@@ -82,6 +84,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_001301_stats_indexes::Migration),
             Box::new(m20261126_001401_filter_indexes::Migration),
             Box::new(m20261126_001002_login_attempts::Migration),
+            Box::new(m20261126_001102_evidence_blobs::Migration),
+            Box::new(m20261126_001103_search_fts::Migration),
         ]
     }
 }

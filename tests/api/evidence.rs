@@ -467,12 +467,12 @@ mod upload_limit {
 
 /// A moto S3 server on a free port, stopped when dropped. `None` (with a
 /// notice) when moto is not installed, unless CASEWORK_TEST_REQUIRE_S3=1.
-struct Moto {
-    endpoint: String,
+pub(crate) struct Moto {
+    pub(crate) endpoint: String,
     _child: tokio::process::Child,
 }
 
-async fn start_moto() -> Option<Moto> {
+pub(crate) async fn start_moto() -> Option<Moto> {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let spawned = tokio::process::Command::new("moto_server")
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])

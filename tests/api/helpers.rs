@@ -86,6 +86,10 @@ pub struct TestApp {
     pub anchor: tempfile_dir::TempDir,
     /// Where this server keeps evidence files (a fresh temporary directory).
     pub evidence_dir: std::path::PathBuf,
+    /// `http://127.0.0.1:<port>` of `CASEWORK_METRICS_LISTEN`, when configured.
+    pub metrics_address: Option<String>,
+    /// The server's services, to run a background job's pass on demand.
+    pub services: casework::service::Services,
     _evidence: tempfile_dir::TempDir,
     cleanup: Option<Cleanup>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -156,6 +160,8 @@ async fn start(
     settings.audit_anchor_dir = Some(anchor.path().into());
     // Tests write checkpoints when they want them; one test runs the job.
     settings.audit_checkpoint_interval = None;
+    // Likewise blob collection (`TestApp::collect_blobs`).
+    settings.edge.evidence_gc_interval = None;
     let evidence = tempfile_dir::TempDir::new();
     settings.evidence_dir = evidence.path().into();
     // Only the S3 tests use a bucket, whatever the environment says.
@@ -165,6 +171,8 @@ async fn start(
 
     let app = Application::build(settings).await.expect("building the application");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let services = app.services().clone();
+    let metrics_address = app.metrics_port().map(|port| format!("http://127.0.0.1:{port}"));
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         app.run_until_stopped(async {
@@ -182,6 +190,8 @@ async fn start(
         db,
         anchor,
         evidence_dir,
+        metrics_address,
+        services,
         _evidence: evidence,
         cleanup,
         shutdown: Some(shutdown),
@@ -266,6 +276,11 @@ impl TestApp {
             .find_map(|l| l.strip_prefix("casework_db_statements_total "))
             .and_then(|n| n.trim().parse().ok())
             .expect("casework_db_statements_total in /metrics")
+    }
+
+    /// One pass of the evidence blob garbage collector with this grace period.
+    pub async fn collect_blobs(&self, grace: Duration) -> casework::jobs::blobs::Collected {
+        casework::jobs::blobs::collect(&self.services, grace).await.expect("collecting blobs")
     }
 
     /// Runs SQL directly against the test database (fixtures only).
