@@ -3,13 +3,13 @@
 //! the grace period (`CASEWORK_EVIDENCE_GC_GRACE_SECS`, default 24 h) is
 //! removed from the store, one blob per transaction:
 //!
-//! 1. its row is deleted only if it is still unreferenced and past the grace
+//! 1. legal holds are re-checked now, with the complaints' rows locked: a blob
+//!    any evidence of a complaint under legal hold (deleted or not) points to
+//!    is kept, and looked at again after another grace period;
+//! 2. its row is deleted only if it is still unreferenced and past the grace
 //!    period — this takes the row lock (SQLite: the write lock), so an upload
 //!    of the same bytes waits, then creates a fresh row and promotes its own
 //!    copy after the file is gone;
-//! 2. legal holds are re-checked now, with the complaints' rows locked: a blob
-//!    any evidence of a complaint under legal hold (deleted or not) points to
-//!    is kept, and looked at again after another grace period;
 //! 3. the file is removed, then the transaction commits (should the commit
 //!    fail, the row stays and the next run removes the file again).
 //!
@@ -106,18 +106,11 @@ async fn collect_one(services: &Services, sha256: &str, key: &str, cutoff: chron
             ..Default::default()
         })
         .await?;
-    let deleted = evidence_blob::Entity::delete_many()
-        .filter(evidence_blob::Column::Sha256.eq(sha256))
-        .filter(evidence_blob::Column::RefCount.lte(0))
-        .filter(evidence_blob::Column::UnreferencedAt.lte(cutoff))
-        .exec(&txn)
-        .await?;
-    if deleted.rows_affected == 0 {
-        txn.rollback().await?;
-        return Ok(Outcome::Referenced);
-    }
-    // Legal holds as they are now, with the complaints locked against a hold
-    // being placed while the file is removed (SQLite: the write lock does that).
+    // Legal holds as they are now, with the complaints locked (in id order)
+    // against a hold being placed while the file is removed. Complaints before
+    // the blob row: uploads and deletions lock in that order too (their
+    // complaint, then the blob), so the two never deadlock. SQLite: the write
+    // lock taken by `BEGIN IMMEDIATE` does all of this.
     let holders = evidence::Entity::find()
         .select_only()
         .column(evidence::Column::ComplaintId)
@@ -126,7 +119,8 @@ async fn collect_one(services: &Services, sha256: &str, key: &str, cutoff: chron
     let mut complaints = complaint::Entity::find()
         .select_only()
         .column(complaint::Column::LegalHold)
-        .filter(complaint::Column::Id.in_subquery(holders));
+        .filter(complaint::Column::Id.in_subquery(holders))
+        .order_by_asc(complaint::Column::Id);
     if txn.get_database_backend() == DbBackend::Postgres {
         complaints = complaints.lock_exclusive();
     }
@@ -141,6 +135,18 @@ async fn collect_one(services: &Services, sha256: &str, key: &str, cutoff: chron
             .exec(&services.db)
             .await?;
         return Ok(Outcome::Held);
+    }
+    // Gone only if still unreferenced: an upload of the same bytes that got
+    // here first has counted itself; one that comes later waits for the lock.
+    let deleted = evidence_blob::Entity::delete_many()
+        .filter(evidence_blob::Column::Sha256.eq(sha256))
+        .filter(evidence_blob::Column::RefCount.lte(0))
+        .filter(evidence_blob::Column::UnreferencedAt.lte(cutoff))
+        .exec(&txn)
+        .await?;
+    if deleted.rows_affected == 0 {
+        txn.rollback().await?;
+        return Ok(Outcome::Referenced);
     }
     if let Err(error) = services.evidence.discard(key).await {
         txn.rollback().await?;
