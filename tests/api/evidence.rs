@@ -348,6 +348,9 @@ async fn a_supervisor_deletes_evidence_and_the_hash_stays_on_record(app: &TestAp
     assert_eq!(last.reason.as_deref(), Some("uploaded to the wrong complaint"));
     let changes: Value = serde_json::from_str(&last.changes).unwrap();
     assert_eq!(changes["sha256"][1], sha256_hex(&bytes));
+    // The blob waits for the garbage collector's grace period, then goes.
+    assert_eq!(Vault::of(app).settled_keys(&app.client, 1).await.len(), 1, "collected only after the grace period");
+    assert_eq!(app.collect_blobs(std::time::Duration::ZERO).await.removed, 1);
     assert_eq!(Vault::of(app).settled_keys(&app.client, 0).await, Vec::<String>::new(), "the blob of deleted evidence stayed");
 }
 
