@@ -61,6 +61,7 @@ impl Application {
             max_complexity: settings.max_query_complexity,
             introspection: !settings.is_production(),
             suggestions: !settings.is_production(),
+            report_cost: settings.edge.report_query_cost,
         };
         let schema = graphql::schema(limits).data(services.clone()).finish();
         let listener =

@@ -88,6 +88,9 @@ pub struct TestApp {
     pub evidence_dir: std::path::PathBuf,
     /// `http://127.0.0.1:<port>` of `CASEWORK_METRICS_LISTEN`, when configured.
     pub metrics_address: Option<String>,
+    /// Half the complexity budget: what any operation of the tests may cost,
+    /// except one holding a whole-table field (`verifyAuditTrail`, a search).
+    pub half_budget: usize,
     /// The server's services, to run a background job's pass on demand.
     pub services: casework::service::Services,
     _evidence: tempfile_dir::TempDir,
@@ -162,12 +165,15 @@ async fn start(
     settings.audit_checkpoint_interval = None;
     // Likewise blob collection (`TestApp::collect_blobs`).
     settings.edge.evidence_gc_interval = None;
+    // Each operation's cost, checked against half the budget by `TestApp::gql`.
+    settings.edge.report_query_cost = true;
     let evidence = tempfile_dir::TempDir::new();
     settings.evidence_dir = evidence.path().into();
     // Only the S3 tests use a bucket, whatever the environment says.
     settings.evidence_url = None;
     configure(&mut settings);
     let evidence_dir = settings.evidence_dir.clone();
+    let half_budget = settings.max_query_complexity / 2;
 
     let app = Application::build(settings).await.expect("building the application");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -191,6 +197,7 @@ async fn start(
         anchor,
         evidence_dir,
         metrics_address,
+        half_budget,
         services,
         _evidence: evidence,
         cleanup,
@@ -228,7 +235,23 @@ impl TestApp {
         }
         let response = request.send().await.expect("POST /graphql");
         assert!(response.status().is_success(), "POST /graphql answered {}", response.status());
-        response.json().await.expect("a JSON response")
+        let mut body: Value = response.json().await.expect("a JSON response");
+        self.check_cost(query, &mut body);
+        body
+    }
+
+    /// Every operation stays within half the budget (issue 11), unless it
+    /// holds a field meant to fill more than half of it; the cost report
+    /// (`extensions.analyzer`) is removed so tests see the usual response.
+    pub fn check_cost(&self, query: &str, body: &mut Value) {
+        let Some(extensions) = body.get_mut("extensions").and_then(Value::as_object_mut) else { return };
+        let Some(analyzer) = extensions.remove("analyzer") else { return };
+        if extensions.is_empty() {
+            body.as_object_mut().unwrap().remove("extensions");
+        }
+        let cost = analyzer["complexity"].as_u64().expect("extensions.analyzer.complexity") as usize;
+        let exclusive = query.contains("verifyAuditTrail") || query.contains("search");
+        assert!(exclusive || cost <= self.half_budget, "an operation costs {cost}, over half the budget ({}): {query}", self.half_budget);
     }
 
     /// Like [`TestApp::gql`], but the operation must succeed; returns `data`.
