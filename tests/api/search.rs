@@ -72,6 +72,13 @@ async fn both_databases_find_the_same_substrings(app: &TestApp) {
     for short in ["zq", "冰箱", " d ", "%_"] {
         assert_eq!(app.error_code(Some(&supervisor), SEARCH, json!({ "s": short })).await, "VALIDATION", "{short:?}");
     }
+    if app.backend == Backend::Postgres {
+        // Served by the pg_trgm indexes of the four columns.
+        use sea_orm::{ConnectionTrait, Statement};
+        let sql = "SELECT count(*) AS n FROM pg_indexes WHERE tablename = 'complaint' AND indexname LIKE 'complaint_search_%_trgm'";
+        let row = app.db.query_one_raw(Statement::from_string(sea_orm::DbBackend::Postgres, sql.to_owned())).await.unwrap().unwrap();
+        assert_eq!(row.try_get::<i64>("", "n").unwrap(), 4);
+    }
     if app.backend == Backend::Sqlite {
         // Served by the FTS5 table, one row per complaint.
         use sea_orm::{ConnectionTrait, Statement};

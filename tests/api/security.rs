@@ -587,3 +587,59 @@ async fn the_daily_upload_quota_refuses_what_goes_over_it() {
         app.finish().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_calls_per_minute_are_limited_per_user() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app_with(backend, |settings| settings.edge.links_per_minute = 2).await else { continue };
+        let supervisor = app.login_as("supervisor@example.com").await;
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            ids.push(ComplaintBuilder::new().create(&app, &supervisor).await["id"].clone());
+        }
+        let link = "mutation($ids: [ID!]!) { linkComplaints(ids: $ids, kind: RELATED) { id } }";
+        app.ok(&supervisor, link, json!({ "ids": [ids[0], ids[1]] })).await;
+        app.ok(&supervisor, link, json!({ "ids": [ids[0], ids[2]] })).await;
+        let code = app.error_code(Some(&supervisor), link, json!({ "ids": [ids[1], ids[2]] })).await;
+        assert_eq!(code, "RATE_LIMITED", "{backend:?}");
+        let links = app.ok(&supervisor, "query($id: ID!) { complaint(id: $id) { links { complaint { id } } } }", json!({ "id": ids[1] })).await;
+        assert_eq!(links["complaint"]["links"].as_array().unwrap().len(), 1, "the refused call linked nothing");
+        app.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archives_are_accepted_only_when_allowed() {
+    let app = spawn_app_with(Backend::Sqlite, |settings| settings.edge.evidence_allow_archives = true).await.unwrap();
+    let agent = app.login_as("agent@example.com").await;
+    let complaint = ComplaintBuilder::new().create(&app, &agent).await;
+    let mut zip = b"PK\x03\x04\x14\0\0\0\x08\0".to_vec();
+    zip.resize(512, 0);
+    let response = upload(&app, &agent, complaint["id"].as_str().unwrap(), "OTHER", "logs.zip", "application/zip", zip).await;
+    assert!(response.get("errors").is_none(), "CASEWORK_EVIDENCE_ALLOW_ARCHIVES=1 accepts a zip: {response}");
+    // Executables and scripts stay refused whatever the setting.
+    let response = upload(&app, &agent, complaint["id"].as_str().unwrap(), "OTHER", "payroll.bat.", "text/plain", b"echo hi\r\n".to_vec()).await;
+    assert_eq!(response["errors"][0]["extensions"]["code"], "VALIDATION");
+    app.finish().await;
+}
+
+#[test]
+fn secrets_come_from_the_environment_or_a_file() {
+    use casework::config::secret_from_env;
+    let dir = crate::helpers::tempfile_dir::TempDir::new();
+    let file = std::path::Path::new(&dir.path()).join("token");
+    std::fs::write(&file, "from-a-file-0123456789\n").unwrap();
+    // Names of this test only: no other test reads them.
+    // SAFETY: no other thread reads or writes these variables.
+    unsafe {
+        std::env::set_var("CASEWORK_TEST_ONLY_SECRET_FILE", &file);
+        std::env::set_var("CASEWORK_TEST_ONLY_DIRECT", "direct-value");
+    }
+    assert_eq!(secret_from_env("CASEWORK_TEST_ONLY_SECRET").unwrap().unwrap().expose(), "from-a-file-0123456789");
+    assert_eq!(secret_from_env("CASEWORK_TEST_ONLY_DIRECT").unwrap().unwrap().expose(), "direct-value");
+    assert!(secret_from_env("CASEWORK_TEST_ONLY_ABSENT").unwrap().is_none());
+    unsafe { std::env::set_var("CASEWORK_TEST_ONLY_MISSING_FILE", "/nonexistent/secret") };
+    assert!(secret_from_env("CASEWORK_TEST_ONLY_MISSING").is_err(), "an unreadable secret file is an error, not an empty secret");
+    // The Debug form never shows a secret.
+    assert_eq!(format!("{:?}", secret_from_env("CASEWORK_TEST_ONLY_DIRECT").unwrap().unwrap()), "Secret(…)");
+}
