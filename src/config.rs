@@ -385,6 +385,15 @@ pub struct EdgeArgs {
     /// Bytes of evidence one user may upload per day (0: no quota).
     #[arg(long, env = "CASEWORK_UPLOAD_QUOTA_BYTES_PER_DAY", default_value_t = 0)]
     pub upload_quota_bytes_per_day: u64,
+    /// Add `extensions.analyzer { complexity depth }` to every GraphQL response.
+    #[arg(long, env = "CASEWORK_REPORT_QUERY_COST")]
+    pub report_query_cost: bool,
+    /// Seconds between runs of the evidence blob garbage collector (0: never).
+    #[arg(long, env = "CASEWORK_EVIDENCE_GC_INTERVAL_SECS", default_value_t = 3600)]
+    pub evidence_gc_interval_secs: u64,
+    /// Seconds a blob stays unreferenced before the collector removes it.
+    #[arg(long, env = "CASEWORK_EVIDENCE_GC_GRACE_SECS", default_value_t = 24 * 3600)]
+    pub evidence_gc_grace_secs: u64,
 }
 
 /// A secret from the environment: `NAME`, or the contents of the file named by
@@ -532,6 +541,12 @@ pub struct EdgeSettings {
     pub evidence_verify_period: Duration,
     pub uploads_per_user: u32,
     pub upload_quota_bytes_per_day: Option<u64>,
+    /// Whether responses report each operation's cost (`extensions.analyzer`).
+    pub report_query_cost: bool,
+    /// How often the blob garbage collector runs; `None`: not in this process.
+    pub evidence_gc_interval: Option<Duration>,
+    /// How long a blob stays unreferenced before it is collected.
+    pub evidence_gc_grace: Duration,
 }
 
 impl EdgeSettings {
@@ -554,6 +569,9 @@ impl EdgeSettings {
             evidence_verify_period: Duration::from_secs(args.evidence_verify_period_secs),
             uploads_per_user: args.uploads_per_user.max(1),
             upload_quota_bytes_per_day: (args.upload_quota_bytes_per_day > 0).then_some(args.upload_quota_bytes_per_day),
+            report_query_cost: args.report_query_cost,
+            evidence_gc_interval: seconds(args.evidence_gc_interval_secs),
+            evidence_gc_grace: Duration::from_secs(args.evidence_gc_grace_secs),
         })
     }
 }

@@ -61,6 +61,7 @@ impl Application {
             max_complexity: settings.max_query_complexity,
             introspection: !settings.is_production(),
             suggestions: !settings.is_production(),
+            report_cost: settings.edge.report_query_cost,
         };
         let schema = graphql::schema(limits).data(services.clone()).finish();
         let listener =
@@ -90,8 +91,9 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
-    /// Background work runs alongside: the SLA monitor and, on PostgreSQL, the
-    /// listener that brings other instances' changes to local subscribers.
+    /// Background work runs alongside: the SLA monitor, the audit checkpoints,
+    /// the evidence blob collector and, on PostgreSQL, the listener that brings
+    /// other instances' changes to local subscribers.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let services = self.state.services.clone();
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -99,8 +101,13 @@ impl Application {
         let listener = (services.db.get_database_backend() == DbBackend::Postgres)
             .then(|| tokio::spawn(services.bus.clone().listen(services.settings.database_url.clone())));
         let checkpoints = services.settings.audit_checkpoint_interval.map(|interval| {
-            jobs::checkpoints::spawn(services.clone(), interval, services.settings.audit_checkpoint_poll, stopped)
+            jobs::checkpoints::spawn(services.clone(), interval, services.settings.audit_checkpoint_poll, stopped.clone())
         });
+        let blobs = services
+            .settings
+            .edge
+            .evidence_gc_interval
+            .map(|interval| jobs::blobs::spawn(services.clone(), interval, services.settings.edge.evidence_gc_grace, stopped));
 
         let metrics_server = self.metrics_listener.map(|listener| {
             let router = http::metrics_router(self.state.clone());
@@ -117,7 +124,7 @@ impl Application {
             .context("serving HTTP");
         let _ = stop.send(true);
         let _ = monitor.await;
-        if let Some(job) = checkpoints {
+        for job in [checkpoints, blobs].into_iter().flatten() {
             let _ = job.await;
         }
         if let Some(listener) = listener {

@@ -16,6 +16,7 @@ pub mod contact;
 pub mod customer;
 pub mod escalation;
 pub mod evidence;
+pub mod evidence_blob;
 pub mod note;
 pub mod password_reset;
 pub mod refresh_token;

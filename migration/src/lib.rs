@@ -23,6 +23,8 @@ mod m20261126_001401_filter_indexes;
 mod m20261126_001002_login_attempts;
 mod m20261126_001003_password_resets_role_grants;
 mod m20261126_001004_refund_amount;
+mod m20261126_001102_evidence_blobs;
+mod m20261126_001103_search_fts;
 
 /// The audit immutability triggers as (table, trigger); the server refuses to
 /// start unless every one of them exists (and, on PostgreSQL, is enabled).
@@ -90,6 +92,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_001003_password_resets_role_grants::Migration),
             Box::new(m20261126_001004_refund_amount::Migration),
             Box::new(m20261126_001210_work_items::Migration),
+            Box::new(m20261126_001102_evidence_blobs::Migration),
+            Box::new(m20261126_001103_search_fts::Migration),
         ]
     }
 }

@@ -121,7 +121,8 @@ impl ComplaintQuery {
             limit,
             from_end,
         };
-        let condition = service::filter_condition(&filter.unwrap_or_default(), chrono::Utc::now())?;
+        let backend = sea_orm::ConnectionTrait::get_database_backend(&services.db);
+        let condition = service::filter_condition(&filter.unwrap_or_default(), chrono::Utc::now(), backend)?;
         let (rows, more) = service::list(services, &actor, condition.clone(), &page).await?;
         prime(ctx, ctx.loaders()?, &rows).await?;
         let keys: Vec<String> = rows.iter().map(|c| cursor::encode(Cursor { key: order.field.key(c), id: c.id })).collect();

@@ -82,11 +82,15 @@ pub struct Limits {
     /// "Did you mean …" in validation errors (off in production: it spells
     /// the hidden schema out field by field).
     pub suggestions: bool,
+    /// `CASEWORK_REPORT_QUERY_COST`: every response carries
+    /// `extensions.analyzer { complexity depth }` (the test suite checks each
+    /// of its operations against half the budget with it).
+    pub report_cost: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_depth: 15, max_complexity: 5000, introspection: true, suggestions: true }
+        Limits { max_depth: 15, max_complexity: 5000, introspection: true, suggestions: true, report_cost: false }
     }
 }
 
@@ -98,6 +102,7 @@ pub fn schema(limits: Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
         .limit_recursive_depth(32)
         .limit_directives(20);
     let builder = if limits.suggestions { builder } else { builder.disable_suggestions() };
+    let builder = if limits.report_cost { builder.extension(async_graphql::extensions::Analyzer) } else { builder };
     if limits.introspection { builder } else { builder.disable_introspection() }
 }
 

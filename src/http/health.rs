@@ -40,11 +40,12 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// `/metrics` on the API address: only with `Authorization: Bearer
-/// <CASEWORK_METRICS_TOKEN>`; without a token configured it is not served
-/// there (404) — use `CASEWORK_METRICS_LISTEN`.
+/// <CASEWORK_METRICS_TOKEN>`; not served there (404) without a token, or when
+/// `CASEWORK_METRICS_LISTEN` gives metrics an address of their own.
 pub async fn metrics_with_token(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let settings = &state.services.settings.edge;
-    let Some(expected) = &settings.metrics_token else {
+    // With a metrics address of its own, the API address serves no metrics at all.
+    let Some(expected) = settings.metrics_token.as_ref().filter(|_| settings.metrics_listen.is_none()) else {
         return super::errors::not_found().await;
     };
     let given = super::graphql::bearer(&headers).unwrap_or_default();

@@ -4,11 +4,18 @@
 //! file and promotes the blob in the same transaction as its audit event.
 //! Evidence is immutable; [`delete`] only marks it deleted (supervisors, never
 //! under legal hold) and the audit trail keeps the hash of what was deleted.
+//!
+//! Blobs are shared by content: `evidence_blob.ref_count` counts the live
+//! evidence holding each one and moves in the transaction of the evidence row
+//! (the row lock, or SQLite's write lock, orders a deletion and an upload of
+//! the same bytes). Nothing here removes a blob: the garbage-collection job
+//! ([`crate::jobs::blobs`]) does, under the same lock, once the count has been
+//! zero for the grace period and no complaint holding it is under legal hold.
 
 use std::sync::{Arc, Mutex};
 
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
     sea_query::Expr,
 };
 use uuid::Uuid;
@@ -26,7 +33,7 @@ use crate::{
     error::{AppError, AppResult},
     storage::{EvidenceStore, content_key},
 };
-use entity::{complaint, evidence};
+use entity::{complaint, evidence, evidence_blob};
 
 /// A file received in full and written to the store's staging area.
 #[derive(Debug)]
@@ -190,6 +197,9 @@ async fn record_upload(
 
     let mut uow = UnitOfWork::begin(services, ctx).await?;
     let complaint = complaints::touch(&uow, complaint_id, |c| may_upload(actor, c)).await?;
+    // Locks the blob's row (waiting for a collection of these bytes to finish)
+    // before the staged copy is promoted below.
+    reference_blob(uow.txn(), &evidence).await?;
     evidence::Entity::insert(evidence.clone().into_active_model()).exec_without_returning(uow.txn()).await?;
     let changes = Changes::new()
         .set("evidenceId", evidence.id.to_string())
@@ -217,6 +227,52 @@ async fn record_upload(
     Ok(evidence)
 }
 
+/// Counts one more live record of the blob (creating its row at one).
+async fn reference_blob(txn: &sea_orm::DatabaseTransaction, evidence: &evidence::Model) -> AppResult<()> {
+    use sea_orm::sea_query::{OnConflict, ExprTrait};
+    let row = evidence_blob::Model {
+        sha256: evidence.sha256.clone(),
+        storage_key: evidence.storage_key.clone(),
+        size_bytes: evidence.size_bytes,
+        ref_count: 1,
+        created_at: evidence.uploaded_at,
+        unreferenced_at: None,
+    };
+    evidence_blob::Entity::insert(row.into_active_model())
+        .on_conflict(
+            OnConflict::column(evidence_blob::Column::Sha256)
+                .value(
+                    evidence_blob::Column::RefCount,
+                    Expr::col((evidence_blob::Entity, evidence_blob::Column::RefCount)).add(1),
+                )
+                .value(evidence_blob::Column::UnreferencedAt, Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None))
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
+/// Counts one live record of the blob less; at zero the blob becomes a
+/// candidate for collection from `now`.
+async fn release_blob(txn: &sea_orm::DatabaseTransaction, sha256: &str, now: chrono::DateTime<chrono::Utc>) -> AppResult<()> {
+    use sea_orm::sea_query::{CaseStatement, ExprTrait};
+    let last = CaseStatement::new()
+        .case(Expr::col(evidence_blob::Column::RefCount).lte(1), Expr::value(now))
+        .finally(Expr::col(evidence_blob::Column::UnreferencedAt));
+    let updated = evidence_blob::Entity::update_many()
+        .col_expr(evidence_blob::Column::RefCount, Expr::col(evidence_blob::Column::RefCount).sub(1))
+        .col_expr(evidence_blob::Column::UnreferencedAt, last.into())
+        .filter(evidence_blob::Column::Sha256.eq(sha256))
+        .filter(evidence_blob::Column::RefCount.gt(0))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        tracing::warn!(sha256, "deleted evidence whose blob was not counted");
+    }
+    Ok(())
+}
+
 /// Whether `actor` may delete evidence of `complaint` as it is now.
 fn may_delete(actor: &Actor, complaint: &complaint::Model) -> AppResult<()> {
     match policy::delete_evidence(actor, &complaints::access(complaint)) {
@@ -232,7 +288,8 @@ fn may_delete(actor: &Actor, complaint: &complaint::Model) -> AppResult<()> {
 /// Marks evidence deleted: supervisors only, never on a legal-hold complaint,
 /// with a reason. The row stays (with its SHA-256) and the audit event
 /// (`evidence.deleted`) records the hash, size and name of what was deleted.
-/// The blob itself is removed when no other live evidence holds the same bytes.
+/// The blob's reference count drops in the same transaction; the blob itself
+/// is collected later by [`crate::jobs::blobs`] once nothing holds it.
 #[tracing::instrument(skip_all, fields(evidence = %id))]
 pub async fn delete(services: &Services, ctx: &RequestContext, id: Uuid, reason: &str) -> AppResult<evidence::Model> {
     let actor = ctx.actor()?;
@@ -272,19 +329,9 @@ pub async fn delete(services: &Services, ctx: &RequestContext, id: Uuid, reason:
         ..complaints::event(&complaint, "evidence.deleted", changes).reason(Some(reason.clone()))
     })
     .await?;
+    // The blob stays for the garbage collector, which also re-checks legal holds.
+    release_blob(uow.txn(), &found.sha256, now).await?;
     uow.commit().await?;
-
-    // Content-addressed: other live evidence may hold the same bytes.
-    let still_used = evidence::Entity::find()
-        .filter(evidence::Column::Sha256.eq(found.sha256.clone()))
-        .filter(evidence::Column::DeletedAt.is_null())
-        .count(&services.db)
-        .await?;
-    if still_used == 0
-        && let Err(error) = services.evidence.discard(&found.storage_key).await
-    {
-        tracing::warn!(%error, key = found.storage_key, "evidence deleted but its blob could not be removed");
-    }
     Ok(evidence::Model { deleted_at: Some(now), deleted_by: Some(actor.user_id), delete_reason: Some(reason), ..found })
 }
 

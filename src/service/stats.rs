@@ -246,7 +246,8 @@ pub async fn complaint_stats(
     let now = super::now();
     let mut condition = Condition::all().add(super::complaints::scope_condition(actor));
     if let Some(filter) = filter {
-        condition = condition.add(super::complaints::filter_condition(filter, now)?);
+        let backend = sea_orm::ConnectionTrait::get_database_backend(&services.db);
+        condition = condition.add(super::complaints::filter_condition(filter, now, backend)?);
     }
     let txn = snapshot(&services.db).await?;
     let out = compute(&txn, services.settings.report_timezone, range, Grouping::By(dimension), condition, now, figures).await?;

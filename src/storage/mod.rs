@@ -39,7 +39,8 @@ pub trait EvidenceStore: Send + Sync + 'static {
     /// Moves a finished staged blob to `key`, its content address (replacing
     /// a blob already there, which should hold the same bytes).
     async fn promote(&self, staging_key: &str, key: &str) -> io::Result<()>;
-    /// Removes a staged blob that will not be kept.
+    /// Removes a staged blob that will not be kept, or a blob the garbage
+    /// collector found unreferenced (a missing one is not an error).
     async fn discard(&self, staging_key: &str) -> io::Result<()>;
     /// Reads a blob, or the byte range of it.
     async fn read(&self, key: &str, range: Option<Range<u64>>) -> io::Result<BlobStream>;

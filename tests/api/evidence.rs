@@ -348,6 +348,9 @@ async fn a_supervisor_deletes_evidence_and_the_hash_stays_on_record(app: &TestAp
     assert_eq!(last.reason.as_deref(), Some("uploaded to the wrong complaint"));
     let changes: Value = serde_json::from_str(&last.changes).unwrap();
     assert_eq!(changes["sha256"][1], sha256_hex(&bytes));
+    // The blob waits for the garbage collector's grace period, then goes.
+    assert_eq!(Vault::of(app).settled_keys(&app.client, 1).await.len(), 1, "collected only after the grace period");
+    assert_eq!(app.collect_blobs(std::time::Duration::ZERO).await.removed, 1);
     assert_eq!(Vault::of(app).settled_keys(&app.client, 0).await, Vec::<String>::new(), "the blob of deleted evidence stayed");
 }
 
@@ -467,12 +470,12 @@ mod upload_limit {
 
 /// A moto S3 server on a free port, stopped when dropped. `None` (with a
 /// notice) when moto is not installed, unless CASEWORK_TEST_REQUIRE_S3=1.
-struct Moto {
-    endpoint: String,
+pub(crate) struct Moto {
+    pub(crate) endpoint: String,
     _child: tokio::process::Child,
 }
 
-async fn start_moto() -> Option<Moto> {
+pub(crate) async fn start_moto() -> Option<Moto> {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let spawned = tokio::process::Command::new("moto_server")
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])

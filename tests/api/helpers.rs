@@ -86,6 +86,13 @@ pub struct TestApp {
     pub anchor: tempfile_dir::TempDir,
     /// Where this server keeps evidence files (a fresh temporary directory).
     pub evidence_dir: std::path::PathBuf,
+    /// `http://127.0.0.1:<port>` of `CASEWORK_METRICS_LISTEN`, when configured.
+    pub metrics_address: Option<String>,
+    /// Half the complexity budget: what any operation of the tests may cost,
+    /// except one holding a whole-table field (`verifyAuditTrail`, a search).
+    pub half_budget: usize,
+    /// The server's services, to run a background job's pass on demand.
+    pub services: casework::service::Services,
     _evidence: tempfile_dir::TempDir,
     cleanup: Option<Cleanup>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -156,15 +163,22 @@ async fn start(
     settings.audit_anchor_dir = Some(anchor.path().into());
     // Tests write checkpoints when they want them; one test runs the job.
     settings.audit_checkpoint_interval = None;
+    // Likewise blob collection (`TestApp::collect_blobs`).
+    settings.edge.evidence_gc_interval = None;
+    // Each operation's cost, checked against half the budget by `TestApp::gql`.
+    settings.edge.report_query_cost = true;
     let evidence = tempfile_dir::TempDir::new();
     settings.evidence_dir = evidence.path().into();
     // Only the S3 tests use a bucket, whatever the environment says.
     settings.evidence_url = None;
     configure(&mut settings);
     let evidence_dir = settings.evidence_dir.clone();
+    let half_budget = settings.max_query_complexity / 2;
 
     let app = Application::build(settings).await.expect("building the application");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let services = app.services().clone();
+    let metrics_address = app.metrics_port().map(|port| format!("http://127.0.0.1:{port}"));
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         app.run_until_stopped(async {
@@ -182,6 +196,9 @@ async fn start(
         db,
         anchor,
         evidence_dir,
+        metrics_address,
+        half_budget,
+        services,
         _evidence: evidence,
         cleanup,
         shutdown: Some(shutdown),
@@ -212,13 +229,29 @@ impl TestApp {
 
     /// POSTs an operation and returns the whole JSON response.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = self.client.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
+        let mut request = self.client.post(self.url("/graphql")).json(&json!({ "query": query, "variables": &variables }));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
         let response = request.send().await.expect("POST /graphql");
         assert!(response.status().is_success(), "POST /graphql answered {}", response.status());
-        response.json().await.expect("a JSON response")
+        let mut body: Value = response.json().await.expect("a JSON response");
+        self.check_cost(query, &variables, &mut body);
+        body
+    }
+
+    /// Every operation stays within half the budget (issue 11), unless it
+    /// holds a field meant to fill more than half of it; the cost report
+    /// (`extensions.analyzer`) is removed so tests see the usual response.
+    pub fn check_cost(&self, query: &str, variables: &Value, body: &mut Value) {
+        let Some(extensions) = body.get_mut("extensions").and_then(Value::as_object_mut) else { return };
+        let Some(analyzer) = extensions.remove("analyzer") else { return };
+        if extensions.is_empty() {
+            body.as_object_mut().unwrap().remove("extensions");
+        }
+        let cost = analyzer["complexity"].as_u64().expect("extensions.analyzer.complexity") as usize;
+        let exclusive = query.contains("verifyAuditTrail") || query.contains("search") || variables.to_string().contains("\"search\"");
+        assert!(exclusive || cost <= self.half_budget, "an operation costs {cost}, over half the budget ({}): {query}", self.half_budget);
     }
 
     /// Like [`TestApp::gql`], but the operation must succeed; returns `data`.
@@ -266,6 +299,11 @@ impl TestApp {
             .find_map(|l| l.strip_prefix("casework_db_statements_total "))
             .and_then(|n| n.trim().parse().ok())
             .expect("casework_db_statements_total in /metrics")
+    }
+
+    /// One pass of the evidence blob garbage collector with this grace period.
+    pub async fn collect_blobs(&self, grace: Duration) -> casework::jobs::blobs::Collected {
+        casework::jobs::blobs::collect(&self.services, grace).await.expect("collecting blobs")
     }
 
     /// Runs SQL directly against the test database (fixtures only).

@@ -517,3 +517,129 @@ async fn a_user_runs_at_most_two_uploads_at_once() {
     upload_ok(&app, &agent, &id, png(3000)).await;
     app.finish().await;
 }
+
+// ---------------------------------------------------------------- metrics address, upload quota
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_listen_serves_metrics_on_their_own_address_only() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app_with(backend, |settings| {
+            settings.edge.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+        })
+        .await
+        else {
+            continue;
+        };
+        let metrics = app.metrics_address.clone().expect("a metrics address");
+        assert_ne!(metrics, app.address);
+        // The separate address: metrics without a token, and nothing else.
+        let response = app.client.get(format!("{metrics}/metrics")).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{backend:?}");
+        assert!(response.text().await.unwrap().contains("casework_db_statements_total"));
+        for path in ["/graphql", "/healthz", "/evidence/x/content"] {
+            let response = app.client.get(format!("{metrics}{path}")).send().await.unwrap();
+            assert_eq!(response.status(), 404, "{path} on the metrics address");
+        }
+        let response = app.client.post(format!("{metrics}/graphql")).json(&json!({ "query": "{ __typename }" })).send().await.unwrap();
+        assert!(response.status().is_client_error(), "no GraphQL on the metrics address: {}", response.status());
+        // The API address: no metrics, even with the token.
+        for token in [None, Some(METRICS_TOKEN)] {
+            let mut request = app.client.get(app.url("/metrics"));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            assert_eq!(request.send().await.unwrap().status(), 404, "/metrics on the API address ({token:?})");
+        }
+        let agent = app.login_as("agent@example.com").await;
+        assert!(!agent.is_empty(), "the API still answers on its own address");
+        app.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_upload_quota_refuses_what_goes_over_it() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app_with(backend, |settings| settings.edge.upload_quota_bytes_per_day = Some(10_000)).await else {
+            continue;
+        };
+        let agent = app.login_as("agent@example.com").await;
+        let complaint = ComplaintBuilder::new().create(&app, &agent).await;
+        let id = complaint["id"].as_str().unwrap();
+        let before = entity::evidence::Entity::find().all(&app.db).await.unwrap().len();
+        upload_ok(&app, &agent, id, png(6_000)).await;
+        // 6 000 + 6 000 > 10 000: refused with RATE_LIMITED, the staged file discarded.
+        let response = send_upload(&app, Some(&agent), upload_form(id, "SCREENSHOT", "s.png", "image/png", Part::bytes(png(6_001)))).await;
+        assert_eq!(response.status(), 429, "{backend:?}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("quota"), "{body}");
+        // What is left of the quota can still be used; another user has their own.
+        upload_ok(&app, &agent, id, png(4_000)).await;
+        let response = send_upload(&app, Some(&agent), upload_form(id, "SCREENSHOT", "s.png", "image/png", Part::bytes(png(100)))).await;
+        assert_eq!(response.status(), 429, "the quota is used up");
+        let supervisor = app.login_as("supervisor@example.com").await;
+        upload_ok(&app, &supervisor, id, png(9_000)).await;
+        let rows = entity::evidence::Entity::find().all(&app.db).await.unwrap();
+        assert_eq!(rows.len() - before, 3, "only the uploads within the quota were recorded");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let staging = app.evidence_dir.join("staging");
+        assert_eq!(std::fs::read_dir(&staging).map(|d| d.count()).unwrap_or(0), 0, "refused uploads left nothing staged");
+        app.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_calls_per_minute_are_limited_per_user() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app_with(backend, |settings| settings.edge.links_per_minute = 2).await else { continue };
+        let supervisor = app.login_as("supervisor@example.com").await;
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            ids.push(ComplaintBuilder::new().create(&app, &supervisor).await["id"].clone());
+        }
+        let link = "mutation($ids: [ID!]!) { linkComplaints(ids: $ids, kind: RELATED) { id } }";
+        app.ok(&supervisor, link, json!({ "ids": [ids[0], ids[1]] })).await;
+        app.ok(&supervisor, link, json!({ "ids": [ids[0], ids[2]] })).await;
+        let code = app.error_code(Some(&supervisor), link, json!({ "ids": [ids[1], ids[2]] })).await;
+        assert_eq!(code, "RATE_LIMITED", "{backend:?}");
+        let links = app.ok(&supervisor, "query($id: ID!) { complaint(id: $id) { links { complaint { id } } } }", json!({ "id": ids[1] })).await;
+        assert_eq!(links["complaint"]["links"].as_array().unwrap().len(), 1, "the refused call linked nothing");
+        app.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archives_are_accepted_only_when_allowed() {
+    let app = spawn_app_with(Backend::Sqlite, |settings| settings.edge.evidence_allow_archives = true).await.unwrap();
+    let agent = app.login_as("agent@example.com").await;
+    let complaint = ComplaintBuilder::new().create(&app, &agent).await;
+    let mut zip = b"PK\x03\x04\x14\0\0\0\x08\0".to_vec();
+    zip.resize(512, 0);
+    let response = upload(&app, &agent, complaint["id"].as_str().unwrap(), "OTHER", "logs.zip", "application/zip", zip).await;
+    assert!(response.get("errors").is_none(), "CASEWORK_EVIDENCE_ALLOW_ARCHIVES=1 accepts a zip: {response}");
+    // Executables and scripts stay refused whatever the setting.
+    let response = upload(&app, &agent, complaint["id"].as_str().unwrap(), "OTHER", "payroll.bat.", "text/plain", b"echo hi\r\n".to_vec()).await;
+    assert_eq!(response["errors"][0]["extensions"]["code"], "VALIDATION");
+    app.finish().await;
+}
+
+#[test]
+fn secrets_come_from_the_environment_or_a_file() {
+    use casework::config::secret_from_env;
+    let dir = crate::helpers::tempfile_dir::TempDir::new();
+    let file = std::path::Path::new(&dir.path()).join("token");
+    std::fs::write(&file, "from-a-file-0123456789\n").unwrap();
+    // Names of this test only: no other test reads them.
+    // SAFETY: no other thread reads or writes these variables.
+    unsafe {
+        std::env::set_var("CASEWORK_TEST_ONLY_SECRET_FILE", &file);
+        std::env::set_var("CASEWORK_TEST_ONLY_DIRECT", "direct-value");
+    }
+    assert_eq!(secret_from_env("CASEWORK_TEST_ONLY_SECRET").unwrap().unwrap().expose(), "from-a-file-0123456789");
+    assert_eq!(secret_from_env("CASEWORK_TEST_ONLY_DIRECT").unwrap().unwrap().expose(), "direct-value");
+    assert!(secret_from_env("CASEWORK_TEST_ONLY_ABSENT").unwrap().is_none());
+    unsafe { std::env::set_var("CASEWORK_TEST_ONLY_MISSING_FILE", "/nonexistent/secret") };
+    assert!(secret_from_env("CASEWORK_TEST_ONLY_MISSING").is_err(), "an unreadable secret file is an error, not an empty secret");
+    // The Debug form never shows a secret.
+    assert_eq!(format!("{:?}", secret_from_env("CASEWORK_TEST_ONLY_DIRECT").unwrap().unwrap()), "Secret(…)");
+}

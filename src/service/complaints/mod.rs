@@ -306,7 +306,7 @@ pub fn assisted_by(team: Uuid) -> SimpleExpr {
 }
 
 /// The SQL condition of a filter.
-pub fn filter_condition(filter: &ComplaintFilter, now: DateTime<Utc>) -> AppResult<Condition> {
+pub fn filter_condition(filter: &ComplaintFilter, now: DateTime<Utc>, backend: DbBackend) -> AppResult<Condition> {
     fn names<T: Copy>(values: &[T], name: fn(T) -> &'static str) -> Vec<&'static str> {
         values.iter().map(|v| name(*v)).collect()
     }
@@ -386,20 +386,39 @@ pub fn filter_condition(filter: &ComplaintFilter, now: DateTime<Utc>) -> AppResu
         if search.chars().count() < MIN_SEARCH_CHARS {
             return Err(AppError::validation("filter.search", format!("needs at least {MIN_SEARCH_CHARS} characters")));
         }
-        let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        let like = |column: complaint::Column| -> SimpleExpr {
-            Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern.clone()).escape('\\'))
-        };
-        cond = cond.add(
-            Condition::any()
-                .add(like(complaint::Column::Title))
-                .add(like(complaint::Column::Description))
-                .add(like(complaint::Column::Reference))
-                .add(like(complaint::Column::OrderReference)),
-        );
+        cond = cond.add(search_condition(search, backend));
     }
     Ok(cond)
+}
+
+/// Complaints whose title, description, reference or order reference contains
+/// `term` (three characters or more), ignoring case. PostgreSQL: `lower(column)
+/// LIKE '%term%'`, served by the pg_trgm indexes. SQLite: a phrase query on
+/// the FTS5 trigram table `complaint_search` (kept in step by triggers), which
+/// matches the same substrings through its index.
+fn search_condition(term: &str, backend: DbBackend) -> Condition {
+    if backend == DbBackend::Sqlite {
+        let phrase = format!("\"{}\"", term.replace('"', "\"\""));
+        let matching = sea_orm::sea_query::Query::select()
+            .column(sea_orm::sea_query::Alias::new("complaint_id"))
+            .from(sea_orm::sea_query::Alias::new("complaint_search"))
+            .and_where(Expr::cust_with_values(
+                "complaint_search MATCH ?",
+                [format!("{{title description reference order_reference}} : {phrase}")],
+            ))
+            .to_owned();
+        return Condition::all().add(complaint::Column::Id.in_subquery(matching));
+    }
+    let escaped = term.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let pattern = format!("%{escaped}%");
+    let like = |column: complaint::Column| -> SimpleExpr {
+        Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern.clone()).escape('\\'))
+    };
+    Condition::any()
+        .add(like(complaint::Column::Title))
+        .add(like(complaint::Column::Description))
+        .add(like(complaint::Column::Reference))
+        .add(like(complaint::Column::OrderReference))
 }
 
 /// The sort keys a list can use; each is paired with the id for a stable order.
