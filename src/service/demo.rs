@@ -73,7 +73,8 @@ pub async fn seed(services: &Services) -> AppResult<bool> {
     let agent2 = actor_of(services, &accounts[1])?;
     let as_agent = RequestContext { actor: Some(agent), ..RequestContext::operator() };
     let as_agent2 = RequestContext { actor: Some(agent2), ..RequestContext::operator() };
-    let finance = actor_of(services, &accounts[6])?;
+    let finance = accounts.iter().find(|u| u.email == "finance@example.com").ok_or_else(|| anyhow::anyhow!("no finance account"))?;
+    let finance = actor_of(services, finance)?;
     let as_finance = RequestContext { actor: Some(finance), ..RequestContext::operator() };
     let team_named = |name: &str| teams.iter().find(|t| t.name == name).map(|t| crate::ids::encode(crate::ids::Kind::Team, t.id));
 
