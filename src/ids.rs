@@ -19,6 +19,7 @@ pub enum Kind {
     Escalation,
     Evidence,
     Contact,
+    Group,
 }
 
 impl Kind {
@@ -34,10 +35,11 @@ impl Kind {
             Kind::Escalation => "Escalation",
             Kind::Evidence => "Evidence",
             Kind::Contact => "Contact",
+            Kind::Group => "ComplaintGroup",
         }
     }
 
-    const ALL: [Kind; 10] = [
+    const ALL: [Kind; 11] = [
         Kind::Complaint,
         Kind::Customer,
         Kind::User,
@@ -48,6 +50,7 @@ impl Kind {
         Kind::Escalation,
         Kind::Evidence,
         Kind::Contact,
+        Kind::Group,
     ];
 }
 
@@ -92,6 +95,7 @@ impl Kind {
             Kind::Escalation => "escalation",
             Kind::Evidence => "evidence",
             Kind::Contact => "contact",
+            Kind::Group => "complaint group",
         }
     }
 }

@@ -93,6 +93,12 @@ pub struct Model {
     pub delay_reason: Option<String>,
     /// When the last update said the case should be resolved.
     pub expected_resolution_at: Option<DateTimeUtc>,
+    /// The product or service complained about (free text, as the customer names it).
+    pub product_or_service: Option<String>,
+    /// Where it happened: a store, branch or area (a building, a district).
+    pub location: Option<String>,
+    /// The group complaint this one belongs to, if any (`complaint_group`).
+    pub group_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i32,

@@ -16,6 +16,7 @@ mod m20261126_001001_sessions;
 mod m20261126_001101_search_trigram;
 mod m20261126_001201_closed_loop;
 mod m20261126_001202_promises_contacts;
+mod m20261126_001203_complaint_groups;
 mod m20261126_001301_stats_indexes;
 mod m20261126_001401_filter_indexes;
 mod m20261126_001002_login_attempts;
@@ -82,6 +83,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_001301_stats_indexes::Migration),
             Box::new(m20261126_001401_filter_indexes::Migration),
             Box::new(m20261126_001002_login_attempts::Migration),
+            Box::new(m20261126_001203_complaint_groups::Migration),
         ]
     }
 }

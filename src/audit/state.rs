@@ -105,10 +105,13 @@ pub fn complaint_state(c: &complaint::Model) -> String {
         last_update_at,
         delay_reason,
         expected_resolution_at,
+        product_or_service,
+        location,
+        group_id,
         updated_at: _,
         version: _,
     } = c;
-    let fields: [(&str, Value); 66] = [
+    let mut fields: Vec<(&str, Value)> = vec![
         ("id", json!(id.to_string())),
         ("reference", json!(reference)),
         ("status", json!(status)),
@@ -176,6 +179,17 @@ pub fn complaint_state(c: &complaint::Model) -> String {
         ("delay_reason", json!(delay_reason)),
         ("expected_resolution_at", json!(at(expected_resolution_at))),
     ];
+    // Added with groups (issue 12): hashed only when set, so the state hashes
+    // recorded before the migration still match the rows they describe.
+    for (name, value) in [
+        ("product_or_service", product_or_service.clone()),
+        ("location", location.clone()),
+        ("group_id", group_id.map(|id| id.to_string())),
+    ] {
+        if let Some(value) = value {
+            fields.push((name, json!(value)));
+        }
+    }
     hash("complaint", &Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
 }
 

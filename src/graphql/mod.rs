@@ -12,6 +12,7 @@ pub mod connection;
 pub mod context;
 pub mod escalations;
 pub mod evidence;
+pub mod groups;
 pub mod loaders;
 pub mod sessions;
 pub mod stats;
@@ -32,6 +33,7 @@ pub struct Query(
     users::UserQuery,
     audit::AuditQuery,
     closed_loop::LoopQuery,
+    groups::GroupQuery,
     stats::StatsQuery,
 );
 
@@ -44,6 +46,7 @@ pub struct Mutation(
     evidence::EvidenceMutation,
     users::UserMutation,
     closed_loop::LoopMutation,
+    groups::GroupMutation,
 );
 
 /// The cost of a field that scans a whole table or log (`verifyAuditTrail`,
