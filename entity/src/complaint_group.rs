@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-#[sea_orm(table_name = "complaint_group")]
+#[sea_orm(table_name = "complaint_groups")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,

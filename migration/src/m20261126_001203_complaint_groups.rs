@@ -18,7 +18,9 @@ impl MigrationTrait for Migration {
         manager
             .create_table(
                 Table::create()
-                    .table("complaint_group")
+                    // Plural: an index of the complaint table is already named `complaint_group`
+                    // (tables and indexes share one namespace on both databases).
+                    .table("complaint_groups")
                     .col(pk_uuid("id"))
                     .col(string_uniq("reference"))
                     .col(string("title"))
@@ -31,7 +33,7 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null("closed_at"))
                     .col(timestamp_with_time_zone_null("last_update_at"))
                     .col(integer("version"))
-                    .foreign_key(ForeignKey::create().from("complaint_group", "lead_team_id").to("team", "id"))
+                    .foreign_key(ForeignKey::create().from("complaint_groups", "lead_team_id").to("team", "id"))
                     .to_owned(),
             )
             .await?;
@@ -39,7 +41,9 @@ impl MigrationTrait for Migration {
             .create_index(
                 Index::create()
                     .name("complaint_group_status_created")
-                    .table("complaint_group")
+                    // Plural: an index of the complaint table is already named `complaint_group`
+                    // (tables and indexes share one namespace on both databases).
+                    .table("complaint_groups")
                     .col("status")
                     .col("created_at")
                     .col("id")

@@ -120,24 +120,23 @@ pub async fn seed(services: &Services) -> AppResult<bool> {
         ),
     )
     .await?;
-    let supervisor = actor_of(services, &accounts[2])?;
-    let as_supervisor = RequestContext { actor: Some(supervisor), ..RequestContext::operator() };
+    // The lead team's agent opens the group (raising HIGH_IMPACT on each
+    // household); the supervisor keeps the handling with the lead team.
+    let members = [broadband.id, neighbour.id, family.id];
     let group = complaints::groups::create(
         services,
-        &as_supervisor,
+        &as_agent,
         complaints::groups::ComplaintGroupInput {
             title: format!("Broadband outage, {OUTAGE_BUILDING}"),
             cause: "A fibre splitter in the building's basement failed after a power surge.".into(),
-            lead_team_id: Some(crate::ids::encode(crate::ids::Kind::Team, teams[0].id)),
-            complaint_ids: Some(
-                [broadband.id, neighbour.id, family.id].iter().map(|id| crate::ids::encode(crate::ids::Kind::Complaint, *id)).collect(),
-            ),
+            lead_team_id: None,
+            complaint_ids: Some(members.iter().map(|id| crate::ids::encode(crate::ids::Kind::Complaint, *id)).collect()),
         },
     )
     .await?;
     complaints::groups::post_update(
         services,
-        &as_supervisor,
+        &as_agent,
         group.id,
         complaints::ProgressUpdateInput {
             message: "An engineer is replacing the failed splitter in your building; service should return by this evening.".into(),
@@ -146,6 +145,14 @@ pub async fn seed(services: &Services) -> AppResult<bool> {
         },
     )
     .await?;
+    let supervisor = actor_of(services, &accounts[2])?;
+    let as_supervisor = RequestContext { actor: Some(supervisor), ..RequestContext::operator() };
+    for request in crate::service::escalations::by_complaints(services, &members).await? {
+        if request.status == crate::domain::EscalationStatus::Pending.as_str() {
+            let note = format!("Handled as group {} by Frontline A; no other tier needed.", group.reference);
+            crate::service::escalations::reject(services, &as_supervisor, request.id, &note).await?;
+        }
+    }
 
     let parcel = complaints::create(
         services,

@@ -12,6 +12,7 @@ mod console;
 mod escalations;
 mod evidence;
 mod fixtures;
+mod groups;
 mod http_edge;
 mod permissions;
 mod schema;

@@ -290,7 +290,7 @@ async fn next_group_number(uow: &UnitOfWork) -> AppResult<i64> {
     let backend = uow.txn().get_database_backend();
     let sql = match backend {
         DbBackend::Postgres => "SELECT nextval('complaint_group_reference_seq')",
-        _ => "SELECT COALESCE(MAX(CAST(SUBSTR(reference, 10) AS INTEGER)), 0) + 1 FROM complaint_group",
+        _ => "SELECT COALESCE(MAX(CAST(SUBSTR(reference, 10) AS INTEGER)), 0) + 1 FROM complaint_groups",
     };
     let row = uow
         .txn()
