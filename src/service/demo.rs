@@ -104,7 +104,7 @@ pub async fn seed(services: &Services) -> AppResult<bool> {
         outage(
             "No broadband since Monday evening",
             "The customer on the 12th floor has had no connection since Monday evening; the router shows no signal.",
-            ("Mr. Qian Hao", Some("+86 138 0013 8123"), None),
+            ("Mr. Deng Hao", Some("+86 138 0013 8123"), None),
             Severity::High,
         ),
     )

@@ -285,6 +285,18 @@ async fn groups_refuse_the_wrong_people_and_the_wrong_complaints(app: &TestApp) 
     let response = app.gql(Some(&agent), query, json!({ "input": long })).await;
     assert_eq!(first_error_code(&response), "VALIDATION");
     assert_eq!(response["errors"][0]["extensions"]["field"], "input.location");
+
+    // The lead team's agent moves to another team: the old token is dead, and
+    // with a new one the agent may still see the group (through a complaint
+    // assigned to them) but no longer run it.
+    let admin = app.login_as("admin@example.com").await;
+    let me = app.ok(&agent, "{ me { id version } }", json!({})).await["me"].clone();
+    let frontline_b = team_id(app, &supervisor, "Frontline B").await;
+    let moved = "mutation($id: ID!, $v: Int!, $t: ID!) { updateUser(id: $id, expectedVersion: $v, input: { teamId: $t }) { id } }";
+    app.ok(&admin, moved, json!({ "id": me["id"], "v": me["version"], "t": frontline_b })).await;
+    assert_eq!(first_error_code(&try_update(app, &agent, &group, "stale token").await), "UNAUTHENTICATED");
+    let moved_agent = app.login_as("agent@example.com").await;
+    assert_eq!(first_error_code(&try_update(app, &moved_agent, &group, "not my team any more").await), "FORBIDDEN");
 }
 
 /// Linking complaints as GROUP marks them as part of a group complaint, which
