@@ -26,7 +26,7 @@ pub struct ComplaintGroup(pub complaint_group::Model);
 #[Object]
 impl ComplaintGroup {
     /// The group's global ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ids::encode(Kind::Group, self.0.id)
     }
     /// Human reference, e.g. `GRP-2026-000001`.

@@ -192,6 +192,9 @@ async fn broadband_000_one_building_is_suggested_grouped_and_updated_at_once(app
     assert!(!listed(&app.ok(&agent2, list, json!({})).await));
     let one = format!("query($id: ID!) {{ complaintGroup(id: $id) {{ {GROUP} }} }}");
     assert!(app.ok(&agent2, &one, json!({ "id": group["id"] })).await["complaintGroup"].is_null());
+    let node = "query($id: ID!) { node(id: $id) { id ... on ComplaintGroup { reference } } }";
+    assert_eq!(app.ok(&agent, node, json!({ "id": group["id"] })).await["node"]["reference"], group["reference"]);
+    assert!(app.ok(&agent2, node, json!({ "id": group["id"] })).await["node"].is_null());
     let admin = app.login_as("admin@example.com").await;
     assert!(app.ok(&admin, &one, json!({ "id": group["id"] })).await["complaintGroup"].is_null(), "admins read no case content");
     // Filters: by group, and by location whatever its case.
