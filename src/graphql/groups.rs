@@ -115,13 +115,13 @@ impl GroupCandidate {
     }
     /// How many complaints the cluster holds (the caller may read them all).
     async fn size(&self) -> i32 {
-        self.0.members.len() as i32
+        i32::try_from(self.0.size).unwrap_or(i32::MAX)
     }
-    /// When the earliest member was recorded.
+    /// When the earliest member was recorded (of those listed in `complaints`).
     async fn first_at(&self) -> Option<DateTime<Utc>> {
         self.0.members.first().map(|c| c.created_at)
     }
-    /// When the latest member was recorded.
+    /// When the latest member was recorded (of those listed in `complaints`).
     async fn last_at(&self) -> Option<DateTime<Utc>> {
         self.0.members.last().map(|c| c.created_at)
     }

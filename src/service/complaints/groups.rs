@@ -490,6 +490,9 @@ pub struct Candidate {
     pub key: GroupKey,
     /// The shared value as the earliest complaint spells it.
     pub value: String,
+    /// How many complaints the cluster holds (counted in the database).
+    pub size: i64,
+    /// Its complaints, oldest first, at most [`MAX_CANDIDATE_MEMBERS`].
     pub members: Vec<complaint::Model>,
 }
 
@@ -564,7 +567,7 @@ pub async fn candidates(
                 .limit(limit * MAX_CANDIDATE_MEMBERS as u64),
         )
         .await?;
-        for (category, value, _) in clusters {
+        for (category, value, size) in clusters {
             let members: Vec<complaint::Model> = rows
                 .iter()
                 .filter(|c| {
@@ -580,11 +583,12 @@ pub async fn candidates(
                 category: crate::error::stored(&category)?,
                 key,
                 value: c_value(first, key).unwrap_or(&value).to_owned(),
+                size,
                 members,
             });
         }
     }
-    found.sort_by(|a, b| b.members.len().cmp(&a.members.len()).then(a.members[0].created_at.cmp(&b.members[0].created_at)));
+    found.sort_by(|a, b| b.size.cmp(&a.size).then(a.members[0].created_at.cmp(&b.members[0].created_at)));
     found.truncate(limit as usize);
     Ok(found)
 }
