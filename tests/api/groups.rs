@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::{
     fixtures::{ComplaintBuilder, team_id},
-    helpers::{TestApp, first_error_code},
+    helpers::{Backend, TestApp, first_error_code, spawn_app_with},
 };
 
 crate::on_both_databases!(
@@ -326,4 +326,46 @@ async fn linking_as_group_sets_the_flag_and_raises_high_impact_once(app: &TestAp
     let linked = app.ok(&agent, related, json!({ "ids": [d["id"], a["id"]] })).await;
     assert_eq!(linked["linkComplaints"][0]["groupComplaint"], false);
     assert_eq!(linked["linkComplaints"][0]["escalations"], json!([]));
+}
+
+/// `CASEWORK_GROUP_MIN_SIZE` and `CASEWORK_GROUP_WINDOW_HOURS`: two complaints
+/// of one order make a cluster when the minimum is two, and only within the
+/// window that starts at `since`.
+async fn candidates_follow_the_configured_size_and_window(backend: Backend) {
+    let configure = |s: &mut casework::config::Settings| {
+        s.closed_loop.group_min_size = 2;
+        s.closed_loop.group_window_hours = 2;
+    };
+    let Some(app) = spawn_app_with(backend, configure).await else { return };
+    let agent = app.login_as("agent@example.com").await;
+    let order = |name: &str, phone: &str| {
+        ComplaintBuilder::new()
+            .with("customer", json!({ "name": name, "phone": phone }))
+            .with("orderReference", json!("ORD-2026-5150"))
+    };
+    let a = order("Mrs. Zhou Lan", "+86 138 0013 9301").create(&app, &agent).await;
+    let b = order("Mr. Qian Hao", "+86 138 0013 9302").create(&app, &agent).await;
+    let query = "query($s: DateTime) { groupCandidates(since: $s) { matchedOn value size complaints { id } } }";
+    let of_order = |data: &Value| -> Vec<Value> {
+        data["groupCandidates"].as_array().unwrap().iter().filter(|c| c["matchedOn"] == "ORDER_REFERENCE").cloned().collect()
+    };
+    let found = of_order(&app.ok(&agent, query, json!({})).await);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["value"], "ORD-2026-5150");
+    assert_eq!(found[0]["size"], 2);
+    assert_eq!(ids_of(&found[0]["complaints"]), ids_of(&json!([a, b])));
+    // A window that ended an hour ago holds neither.
+    let earlier = (chrono::Utc::now() - chrono::Duration::hours(3)).to_rfc3339();
+    assert!(of_order(&app.ok(&agent, query, json!({ "s": earlier })).await).is_empty());
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn candidates_follow_the_configured_size_and_window_on_sqlite() {
+    candidates_follow_the_configured_size_and_window(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn candidates_follow_the_configured_size_and_window_on_postgres() {
+    candidates_follow_the_configured_size_and_window(Backend::Postgres).await;
 }
