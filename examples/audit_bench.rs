@@ -75,6 +75,8 @@ fn input(i: u64) -> CreateComplaintInput {
         assignee_id: None,
         customer_id: None,
         urgent_reason: None,
+        product_or_service: None,
+        location: None,
     }
 }
 

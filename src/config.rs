@@ -576,7 +576,7 @@ impl EdgeSettings {
     }
 }
 
-/// Timings of the closed loop: repeat complaints and callbacks.
+/// Timings of the closed loop: repeat complaints, callbacks and group suggestions.
 #[derive(Args, Debug, Clone)]
 pub struct LoopSettings {
     /// A customer's complaint within this many days of their previous one is a repeat.
@@ -591,6 +591,12 @@ pub struct LoopSettings {
     /// Unreached callback attempts after which a resolved complaint may be closed as UNREACHABLE.
     #[arg(long, env = "CASEWORK_CALLBACK_MAX_ATTEMPTS", default_value_t = 3)]
     pub callback_max_attempts: i64,
+    /// The fewest open, ungrouped complaints `groupCandidates` suggests as a group.
+    #[arg(long, env = "CASEWORK_GROUP_MIN_SIZE", default_value_t = 3)]
+    pub group_min_size: i64,
+    /// Hours of intake `groupCandidates` clusters over (from `since`).
+    #[arg(long, env = "CASEWORK_GROUP_WINDOW_HOURS", default_value_t = 24)]
+    pub group_window_hours: i64,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -21,6 +21,7 @@ pub enum Kind {
     Contact,
     RoleGrant,
     WorkItem,
+    Group,
 }
 
 impl Kind {
@@ -38,10 +39,11 @@ impl Kind {
             Kind::Contact => "Contact",
             Kind::RoleGrant => "RoleGrant",
             Kind::WorkItem => "WorkItem",
+            Kind::Group => "ComplaintGroup",
         }
     }
 
-    const ALL: [Kind; 12] = [
+    const ALL: [Kind; 13] = [
         Kind::Complaint,
         Kind::Customer,
         Kind::User,
@@ -54,6 +56,7 @@ impl Kind {
         Kind::Contact,
         Kind::RoleGrant,
         Kind::WorkItem,
+        Kind::Group,
     ];
 }
 
@@ -100,6 +103,7 @@ impl Kind {
             Kind::Contact => "contact",
             Kind::RoleGrant => "role grant",
             Kind::WorkItem => "work item",
+            Kind::Group => "complaint group",
         }
     }
 }

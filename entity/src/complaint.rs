@@ -99,6 +99,12 @@ pub struct Model {
     /// The teams with an open work item on the complaint, as sorted
     /// comma-separated UUIDs: they may read it while the item is open.
     pub assisting_teams: String,
+    /// The product or service complained about (free text, as the customer names it).
+    pub product_or_service: Option<String>,
+    /// Where it happened: a store, branch or area (a building, a district).
+    pub location: Option<String>,
+    /// The group complaint this one belongs to, if any (`complaint_group`).
+    pub group_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i32,

@@ -11,6 +11,7 @@ pub mod audit_checkpoint_head;
 pub mod audit_event;
 pub mod callback_attempt;
 pub mod complaint;
+pub mod complaint_group;
 pub mod complaint_link;
 pub mod contact;
 pub mod customer;

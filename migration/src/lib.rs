@@ -17,6 +17,7 @@ mod m20261126_001101_search_trigram;
 mod m20261126_001201_closed_loop;
 mod m20261126_001202_promises_contacts;
 mod m20261126_001210_work_items;
+mod m20261126_001203_complaint_groups;
 mod m20261126_001301_stats_indexes;
 mod m20261126_001302_stats_callback_index;
 mod m20261126_001401_filter_indexes;
@@ -94,6 +95,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_001210_work_items::Migration),
             Box::new(m20261126_001102_evidence_blobs::Migration),
             Box::new(m20261126_001103_search_fts::Migration),
+            Box::new(m20261126_001203_complaint_groups::Migration),
         ]
     }
 }

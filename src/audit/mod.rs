@@ -93,6 +93,8 @@ pub enum ChainKey {
     ComplaintAccess(Uuid),
     User(Uuid),
     Team(Uuid),
+    /// A group complaint's own changes (members' changes stay on their complaints' chains).
+    Group(Uuid),
     System,
     /// Failed sign-ins and lock-outs (no user to hang them on: the email may be unknown).
     Security,
@@ -105,6 +107,7 @@ impl std::fmt::Display for ChainKey {
             ChainKey::ComplaintAccess(id) => write!(f, "complaint-access:{id}"),
             ChainKey::User(id) => write!(f, "user:{id}"),
             ChainKey::Team(id) => write!(f, "team:{id}"),
+            ChainKey::Group(id) => write!(f, "group:{id}"),
             ChainKey::System => f.write_str("system"),
             ChainKey::Security => f.write_str("security"),
         }

@@ -107,10 +107,13 @@ pub fn complaint_state(c: &complaint::Model) -> String {
         delay_reason,
         expected_resolution_at,
         assisting_teams,
+        product_or_service,
+        location,
+        group_id,
         updated_at: _,
         version: _,
     } = c;
-    let fields: [(&str, Value); 67] = [
+    let mut fields: Vec<(&str, Value)> = vec![
         ("id", json!(id.to_string())),
         ("reference", json!(reference)),
         ("status", json!(status)),
@@ -178,15 +181,26 @@ pub fn complaint_state(c: &complaint::Model) -> String {
         ("delay_reason", json!(delay_reason)),
         ("expected_resolution_at", json!(at(expected_resolution_at))),
         // Grants read access to the assisting teams: tampering with it must show.
-        ("assisting_teams", json!(assisting_teams)),
     ];
-    let mut state: serde_json::Map<String, Value> = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    // Added later: hashed only when set, so states recorded before the column
-    // existed still match their rows.
+    // Added later: hashed only when set, so the state hashes recorded before
+    // each column existed still match the rows they describe (refund_amount
+    // with issue 10; assisting teams, product, location and group with issue 12).
     if let Some(refund) = refund_amount {
-        state.insert("refund_amount".to_owned(), json!(refund));
+        fields.push(("refund_amount", json!(refund)));
     }
-    hash("complaint", &Value::Object(state))
+    if !assisting_teams.is_empty() {
+        fields.push(("assisting_teams", json!(assisting_teams)));
+    }
+    for (name, value) in [
+        ("product_or_service", product_or_service.clone()),
+        ("location", location.clone()),
+        ("group_id", group_id.map(|id| id.to_string())),
+    ] {
+        if let Some(value) = value {
+            fields.push((name, json!(value)));
+        }
+    }
+    hash("complaint", &Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
 }
 
 /// The hash of a user's state that matters for authority: role, team, active

@@ -379,3 +379,25 @@ mod tests {
         assert!("tier1".parse::<Tier>().is_err());
     }
 }
+
+string_enum! {
+    /// Whether a group complaint is still being handled.
+    pub enum GroupStatus {
+        /// Members may join and leave; updates go out to every open member.
+        Open = "OPEN",
+        /// Handled: no new members, no more group updates.
+        Closed = "CLOSED",
+    }
+}
+
+string_enum! {
+    /// What the complaints of a group candidate have in common (besides their category).
+    pub enum GroupKey {
+        /// The same order or contract reference.
+        OrderReference = "ORDER_REFERENCE",
+        /// The same product or service.
+        ProductOrService = "PRODUCT_OR_SERVICE",
+        /// The same store, branch or area.
+        Location = "LOCATION",
+    }
+}

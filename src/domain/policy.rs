@@ -291,6 +291,36 @@ pub fn escalation_queue(actor: &Actor) -> Option<QueueScope> {
     }
 }
 
+/// Group complaints a caller may see: supervisors, legal and auditors all;
+/// an agent those their team leads and those with a member the agent may read
+/// (`has_readable_member`); administrators none (they read no case content).
+pub fn can_read_group(actor: &Actor, lead_team: Uuid, has_readable_member: bool) -> bool {
+    match complaint_read_scope(actor) {
+        ReadScope::All => true,
+        ReadScope::Nothing => false,
+        ReadScope::Agent { team_id, .. } => team_id == Some(lead_team) || has_readable_member,
+    }
+}
+
+/// Creating a group complaint led by `lead_team`, and running it (members,
+/// group updates, closing): supervisors for any lead team, agents for groups
+/// their own team leads. Legal, auditors and administrators run no groups.
+/// Adding or removing a member is also a change of that complaint, so the
+/// caller must in addition be allowed to work it ([`work_complaint`]).
+pub fn manage_group(actor: &Actor, lead_team: Uuid) -> Decision {
+    match actor.role {
+        Role::Supervisor => Decision::Allow,
+        Role::Agent if actor.team_id == Some(lead_team) => Decision::Allow,
+        _ => Decision::Deny,
+    }
+}
+
+/// Whether a group update posted by whoever may run the group reaches this
+/// member: every open member but those under legal hold (only legal works them).
+pub fn group_update_reaches(member: &ComplaintAccess) -> bool {
+    !member.legal_hold
+}
+
 pub fn can_read_audit_trail(actor: &Actor) -> bool {
     matches!(actor.role, Role::Supervisor | Role::Legal | Role::Auditor)
 }
@@ -604,6 +634,28 @@ mod tests {
         assert_eq!(refer_to_legal(&actor(Role::Admin), &mine), Err(Decision::Hide));
         assert_eq!(escalation_queue(&actor(Role::Agent)), None);
         assert_eq!(escalation_queue(&actor(Role::Legal)), Some(QueueScope::LegalOnly));
+    }
+
+    #[test]
+    fn groups_are_run_by_supervisors_and_the_lead_team() {
+        let lead = Uuid::now_v7();
+        let other = Uuid::now_v7();
+        let agent_of = |team| Actor { team_id: Some(team), ..actor(Role::Agent) };
+        assert_eq!(manage_group(&actor(Role::Supervisor), lead), Decision::Allow);
+        assert_eq!(manage_group(&agent_of(lead), lead), Decision::Allow);
+        assert_eq!(manage_group(&agent_of(other), lead), Decision::Deny);
+        for role in [Role::Legal, Role::Auditor, Role::Admin] {
+            assert_eq!(manage_group(&actor(role), lead), Decision::Deny, "{role:?}");
+        }
+        // Reading: the lead team, or through a member the agent may read.
+        assert!(can_read_group(&agent_of(lead), lead, false));
+        assert!(!can_read_group(&agent_of(other), lead, false));
+        assert!(can_read_group(&agent_of(other), lead, true));
+        assert!(can_read_group(&actor(Role::Auditor), lead, false));
+        assert!(!can_read_group(&actor(Role::Admin), lead, true));
+        // Group updates skip members under legal hold.
+        assert!(group_update_reaches(&complaint(lead, None, true, false)));
+        assert!(!group_update_reaches(&complaint(lead, None, false, true)));
     }
 
     #[test]

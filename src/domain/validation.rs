@@ -208,6 +208,11 @@ pub fn complaint_reference(year: i32, number: i64) -> String {
     format!("CMP-{year}-{number:06}")
 }
 
+/// A group complaint's human reference: `GRP-2026-000001`.
+pub fn group_reference(year: i32, number: i64) -> String {
+    format!("GRP-{year}-{number:06}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,5 +271,6 @@ mod tests {
     fn references_are_zero_padded() {
         assert_eq!(complaint_reference(2026, 42), "CMP-2026-000042");
         assert_eq!(complaint_reference(2026, 1_234_567), "CMP-2026-1234567");
+        assert_eq!(group_reference(2026, 1), "GRP-2026-000001");
     }
 }

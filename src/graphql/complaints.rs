@@ -32,6 +32,7 @@ pub enum Node {
     Team(Team),
     Escalation(super::escalations::Escalation),
     Evidence(Evidence),
+    ComplaintGroup(super::groups::ComplaintGroup),
 }
 
 /// Fields of the complaint list beyond its edges.
@@ -73,6 +74,9 @@ impl ComplaintQuery {
             Kind::Evidence => {
                 crate::service::evidence::find_visible(services, actor, uuid).await?.map(|e| Node::Evidence(Evidence(e)))
             }
+            Kind::Group => crate::service::complaints::groups::find_visible(services, actor, uuid)
+                .await?
+                .map(|g| Node::ComplaintGroup(super::groups::ComplaintGroup(g))),
             _ => None,
         })
     }

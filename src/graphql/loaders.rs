@@ -11,7 +11,7 @@ use crate::{
     error::AppError,
     service::{Services, complaints, escalations, evidence as evidence_service, users},
 };
-use entity::{app_user, complaint, complaint_link, customer, escalation, evidence, note, team};
+use entity::{app_user, complaint, complaint_group, complaint_link, customer, escalation, evidence, note, team};
 
 macro_rules! by_id_loader {
     ($name:ident, $model:ty, $fetch:path) => {
@@ -32,6 +32,7 @@ by_id_loader!(UserLoader, app_user::Model, users::users_by_ids);
 by_id_loader!(TeamLoader, team::Model, users::teams_by_ids);
 by_id_loader!(CustomerLoader, customer::Model, complaints::customers_by_ids);
 by_id_loader!(ComplaintLoader, complaint::Model, complaints::complaints_by_ids);
+by_id_loader!(GroupLoader, complaint_group::Model, complaints::groups::groups_by_ids);
 
 /// Notes of each complaint, oldest first.
 pub struct NotesLoader(Services);
@@ -123,6 +124,7 @@ pub struct Loaders {
     pub teams: Cached<TeamLoader>,
     pub customers: Cached<CustomerLoader>,
     pub complaints: Cached<ComplaintLoader>,
+    pub groups: Cached<GroupLoader>,
     pub notes: Cached<NotesLoader>,
     pub links: Cached<LinksLoader>,
     pub escalations: Cached<EscalationsLoader>,
@@ -143,6 +145,7 @@ impl Loaders {
             teams: loader(TeamLoader(services.clone())),
             customers: loader(CustomerLoader(services.clone())),
             complaints: loader(ComplaintLoader(services.clone())),
+            groups: loader(GroupLoader(services.clone())),
             notes: loader(NotesLoader(services.clone())),
             links: loader(LinksLoader(services.clone())),
             escalations: loader(EscalationsLoader(services.clone())),
@@ -157,6 +160,7 @@ impl Loaders {
         self.teams.clear::<Uuid>();
         self.customers.clear::<Uuid>();
         self.complaints.clear::<Uuid>();
+        self.groups.clear::<Uuid>();
         self.notes.clear::<Uuid>();
         self.links.clear::<Uuid>();
         self.escalations.clear::<Uuid>();

@@ -12,6 +12,7 @@ pub mod connection;
 pub mod context;
 pub mod escalations;
 pub mod evidence;
+pub mod groups;
 pub mod loaders;
 pub mod role_grants;
 pub mod sessions;
@@ -35,6 +36,7 @@ pub struct Query(
     role_grants::RoleGrantQuery,
     audit::AuditQuery,
     closed_loop::LoopQuery,
+    groups::GroupQuery,
     stats::StatsQuery,
     work::WorkQuery,
 );
@@ -50,6 +52,7 @@ pub struct Mutation(
     role_grants::RoleGrantMutation,
     closed_loop::LoopMutation,
     work::WorkMutation,
+    groups::GroupMutation,
 );
 
 /// The cost of a field that scans a whole table or log (`verifyAuditTrail`,

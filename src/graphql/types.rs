@@ -473,6 +473,19 @@ impl Complaint {
     async fn order_reference(&self) -> Option<&str> {
         self.0.order_reference.as_deref()
     }
+    /// The product or service complained about.
+    async fn product_or_service(&self) -> Option<&str> {
+        self.0.product_or_service.as_deref()
+    }
+    /// Where it happened: a store, branch or area.
+    async fn location(&self) -> Option<&str> {
+        self.0.location.as_deref()
+    }
+    /// The group complaint this one belongs to.
+    async fn group(&self, ctx: &Context<'_>) -> AppResult<Option<super::groups::ComplaintGroup>> {
+        let Some(group) = self.0.group_id else { return Ok(None) };
+        super::groups::group_of(ctx, group).await
+    }
     /// When the problem happened.
     async fn occurred_at(&self) -> Option<DateTime<Utc>> {
         self.0.occurred_at

@@ -81,19 +81,23 @@ pub async fn seed(services: &Services) -> AppResult<bool> {
     let broadband = complaints::create(
         services,
         &as_agent,
-        sample(
-            Channel::Hotline,
-            Category::SystemFailure,
-            Severity::Critical,
-            "Elderly customer without broadband for three days",
-            "An 80-year-old customer living alone reports that her broadband has been down for three days. \
-             She relies on it for video calls with her doctor and is anxious.",
-            ("Mrs. Zhou Lan", Some("+86 138 0013 8000"), None),
-            Demand::Repair,
-            None,
-            Emotion::Agitated,
-            Some("BB-2026-77812"),
-        ),
+        CreateComplaintInput {
+            product_or_service: Some(OUTAGE_SERVICE.into()),
+            location: Some(OUTAGE_BUILDING.into()),
+            ..sample(
+                Channel::Hotline,
+                Category::SystemFailure,
+                Severity::Critical,
+                "Elderly customer without broadband for three days",
+                "An 80-year-old customer living alone reports that her broadband has been down for three days. \
+                 She relies on it for video calls with her doctor and is anxious.",
+                ("Mrs. Zhou Lan", Some("+86 138 0013 8000"), None),
+                Demand::Repair,
+                None,
+                Emotion::Agitated,
+                Some("BB-2026-77812"),
+            )
+        },
     )
     .await?;
     complaints::acknowledge(
@@ -119,6 +123,64 @@ pub async fn seed(services: &Services) -> AppResult<bool> {
         },
     )
     .await?;
+
+    // `000` §6.4: several households in one building lose broadband — one
+    // group led by Frontline A, one update told to every household.
+    let neighbour = complaints::create(
+        services,
+        &as_agent,
+        outage(
+            "No broadband since Monday evening",
+            "The customer on the 12th floor has had no connection since Monday evening; the router shows no signal.",
+            ("Mr. Deng Hao", Some("+86 138 0013 8123"), None),
+            Severity::High,
+        ),
+    )
+    .await?;
+    let family = complaints::create(
+        services,
+        &as_agent,
+        outage(
+            "Children cannot attend online classes",
+            "A family on the 3rd floor lost broadband on Monday; the children's online classes are interrupted.",
+            ("Ms. Ma Ying", Some("+86 138 0013 8456"), Some("ma.ying@example.net")),
+            Severity::High,
+        ),
+    )
+    .await?;
+    // The lead team's agent opens the group (raising HIGH_IMPACT on each
+    // household); the supervisor keeps the handling with the lead team.
+    let members = [broadband.id, neighbour.id, family.id];
+    let group = complaints::groups::create(
+        services,
+        &as_agent,
+        complaints::groups::ComplaintGroupInput {
+            title: format!("Broadband outage, {OUTAGE_BUILDING}"),
+            cause: "A fibre splitter in the building's basement failed after a power surge.".into(),
+            lead_team_id: None,
+            complaint_ids: Some(members.iter().map(|id| crate::ids::encode(crate::ids::Kind::Complaint, *id)).collect()),
+        },
+    )
+    .await?;
+    complaints::groups::post_update(
+        services,
+        &as_agent,
+        group.id,
+        complaints::ProgressUpdateInput {
+            message: "An engineer is replacing the failed splitter in your building; service should return by this evening.".into(),
+            delay_reason: Some(crate::domain::DelayReason::Technical),
+            expected_resolution_at: Some(crate::service::now() + chrono::Duration::hours(8)),
+        },
+    )
+    .await?;
+    let supervisor = actor_of(services, &accounts[2])?;
+    let as_supervisor = RequestContext { actor: Some(supervisor), ..RequestContext::operator() };
+    for request in crate::service::escalations::by_complaints(services, &members).await? {
+        if request.status == crate::domain::EscalationStatus::Pending.as_str() {
+            let note = format!("Handled as group {} by Frontline A; no other tier needed.", group.reference);
+            crate::service::escalations::reject(services, &as_supervisor, request.id, &note).await?;
+        }
+    }
 
     let parcel = complaints::create(
         services,
@@ -290,5 +352,20 @@ fn sample(
         assignee_id: None,
         customer_id: None,
         urgent_reason: None,
+        product_or_service: None,
+        location: None,
+    }
+}
+
+/// Where the demo's broadband outage happened, and what failed.
+const OUTAGE_BUILDING: &str = "Building 7, Riverside Estate";
+const OUTAGE_SERVICE: &str = "Home broadband 200M";
+
+/// One household of the building reporting the outage.
+fn outage(title: &str, description: &str, customer: (&str, Option<&str>, Option<&str>), severity: Severity) -> CreateComplaintInput {
+    CreateComplaintInput {
+        product_or_service: Some(OUTAGE_SERVICE.into()),
+        location: Some(OUTAGE_BUILDING.into()),
+        ..sample(Channel::Hotline, Category::SystemFailure, severity, title, description, customer, Demand::Repair, None, Emotion::Agitated, None)
     }
 }

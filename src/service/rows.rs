@@ -76,13 +76,18 @@ from_row!(entity::complaint::Model {
     resolution_due, sla_breached, first_response_breached, resolution_breached, acknowledged_at, resolved_at,
     closed_at, repeat_of_id, urgent_reason, solution_due, solution_breached, proposed_at, cycle,
     cycle_started_at, callback_due, close_outcome, promised_by, promise_breached, next_update_due,
-    update_overdue, last_update_at, delay_reason, expected_resolution_at, assisting_teams, created_at, updated_at,
-    version,
+    update_overdue, last_update_at, delay_reason, expected_resolution_at, assisting_teams, product_or_service,
+    location, group_id, created_at, updated_at, version,
 });
 
 from_row!(entity::work_item::Model {
     id, complaint_id, team_id, kind, request, due_by, status, result, requested_by, requested_at, closed_by,
     closed_at, overdue,
+});
+
+from_row!(entity::complaint_group::Model {
+    id, reference, title, cause, lead_team_id, status, created_by, created_at, updated_at, closed_at,
+    last_update_at, version,
 });
 
 from_row!(entity::customer::Model {

@@ -775,8 +775,67 @@ async fn prepare(app: &TestApp, name: &str) -> Call {
                 with(&finance, FINANCE, query, json!({ "id": item }), action, complaint_chain(&c), None)
             }
         }
+        "createComplaintGroup" => with(
+            &supervisor,
+            SUPERVISOR,
+            "mutation($i: ComplaintGroupInput!) { createComplaintGroup(input: $i) { id } }",
+            json!({ "i": { "title": "Outage", "cause": "A failed splitter", "leadTeamId": crate::fixtures::team_id(app, &supervisor, "Frontline A").await } }),
+            "complaint_group.created",
+            None,
+            Some(("group", "/createComplaintGroup/id")),
+        ),
+        // The group's event comes first; each member's own event follows (counted below).
+        "addToComplaintGroup" => {
+            let group = fresh_group(app, &supervisor, &[]).await;
+            with(
+                &supervisor,
+                SUPERVISOR,
+                "mutation($g: ID!, $ids: [ID!]!) { addToComplaintGroup(groupId: $g, complaintIds: $ids) { id } }",
+                json!({ "g": group, "ids": [c["id"]] }),
+                "complaint_group.members_added",
+                Some(format!("group:{}", uuid_of(&group))),
+                None,
+            )
+        }
+        "removeFromComplaintGroup" | "postGroupUpdate" | "closeComplaintGroup" => {
+            let group = fresh_group(app, &supervisor, &[&c]).await;
+            let (query, action) = match name {
+                "removeFromComplaintGroup" => (
+                    "mutation($g: ID!, $ids: [ID!]!) { removeFromComplaintGroup(groupId: $g, complaintIds: $ids) { id } }",
+                    "complaint_group.members_removed",
+                ),
+                "postGroupUpdate" => (
+                    "mutation($g: ID!) { postGroupUpdate(groupId: $g, input: { message: \"Engineers on site\" }) { updatedCount } }",
+                    "complaint_group.update_posted",
+                ),
+                _ => ("mutation($g: ID!) { closeComplaintGroup(groupId: $g, reason: \"Restored\") { id } }", "complaint_group.closed"),
+            };
+            with(
+                &supervisor,
+                SUPERVISOR,
+                query,
+                json!({ "g": group, "ids": [c["id"]] }),
+                action,
+                Some(format!("group:{}", uuid_of(&group))),
+                None,
+            )
+        }
         other => panic!("the mutation `{other}` has no entry in the audit table of tests/api/audit.rs: add one"),
     }
+}
+
+/// A new group led by Frontline A with these members; returns its ID.
+async fn fresh_group(app: &TestApp, supervisor: &str, members: &[&Value]) -> Value {
+    let lead = crate::fixtures::team_id(app, supervisor, "Frontline A").await;
+    let ids: Vec<Value> = members.iter().map(|c| c["id"].clone()).collect();
+    let data = app
+        .ok(
+            supervisor,
+            "mutation($i: ComplaintGroupInput!) { createComplaintGroup(input: $i) { id } }",
+            json!({ "i": { "title": "Outage", "cause": "A failed splitter", "leadTeamId": lead, "complaintIds": ids } }),
+        )
+        .await;
+    data["createComplaintGroup"]["id"].clone()
 }
 
 async fn user_id(app: &TestApp, email: &str) -> Uuid {
@@ -832,8 +891,13 @@ async fn every_mutation_writes_exactly_one_event(app: &TestApp) {
         };
         assert!(response.get("errors").is_none(), "{name}: {response:#}");
         let after = event_count(app).await;
-        // A link changes every linked complaint: one event on each chain.
-        let expected = if name == "linkComplaints" { 2 } else { 1 };
+        // A link changes every linked complaint: one event on each chain; a
+        // group's change of members or its update: one on the group's chain
+        // and one on each member's (one member here).
+        let expected = match name.as_str() {
+            "linkComplaints" | "addToComplaintGroup" | "removeFromComplaintGroup" | "postGroupUpdate" => 2,
+            _ => 1,
+        };
         assert_eq!(after - before, expected, "{name} must write exactly {expected} audit event(s)");
         let mut new_events = audit_event::Entity::find()
             .filter(audit_event::Column::Id.gt(watermark))

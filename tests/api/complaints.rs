@@ -256,7 +256,7 @@ async fn bad_input_names_its_field(app: &TestApp) {
     // Nothing was recorded by the refused intakes.
     let supervisor = app.login_as("supervisor@example.com").await;
     let count = app.ok(&supervisor, "{ complaints { totalCount } }", json!({})).await;
-    assert_eq!(count["complaints"]["totalCount"], 6, "5 demo complaints and 1 here");
+    assert_eq!(count["complaints"]["totalCount"], 8, "7 demo complaints and 1 here");
 }
 
 async fn compensation_above_authority_waits_for_approval(app: &TestApp) {
@@ -377,7 +377,7 @@ async fn lists_filter_and_search(app: &TestApp) {
     assert_eq!(count(&by(json!({ "status": ["INVESTIGATING"] })).await), 1);
     assert_eq!(count(&by(json!({ "channel": ["IN_STORE"], "tier": ["TIER1"] })).await), 1);
     assert_eq!(count(&by(json!({ "overdue": true })).await), 0);
-    assert_eq!(count(&by(json!({ "overdue": false })).await), 6);
+    assert_eq!(count(&by(json!({ "overdue": false })).await), 8, "7 demo complaints and 1 here");
     let team_b = crate::fixtures::team_id(app, &supervisor, "Frontline B").await;
     assert_eq!(count(&by(json!({ "teamId": team_b })).await), 2);
     let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();

@@ -14,6 +14,7 @@ mod console;
 mod escalations;
 mod evidence;
 mod fixtures;
+mod groups;
 mod http_edge;
 mod migrations;
 mod permissions;

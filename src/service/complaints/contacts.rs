@@ -67,7 +67,7 @@ pub async fn post_progress_update(
     apply_progress_update(services, ctx, actor, &before, &input).await
 }
 
-/// The body of a progress update on one complaint (also used by group updates).
+/// The body of a progress update on one complaint, in its own transaction.
 pub(crate) async fn apply_progress_update(
     services: &Services,
     ctx: &RequestContext,
@@ -75,6 +75,30 @@ pub(crate) async fn apply_progress_update(
     before: &complaint::Model,
     input: &ProgressUpdateInput,
 ) -> AppResult<complaint::Model> {
+    let update = prepare_progress_update(services, actor, before, input, crate::service::now())?;
+    let mut uow = UnitOfWork::begin(services, ctx).await?;
+    let after = write_progress_update(&mut uow, before, update, Changes::new()).await?;
+    uow.commit().await?;
+    Ok(after)
+}
+
+/// A progress update computed for one complaint, not yet written.
+pub(crate) struct PreparedUpdate {
+    after: complaint::Model,
+    note: note::Model,
+    contact: contact::Model,
+}
+
+/// Checks a progress update on `before` and computes the new row, its
+/// CUSTOMER_UPDATE note and outbound PROGRESS_UPDATE contact (group updates
+/// prepare one per member, then write them all in one transaction).
+pub(crate) fn prepare_progress_update(
+    services: &Services,
+    actor: &Actor,
+    before: &complaint::Model,
+    input: &ProgressUpdateInput,
+    now: DateTime<Utc>,
+) -> AppResult<PreparedUpdate> {
     if !status(before)?.is_open() {
         return Err(AppError::InvalidTransition(format!(
             "cannot post a progress update on a complaint that is {}",
@@ -82,7 +106,6 @@ pub(crate) async fn apply_progress_update(
         )));
     }
     let message = validation::required_text("input.message", &input.message, limits::TEXT)?;
-    let now = crate::service::now();
     if input.expected_resolution_at.is_some_and(|at| at <= now) {
         return Err(AppError::validation("input.expectedResolutionAt", "must be in the future"));
     }
@@ -105,17 +128,28 @@ pub(crate) async fn apply_progress_update(
         created_at: now,
     };
     let channel: Channel = crate::error::stored(&before.channel)?;
-    let contact = new_contact(actor, before.id, channel, ContactDirection::Outbound, ContactKind::ProgressUpdate, None, Some(message.clone()));
-    let mut uow = UnitOfWork::begin(services, ctx).await?;
-    save(&uow, before, &mut after).await?;
+    let contact = new_contact(actor, before.id, channel, ContactDirection::Outbound, ContactKind::ProgressUpdate, None, Some(message));
+    Ok(PreparedUpdate { after, note, contact })
+}
+
+/// Writes a prepared progress update inside `uow` (guarded by `before`'s
+/// version) with its `complaint.progress_updated` event; `extra` joins the event.
+pub(crate) async fn write_progress_update(
+    uow: &mut UnitOfWork,
+    before: &complaint::Model,
+    update: PreparedUpdate,
+    extra: Changes,
+) -> AppResult<complaint::Model> {
+    let PreparedUpdate { mut after, note, contact } = update;
+    save(uow, before, &mut after).await?;
     note::Entity::insert(note.clone().into_active_model()).exec_without_returning(uow.txn()).await?;
     contact::Entity::insert(contact.clone().into_active_model()).exec_without_returning(uow.txn()).await?;
     let changes = diff(Some(before), &after)
-        .set("message", message)
+        .set("message", note.body.clone())
         .set("noteId", note.id.to_string())
-        .set("contactId", contact.id.to_string());
+        .set("contactId", contact.id.to_string())
+        .merge(extra);
     uow.record(event(&after, "complaint.progress_updated", changes)).await?;
-    uow.commit().await?;
     Ok(after)
 }
 

@@ -20,6 +20,7 @@ use super::{RequestContext, Services, UnitOfWork};
 
 mod callbacks;
 mod contacts;
+pub mod groups;
 mod intake;
 mod notes;
 mod shared;
@@ -85,6 +86,10 @@ pub struct CreateComplaintInput {
     pub customer_id: Option<ID>,
     /// Why the case is urgent: the first response is then due within 10 minutes.
     pub urgent_reason: Option<UrgentReason>,
+    /// The product or service complained about (up to 200 characters).
+    pub product_or_service: Option<String>,
+    /// Where it happened: a store, branch or area (up to 200 characters).
+    pub location: Option<String>,
 }
 
 /// Corrections to intake data; absent fields stay as they are.
@@ -103,6 +108,10 @@ pub struct UpdateComplaintInput {
     pub emotion: Option<Emotion>,
     pub order_reference: Option<String>,
     pub occurred_at: Option<DateTime<Utc>>,
+    /// The product or service complained about; an empty string clears it.
+    pub product_or_service: Option<String>,
+    /// Where it happened (store, branch or area); an empty string clears it.
+    pub location: Option<String>,
 }
 
 /// What the investigation found.
@@ -278,6 +287,12 @@ pub struct ComplaintFilter {
     pub occurred_to: Option<DateTime<Utc>>,
     /// Case-insensitive text in the title, description, reference or order reference.
     pub search: Option<String>,
+    /// The product or service, exactly (case-insensitive).
+    pub product_or_service: Option<String>,
+    /// The location, exactly (case-insensitive).
+    pub location: Option<String>,
+    /// Members of this group complaint.
+    pub group_id: Option<ID>,
 }
 
 /// The SQL condition of what `actor` may read.
@@ -377,6 +392,20 @@ pub fn filter_condition(filter: &ComplaintFilter, now: DateTime<Utc>, backend: D
     }
     if let Some(to) = filter.occurred_to {
         cond = cond.add(complaint::Column::OccurredAt.lt(to));
+    }
+    for (value, column, field) in [
+        (&filter.product_or_service, complaint::Column::ProductOrService, "filter.productOrService"),
+        (&filter.location, complaint::Column::Location, "filter.location"),
+    ] {
+        if let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            if value.chars().count() > limits::NAME {
+                return Err(AppError::validation(field, "is too long"));
+            }
+            cond = cond.add(Expr::expr(Func::lower(Expr::col(column))).eq(value.to_lowercase()));
+        }
+    }
+    if let Some(group) = ids::decode_opt(Kind::Group, "filter.groupId", filter.group_id.as_ref())? {
+        cond = cond.add(complaint::Column::GroupId.eq(group));
     }
     if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         if search.chars().count() > limits::SHORT {

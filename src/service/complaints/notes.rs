@@ -116,6 +116,16 @@ pub async fn link(services: &Services, ctx: &RequestContext, ids: &[Uuid], kind:
     if new_links.is_empty() {
         return Ok(complaints);
     }
+    // Linked as GROUP, a complaint is part of a group complaint: the flag is
+    // set (raising HIGH_IMPACT once) on each side of the new links that lacks it.
+    let mut flagged = std::collections::HashMap::new();
+    if kind == LinkKind::Group {
+        for c in complaints.iter().filter(|c| !c.group_complaint) {
+            if c.id == primary.id || new_links.iter().any(|l| l.linked_id == c.id) {
+                flagged.insert(c.id, (c, super::groups::mark_grouped(services, actor, c, None, "linked as GROUP").await?));
+            }
+        }
+    }
     let mut uow = UnitOfWork::begin(services, ctx).await?;
     complaint_link::Entity::insert_many(new_links.iter().cloned().map(IntoActiveModel::into_active_model))
         .exec_without_returning(uow.txn())
@@ -126,13 +136,28 @@ pub async fn link(services: &Services, ctx: &RequestContext, ids: &[Uuid], kind:
     touched.sort();
     let linked: Vec<Value> = new_links.iter().map(|l| Value::String(l.linked_id.to_string())).collect();
     for id in touched {
-        let current = touch(&uow, id, |c| may_work(actor, c)).await?;
-        let changes = if id == primary.id {
+        let mut changes = if id == primary.id {
             Changes::new().set("kind", kind.as_str()).set("linked", Value::Array(linked.clone()))
         } else {
             Changes::new().set("kind", kind.as_str()).set("linkedTo", primary.id.to_string())
         };
+        let (current, raised) = match flagged.remove(&id) {
+            // Saved against the version loaded (and authorized) above.
+            Some((before, (mut after, raised))) => {
+                save(&uow, before, &mut after).await?;
+                changes = diff(Some(before), &after).merge(changes);
+                (after, raised)
+            }
+            None => (touch(&uow, id, |c| may_work(actor, c)).await?, None),
+        };
+        if let Some(request) = &raised {
+            crate::service::escalations::insert(&uow, request).await?;
+            changes = changes.merge(crate::service::escalations::requested_changes(request));
+        }
         uow.record(event(&current, "complaint.linked", changes)).await?;
+        if let Some(request) = &raised {
+            uow.escalation_raised(request.id);
+        }
     }
     uow.commit().await?;
     // The versions moved; reload so callers see the current rows.

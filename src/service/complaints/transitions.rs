@@ -60,6 +60,13 @@ pub async fn update(
     if let Some(at) = input.occurred_at {
         after.occurred_at = Some(validation::not_in_future("input.occurredAt", at, crate::service::now())?);
     }
+    if input.product_or_service.is_some() {
+        after.product_or_service =
+            validation::optional_text("input.productOrService", input.product_or_service.as_deref(), limits::NAME)?;
+    }
+    if input.location.is_some() {
+        after.location = validation::optional_text("input.location", input.location.as_deref(), limits::NAME)?;
+    }
     if after.severity != before.severity || after.category != before.category {
         // Lowering the severity (or reclassifying) pushes deadlines back: a
         // supervisor's decision, never the handling agent's. Raising is fine.
