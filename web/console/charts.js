@@ -26,10 +26,10 @@ const fmt = (format, v) => (v === null || v === undefined ? '–' : format ? for
 
 function Table({ rows, columns, caption }) {
   return html`<details class="chart-table"><summary>${t('Show as table')}</summary>
-    <table class="list"><caption class="sr">${caption}</caption>
+    <div class="scroll"><table class="list"><caption class="sr">${caption}</caption>
       <thead><tr>${columns.map((c) => html`<th scope="col">${c.title}</th>`)}</tr></thead>
       <tbody>${rows.map((r) => html`<tr>${columns.map((c, i) => (i === 0 ? html`<th scope="row">${c.value(r)}</th>` : html`<td>${c.value(r)}</td>`))}</tr>`)}</tbody>
-    </table></details>`;
+    </table></div></details>`;
 }
 
 /**
@@ -38,7 +38,7 @@ function Table({ rows, columns, caption }) {
  */
 export function BarChart({ name, title, rows, valueTitle, groupTitle, format, top, table }) {
   const id = `chart-${name || ++chartCounter}`;
-  const W = 640, left = 170, right = 40, barH = 26, gap = 8, topPad = 10, axisH = 46;
+  const W = 640, left = 200, right = 40, barH = 26, gap = 8, topPad = 10, axisH = 50;
   const plotW = W - left - right;
   const H = topPad + rows.length * (barH + gap) + axisH;
   const s = top !== undefined ? fixed(top) : scale(Math.max(0, ...rows.map((r) => r.value || 0)));
@@ -76,7 +76,7 @@ export function BarChart({ name, title, rows, valueTitle, groupTitle, format, to
  */
 export function ColumnChart({ name, title, rows, valueTitle, periodTitle, format, top, table }) {
   const id = `chart-${name || ++chartCounter}`;
-  const W = 640, H = 300, left = 56, right = 12, topPad = 14, bottom = 64;
+  const W = 640, H = 320, left = 72, right = 12, topPad = 20, bottom = 84;
   const plotW = W - left - right, plotH = H - topPad - bottom;
   const s = top !== undefined ? fixed(top) : scale(Math.max(0, ...rows.map((r) => r.value || 0)));
   const y = (v) => topPad + plotH - (plotH * (v || 0)) / s.top;
@@ -100,7 +100,7 @@ export function ColumnChart({ name, title, rows, valueTitle, periodTitle, format
         return html`<g class="bar" data-key=${r.key} data-value=${has ? r.value : ''}>
           ${has ? html`<rect x=${cx - colW / 2} y=${y(r.value)} width=${colW} height=${Math.max(has && r.value > 0 ? 1 : 0, axisY - y(r.value))} rx="2" />` : null}
           ${has && r.value > 0 ? html`<text class="value" x=${cx} y=${y(r.value) - 4} text-anchor="middle">${fmt(format, r.value)}</text>` : null}
-          ${i % every === 0 ? html`<text class="period" x=${cx} y=${axisY + 14} text-anchor="end" transform=${`rotate(-40 ${cx} ${axisY + 14})`}>${r.label}</text>` : null}
+          ${i % every === 0 ? html`<text class=${`period${i % 2 ? ' odd' : ''}`} x=${cx} y=${axisY + 14} text-anchor="end" transform=${`rotate(-40 ${cx} ${axisY + 14})`}>${r.label}</text>` : null}
         </g>`;
       })}
       <line class="axis" x1=${left} x2=${left + plotW} y1=${axisY} y2=${axisY} />
