@@ -57,10 +57,13 @@ export function ContactsSection({ c, onDone }) {
   const [raised, setRaised] = useState(false);
   const set = (k) => (x) => setV({ ...v, [k]: x && x.target ? x.target.value : x });
   const submit = () => a.run(async () => {
+    const known = new Set(c.escalations.map((e) => e.id));
     await api.gql(`mutation Contact($c: ID!, $i: ContactInput!) { recordContact(complaintId: $c, input: $i) { id } }`,
       { c: c.id, i: { channel: v.channel, direction: v.direction, kind: v.kind, outcome: v.outcome || null, note: v.note || null } });
-    // The API raises a CUSTOMER_REQUEST escalation for a chaser past the promise.
-    setRaised(v.direction === 'INBOUND' && v.kind === 'CHASER' && !c.resolvedAt && !!c.promisedBy && new Date(c.promisedBy) < Date.now());
+    // A chaser past the promise may have raised a CUSTOMER_REQUEST escalation: say so when it did.
+    const d = await api.gql('query Latest($id: ID!) { complaint(id: $id) { latestEscalation { id trigger } } }', { id: c.id });
+    const latest = d.complaint && d.complaint.latestEscalation;
+    setRaised(!!latest && !known.has(latest.id) && latest.trigger === 'CUSTOMER_REQUEST');
     setV({ ...v, outcome: '', note: '' });
     onDone();
   });
