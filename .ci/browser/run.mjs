@@ -414,6 +414,39 @@ try {
     await ctx.close();
   });
 
+  await step('resolve at first contact, and close with an outcome (a missing reason shows the API code)', async () => {
+    const ctx = await context();
+    const page = await ctx.newPage();
+    await signIn(page, 'agent2@example.com');
+    const open = async (title) => {
+      await page.goto(`${BASE}/console#/complaints`);
+      await page.locator('table.list tbody tr', { hasText: title }).getByRole('link').click();
+      await page.locator('h1 .ref').waitFor();
+    };
+    await open('New fridge delivered with a scratched door');
+    const first = page.locator('details.action', { hasText: 'Resolve at first contact' });
+    await first.locator('summary').click();
+    await first.getByLabel('What was done').fill('Replacement door panel booked for tomorrow; customer content');
+    await first.getByRole('button', { name: 'Resolve at first contact' }).click();
+    await page.locator('.status-line .v-CLOSED').waitFor();
+    await page.locator('dd .badge.v-RESOLVED_AT_FIRST_CONTACT').waitFor();
+    check(await page.locator('section.progress-section form').count() === 0, 'no progress updates on a closed complaint');
+    await open('Milk powder tin leaking on arrival');
+    const close = page.locator('details.action').filter({ has: page.locator('summary', { hasText: /^Close$/ }) });
+    await close.locator('summary').click();
+    await close.getByLabel('Outcome').selectOption('WITHDRAWN');
+    await close.getByRole('button', { name: 'Close', exact: true }).click();
+    const error = close.locator('.fieldrow.invalid .field-error');
+    await error.waitFor();
+    check(/VALIDATION/.test(await error.innerText()), `the empty reason is flagged with the API code (got ${await error.innerText()})`);
+    await close.getByLabel('Reason').fill('Customer withdrew: the shop replaced the tin');
+    await close.getByRole('button', { name: 'Close', exact: true }).click();
+    await page.locator('.status-line .v-CLOSED').waitFor();
+    await page.locator('dd .badge.v-WITHDRAWN').waitFor();
+    await shot(page, '22-closed-with-outcome');
+    await ctx.close();
+  });
+
   await step('works on a 390 px phone', async () => {
     const ctx = await context({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     const page = await ctx.newPage();

@@ -77,7 +77,7 @@ function LiveStatus({ live }) {
 const LIST = `query List($f: ComplaintFilter, $o: ComplaintOrder, $first: Int, $after: String, $last: Int, $before: String) {
   complaints(filter: $f, orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
     totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    edges { node { id reference title status severity category slaBreached overdue firstResponseDue resolutionDue acknowledgedAt resolvedAt
+    edges { node { id reference title status severity category slaBreached overdue firstResponseDue resolutionDue acknowledgedAt resolvedAt closedAt
       customer { name } assignee { displayName } } } } }`;
 
 function ComplaintList({ user, overdueOnly }) {
@@ -118,7 +118,7 @@ function ComplaintList({ user, overdueOnly }) {
         <tbody>${conn.edges.map(({ node: c }) => html`<tr class=${c.overdue ? 'row-late' : ''}>
           <td><a href=${`#/complaint/${c.id}`}>${c.reference}</a></td><td>${c.title}</td><td><${Badge} value=${c.status} /></td>
           <td><${Badge} value=${c.severity} kind="sev" /></td><td>${c.customer.name}</td>
-          <td>${c.acknowledgedAt ? html`<${Deadline} due=${c.resolutionDue} breached=${c.slaBreached} done=${!!c.resolvedAt} now=${now} />`
+          <td>${c.acknowledgedAt || c.closedAt ? html`<${Deadline} due=${c.resolutionDue} breached=${c.slaBreached} done=${!!(c.resolvedAt || c.closedAt)} now=${now} />`
             : html`<${Deadline} due=${c.firstResponseDue} breached=${c.slaBreached} now=${now} />`}</td></tr>`)}</tbody>
       </table></div>
       ${conn.edges.length === 0 ? html`<p>${t('No complaints.')}</p>` : null}

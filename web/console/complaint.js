@@ -56,8 +56,8 @@ export function ComplaintPage({ id, user, live }) {
           <dt>${t('Classification')}</dt><dd>${label(c.channel)} · ${label(c.category)} · ${label(c.coreDemand)} · ${label(c.emotion)}</dd>
           ${c.requestedAmount ? html`<dt>${t('Requested amount')}</dt><dd>${c.requestedAmount} ${c.currency}</dd>` : null}
           ${c.orderReference ? html`<dt>${t('Order reference')}</dt><dd>${c.orderReference}</dd>` : null}
-          <dt>${t('First response due')}</dt><dd>${when(c.firstResponseDue)} ${c.acknowledgedAt ? '' : html`(<${Deadline} due=${c.firstResponseDue} breached=${c.slaBreached} now=${now} />)`}</dd>
-          <dt>${t('Resolution due')}</dt><dd>${when(c.resolutionDue)} (<${Deadline} due=${c.resolutionDue} breached=${c.slaBreached} done=${!!c.resolvedAt} now=${now} />)</dd>
+          <dt>${t('First response due')}</dt><dd>${when(c.firstResponseDue)} ${c.acknowledgedAt || c.closedAt ? '' : html`(<${Deadline} due=${c.firstResponseDue} breached=${c.slaBreached} now=${now} />)`}</dd>
+          <dt>${t('Resolution due')}</dt><dd>${when(c.resolutionDue)} (<${Deadline} due=${c.resolutionDue} breached=${c.slaBreached} done=${!!(c.resolvedAt || c.closedAt)} now=${now} />)</dd>
           <dt>${t('Assignee')}</dt><dd>${c.assignee ? c.assignee.displayName : '–'} · ${c.team ? c.team.name : '–'}</dd>
           ${c.findingSummary ? html`<dt>${t('Finding')}</dt><dd>${label(c.rootCause)}: ${c.findingSummary}</dd>` : null}
           ${c.closeOutcome ? html`<dt>${t('Closed')}</dt><dd><${Badge} value=${c.closeOutcome} /> ${c.closeReason || ''} <span class="muted">${when(c.closedAt)}</span></dd>` : null}
