@@ -25,11 +25,17 @@ chromium --version
 # 3. playwright-core, pinned by .ci/browser/package-lock.json.
 (cd .ci/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
 
-# 4. The release server on a fresh SQLite file and a free port.
-cargo build --release --quiet
+# 4. The release server on a fresh SQLite file and a free port. For iterating
+# on the console, CASEWORK_BINARY may name another build (a debug build serves
+# web/ from the source tree); CI always builds and runs the release binary.
+binary="${CASEWORK_BINARY:-}"
+if [ -z "$binary" ]; then
+    cargo build --release --quiet
+    binary="$CARGO_TARGET_DIR/release/casework"
+fi
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-CASEWORK_EVIDENCE_DIR="$work/evidence" "$CARGO_TARGET_DIR/release/casework" \
+CASEWORK_EVIDENCE_DIR="$work/evidence" "$binary" \
     --database-url "sqlite://$work/casework.db?mode=rwc" serve --demo --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -295,15 +295,173 @@ try {
     check(await card.getByRole('button', { name: 'Approve' }).count() === 0, 'no Approve on one\'s own request');
   });
 
+  // The closed loop on the agent's complaint (RESOLUTION_PROPOSED after the approval).
+  const localInput = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  await step('a progress update and a contact recorded through the UI are shown', async () => {
+    await agent.goto(complaintUrl);
+    const progress = agent.locator('section.progress-section');
+    await progress.getByLabel('Update for the customer').fill('Your refund is waiting for a second approval; we call you tomorrow.');
+    await progress.getByLabel('Delay reason').selectOption('AWAITING_APPROVAL');
+    // A time in the past is refused by the API, shown at its field with the code.
+    await progress.getByLabel('Expected resolution').fill('2020-01-01T10:00');
+    await progress.getByRole('button', { name: 'Post update' }).click();
+    const fieldError = progress.locator('.fieldrow.invalid .field-error');
+    await fieldError.waitFor();
+    check(/VALIDATION/.test(await fieldError.innerText()), 'a past expected resolution shows the API code at its field');
+    const tomorrow = new Date(Date.now() + 26 * 3600 * 1000);
+    await progress.getByLabel('Expected resolution').fill(localInput(tomorrow));
+    await progress.getByRole('button', { name: 'Post update' }).click();
+    await progress.locator('ol.updates li', { hasText: 'waiting for a second approval' }).waitFor();
+    check(/Awaiting approval/i.test(await progress.locator('dl').innerText()), 'the delay reason is shown');
+    const contacts = agent.locator('section', { has: agent.locator('#contacts-h') });
+    await contacts.locator('tbody tr', { hasText: 'Progress update' }).first().waitFor();
+    await contacts.locator('summary', { hasText: 'Record contact' }).click();
+    await contacts.getByLabel('Direction').selectOption('INBOUND');
+    await contacts.getByLabel('Contact kind').selectOption('CHASER');
+    await contacts.getByLabel('Note').fill('Customer called to ask about the refund');
+    await contacts.getByRole('button', { name: 'Record contact' }).click();
+    await contacts.locator('tbody tr', { hasText: 'Customer called to ask about the refund' }).waitFor();
+    const panel = agent.locator('section.customer-panel');
+    check((await panel.innerText()).includes('Ms. Sun Mei'), 'the customer panel names the customer');
+    await shot(agent, '17-progress-update-and-contacts');
+  });
+
+  await step('a callback recorded through the UI: unreached from the queue, then satisfied on the complaint page', async () => {
+    await agent.goto(complaintUrl);
+    await agent.getByRole('button', { name: 'Customer accepted' }).click();
+    await agent.locator('.status-line .v-CUSTOMER_ACCEPTED').waitFor();
+    const resolve = agent.locator('details.action', { hasText: 'Resolve' }).filter({ has: agent.getByRole('button', { name: 'Resolve', exact: true }) });
+    await resolve.getByLabel('Summary').fill('Refunded the order and sent the voucher');
+    await resolve.getByRole('button', { name: 'Resolve', exact: true }).click();
+    await agent.locator('.status-line .v-RESOLVED').waitFor();
+    await agent.getByRole('link', { name: 'Callback queue' }).click();
+    const card = agent.locator(`li.card[data-reference="${reference}"]`);
+    await card.waitFor({ timeout: 15000 });
+    await card.getByLabel('Customer reached').uncheck();
+    check(await card.getByLabel('Score (1–5)').count() === 0, 'no score for an unreached customer');
+    await card.getByLabel('Comment').fill('No answer, voicemail full');
+    await card.getByRole('button', { name: 'Record callback' }).click();
+    await card.locator('.ok[role="status"]').waitFor();
+    check(/Resolved/.test(await card.locator('.ok').innerText()), 'still resolved, the next attempt scheduled');
+    await shot(agent, '18-callback-queue');
+    await agent.goto(complaintUrl);
+    const callbacks = agent.locator('section', { has: agent.locator('#callbacks-h') });
+    await callbacks.locator('tbody tr', { hasText: 'No answer, voicemail full' }).waitFor();
+    await callbacks.getByLabel('Score (1–5)').fill('4');
+    await callbacks.getByLabel('Comment').fill('Happy with the refund');
+    await callbacks.getByRole('button', { name: 'Record callback' }).click();
+    await agent.locator('.status-line .v-CLOSED').waitFor({ timeout: 15000 });
+    check(await callbacks.locator('tbody tr').count() === 2, 'both attempts listed');
+    await agent.locator('dd .badge.v-RESOLVED_SATISFIED').waitFor();
+    await shot(agent, '19-callback-closed');
+  });
+
+  // What the browser's charts must show: the API's own numbers, and what the demo plus this run created.
+  const apiStats = async (email) => {
+    const post = async (query, variables, token) => {
+      const r = await fetch(`${BASE}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }) });
+      return (await r.json()).data;
+    };
+    const token = (await post('mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }', { e: email, p: PASSWORD })).login.accessToken;
+    const from = new Date(Date.now() - 86400000).toISOString(), to = new Date(Date.now() + 86400000).toISOString();
+    const counts = async (g) => Object.fromEntries((await post(`query($f: DateTime!, $t: DateTime!) { s: complaintStats(from: $f, to: $t, groupBy: ${g}) { key count avgSatisfaction } }`, { f: from, t: to }, token)).s.map((b) => [b.key, b]));
+    return { category: await counts('CATEGORY'), channel: await counts('CHANNEL') };
+  };
+  const barsOf = async (page, chart) => Object.fromEntries(await page.locator(`figure[data-chart="${chart}"] svg g.bar`).evaluateAll(
+    (els) => els.map((e) => [e.getAttribute('data-key'), e.getAttribute('data-value')])));
+
+  await step('the analysis dashboard draws SVG charts with the known counts', async () => {
+    await supervisor.getByRole('link', { name: 'Analysis' }).click();
+    await supervisor.getByRole('heading', { name: 'Analysis' }).waitFor();
+    await supervisor.locator('figure[data-chart="category"] svg g.bar rect').first().waitFor({ timeout: 20000 });
+    const api = await apiStats('supervisor@example.com');
+    const category = await barsOf(supervisor, 'category');
+    const channel = await barsOf(supervisor, 'channel');
+    for (const [key, b] of Object.entries(api.category)) check(Number(category[key]) === b.count, `category ${key}: ${category[key]} drawn, ${b.count} by the API`);
+    for (const [key, b] of Object.entries(api.channel)) check(Number(channel[key]) === b.count, `channel ${key}: ${channel[key]} drawn, ${b.count} by the API`);
+    // The demo's five complaints and the two this run recorded.
+    check(Number(category.PRODUCT_QUALITY) === 3 && Number(category.LOGISTICS) === 2 && Number(category.DATA_LOSS) === 1, `known category counts (${JSON.stringify(category)})`);
+    check(Number(channel.HOTLINE) === 2 && Number(channel.PHONE) === 2, `known channel counts (${JSON.stringify(channel)})`);
+    check((await supervisor.locator('[data-tile="total"]').innerText()).trim() === '7', 'the total tile');
+    const month = Object.entries(await barsOf(supervisor, 'satisfaction')).filter(([, v]) => v !== '');
+    check(month.length === 1 && Number(month[0][1]) === 4, `this month's satisfaction is the callback's score (${JSON.stringify(month)})`);
+    check(await supervisor.locator('figure[data-chart="trend"] svg .axis-title', { hasText: 'Month' }).count() === 1, 'a labelled time axis');
+    const months = await supervisor.locator('figure[data-chart="sla"] svg g.bar').count();
+    check(months >= 12 && months <= 13, `a year of SLA compliance (${months} months)`);
+    await supervisor.locator('figure[data-chart="category"] summary').click();
+    await supervisor.locator('figure[data-chart="category"] table th[scope="row"]', { hasText: 'Product quality' }).waitFor();
+    await shot(supervisor, '20-analysis-dashboard', 'console-analysis');
+  });
+
+  await step('the Chinese dashboard renders the same numbers', async () => {
+    const ctx = await context({ locale: 'zh-CN' });
+    const page = await ctx.newPage();
+    await page.goto(`${BASE}/console`);
+    await page.getByLabel(/Language|语言/).selectOption('zh');
+    await page.getByLabel('邮箱').fill('auditor@example.com');
+    await page.getByLabel('密码').fill(PASSWORD);
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByRole('link', { name: '统计分析' }).click();
+    await page.getByRole('heading', { name: '统计分析' }).waitFor();
+    await page.locator('figure[data-chart="category"] svg g.bar rect').first().waitFor({ timeout: 20000 });
+    check((await page.locator('figure[data-chart="category"] figcaption').innerText()).includes('按类别统计投诉'), 'caption in Chinese');
+    check(await page.locator('figure[data-chart="category"] svg text.group-label', { hasText: '产品质量' }).count() === 1, 'category names in Chinese');
+    const api = await apiStats('auditor@example.com');
+    const category = await barsOf(page, 'category');
+    for (const [key, b] of Object.entries(api.category)) check(Number(category[key]) === b.count, `zh category ${key}: ${category[key]} vs ${b.count}`);
+    await shot(page, '21-zh-analysis');
+    await ctx.close();
+  });
+
+  await step('resolve at first contact, and close with an outcome (a missing reason shows the API code)', async () => {
+    const ctx = await context();
+    const page = await ctx.newPage();
+    await signIn(page, 'agent2@example.com');
+    const open = async (title) => {
+      await page.goto(`${BASE}/console#/complaints`);
+      await page.locator('table.list tbody tr', { hasText: title }).getByRole('link').click();
+      await page.locator('h1 .ref').waitFor();
+    };
+    await open('New fridge delivered with a scratched door');
+    const first = page.locator('details.action', { hasText: 'Resolve at first contact' });
+    await first.locator('summary').click();
+    await first.getByLabel('What was done').fill('Replacement door panel booked for tomorrow; customer content');
+    await first.getByRole('button', { name: 'Resolve at first contact' }).click();
+    await page.locator('.status-line .v-CLOSED').waitFor();
+    await page.locator('dd .badge.v-RESOLVED_AT_FIRST_CONTACT').waitFor();
+    check(await page.locator('section.progress-section form').count() === 0, 'no progress updates on a closed complaint');
+    await open('Milk powder tin leaking on arrival');
+    const close = page.locator('details.action').filter({ has: page.locator('summary', { hasText: /^Close$/ }) });
+    await close.locator('summary').click();
+    await close.getByLabel('Outcome').selectOption('WITHDRAWN');
+    await close.getByRole('button', { name: 'Close', exact: true }).click();
+    const error = close.locator('.fieldrow.invalid .field-error');
+    await error.waitFor();
+    check(/VALIDATION/.test(await error.innerText()), `the empty reason is flagged with the API code (got ${await error.innerText()})`);
+    await close.getByLabel('Reason').fill('Customer withdrew: the shop replaced the tin');
+    await close.getByRole('button', { name: 'Close', exact: true }).click();
+    await page.locator('.status-line .v-CLOSED').waitFor();
+    await page.locator('dd .badge.v-WITHDRAWN').waitFor();
+    await shot(page, '22-closed-with-outcome');
+    await ctx.close();
+  });
+
   await step('works on a 390 px phone', async () => {
     const ctx = await context({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     const page = await ctx.newPage();
     await signIn(page, 'supervisor@example.com');
     await page.goto(complaintUrl);
     await page.locator('h1 .ref').waitFor();
+    await page.locator('#contacts-h').waitFor();
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     check(width <= 392, `no horizontal page scroll at 390 px (scrollWidth ${width})`);
     await shot(page, '12-phone-complaint');
+    await page.goto(`${BASE}/console#/analysis`);
+    await page.locator('figure[data-chart="trend"] svg').waitFor({ timeout: 20000 });
+    const dashWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(dashWidth <= 392, `the dashboard fits 390 px (scrollWidth ${dashWidth})`);
+    await shot(page, '12-phone-analysis');
     await ctx.close();
   });
 

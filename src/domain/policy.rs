@@ -413,6 +413,12 @@ pub struct ComplaintActions {
     pub resolve: bool,
     /// `recordCallback` (RESOLVED).
     pub record_callback: bool,
+    /// `postProgressUpdate` (while the complaint is open).
+    pub post_progress_update: bool,
+    /// `recordContact`.
+    pub record_contact: bool,
+    /// `resolveAtFirstContact` (NEW, ACKNOWLEDGED).
+    pub resolve_at_first_contact: bool,
     /// `closeComplaint` with a reason.
     pub close: bool,
     /// `reopenComplaint` (RESOLVED, CLOSED).
@@ -455,6 +461,9 @@ pub fn complaint_actions(
         record_customer_decision: step(Transition::CustomerAccepts),
         resolve: step(Transition::Resolve),
         record_callback: step(Transition::CallbackSatisfied),
+        post_progress_update: work && status.is_open(),
+        record_contact: work,
+        resolve_at_first_contact: step(Transition::ResolveAtFirstContact),
         close: step(Transition::Close),
         reopen: step(Transition::Reopen),
         add_note: work,
@@ -718,11 +727,16 @@ mod tests {
         assert!(new.acknowledge && new.add_note && new.upload_evidence && new.close);
         assert!(!new.record_finding && !new.propose_resolution && !new.resolve && !new.reopen);
         assert!(!new.mark_sensitive && !new.delete_evidence, "agents only ask");
+        assert!(new.post_progress_update && new.record_contact && new.resolve_at_first_contact);
         let investigating = complaint_actions(&agent, &mine, ComplaintStatus::Investigating);
         assert!(investigating.propose_resolution && investigating.record_finding && !investigating.acknowledge);
         let pending = complaint_actions(&agent, &mine, ComplaintStatus::PendingApproval);
         assert!(!pending.propose_resolution && !pending.close && !pending.record_customer_decision);
         assert!(complaint_actions(&agent, &mine, ComplaintStatus::Closed).reopen);
+        let resolved = complaint_actions(&agent, &mine, ComplaintStatus::Resolved);
+        assert!(resolved.record_callback && resolved.record_contact);
+        assert!(!resolved.post_progress_update && !resolved.resolve_at_first_contact, "no updates once resolved");
+        assert!(!investigating.resolve_at_first_contact, "only at the first contact");
         // Someone else's complaint in my team: readable, not workable.
         let theirs = complaint(MY_TEAM, Some(SOMEONE), false, false);
         assert_eq!(complaint_actions(&agent, &theirs, ComplaintStatus::New), ComplaintActions::default());

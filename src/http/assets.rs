@@ -41,6 +41,12 @@ const SVG: &str = "image/svg+xml";
 assets! {
     "console/index.html" => HTML,
     "console/app.js" => JS,
+    "console/ui.js" => JS,
+    "console/complaint.js" => JS,
+    "console/closedloop.js" => JS,
+    "console/callbacks.js" => JS,
+    "console/dashboard.js" => JS,
+    "console/charts.js" => JS,
     "console/api.js" => JS,
     "console/i18n.js" => JS,
     "console/console.css" => CSS,

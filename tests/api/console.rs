@@ -14,6 +14,7 @@ crate::on_both_databases!(
     graphiql_is_served_from_the_binary_without_a_cdn,
     config_lists_demo_accounts_only_in_demo_mode,
     viewer_can_shows_only_what_the_caller_may_do_now,
+    viewer_can_covers_progress_updates_contacts_and_first_contact,
     audit_export_is_for_auditors_and_is_itself_audited,
 );
 
@@ -116,7 +117,7 @@ async fn config_lists_demo_accounts_only_in_demo_mode(app: &TestApp) {
     other.finish().await;
 }
 
-const CAN: &str = "viewerCan { acknowledge recordFinding proposeResolution recordCustomerDecision resolve recordCallback close reopen addNote uploadEvidence deleteEvidence setFlags markSensitive requestEscalation referToLegal link }";
+const CAN: &str = "viewerCan { acknowledge recordFinding proposeResolution recordCustomerDecision resolve recordCallback close reopen addNote uploadEvidence deleteEvidence setFlags markSensitive requestEscalation referToLegal link postProgressUpdate recordContact resolveAtFirstContact }";
 
 async fn can(app: &TestApp, token: &str, id: &str) -> Value {
     let data = app.ok(token, &format!("query($id: ID!) {{ complaint(id: $id) {{ status version {CAN} }} }}"), json!({ "id": id })).await;
@@ -175,6 +176,50 @@ async fn viewer_can_shows_only_what_the_caller_may_do_now(app: &TestApp) {
     assert_eq!(held["viewerCan"]["referToLegal"], false, "already referred");
     let sup = can(app, &supervisor, id).await;
     assert!(sup["viewerCan"].as_object().unwrap().values().all(|v| v == false), "{sup:#}");
+}
+
+/// The console shows progress updates, contacts and "resolve at first contact"
+/// only when viewerCan offers them; each offered action is accepted and each
+/// withheld one is refused with the code the flag stands for.
+async fn viewer_can_covers_progress_updates_contacts_and_first_contact(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let complaint = ComplaintBuilder::new().create(app, &agent).await;
+    let id = complaint["id"].as_str().unwrap();
+    let c = can(app, &agent, id).await["viewerCan"].clone();
+    assert_eq!((c["postProgressUpdate"].clone(), c["recordContact"].clone(), c["resolveAtFirstContact"].clone()), (json!(true), json!(true), json!(true)));
+
+    let update = "mutation($id: ID!, $v: Int!) { postProgressUpdate(id: $id, expectedVersion: $v, input: { message: \"Waiting for the carrier\", delayReason: AWAITING_THIRD_PARTY }) { version delayReason } }";
+    let contact = "mutation($id: ID!) { recordContact(complaintId: $id, input: { channel: PHONE, direction: INBOUND, kind: CHASER, note: \"asked again\" }) { kind } }";
+    let posted = app.ok(&agent, update, json!({ "id": id, "v": 1 })).await;
+    assert_eq!(posted["postProgressUpdate"]["delayReason"], "AWAITING_THIRD_PARTY");
+    assert_eq!(app.ok(&agent, contact, json!({ "id": id })).await["recordContact"]["kind"], "CHASER");
+
+    // An auditor is offered none of them, and a hostile script that tries anyway is refused.
+    let auditor = app.login_as("auditor@example.com").await;
+    let seen = can(app, &auditor, id).await;
+    assert!(seen["viewerCan"].as_object().unwrap().values().all(|v| v == false), "{seen:#}");
+    assert_eq!(app.error_code(Some(&auditor), contact, json!({ "id": id })).await, "FORBIDDEN");
+    // Another team's agent does not learn the complaint exists.
+    let other = app.login_as("agent2@example.com").await;
+    assert_eq!(app.error_code(Some(&other), contact, json!({ "id": id })).await, "NOT_FOUND");
+
+    // Closed at the first contact: no more progress updates or first-contact closing, contacts still recorded.
+    let version = can(app, &agent, id).await["version"].as_i64().unwrap();
+    let closed = app
+        .ok(
+            &agent,
+            "mutation($id: ID!, $v: Int!) { resolveAtFirstContact(id: $id, expectedVersion: $v, summary: \"Explained the delay\", satisfied: true) { status closeOutcome version } }",
+            json!({ "id": id, "v": version }),
+        )
+        .await;
+    assert_eq!(closed["resolveAtFirstContact"]["status"], "CLOSED");
+    assert_eq!(closed["resolveAtFirstContact"]["closeOutcome"], "RESOLVED_AT_FIRST_CONTACT");
+    let after = can(app, &agent, id).await;
+    assert_eq!(after["viewerCan"]["postProgressUpdate"], false);
+    assert_eq!(after["viewerCan"]["resolveAtFirstContact"], false);
+    assert_eq!(after["viewerCan"]["recordContact"], true);
+    let v = after["version"].clone();
+    assert_eq!(app.error_code(Some(&agent), update, json!({ "id": id, "v": v })).await, "INVALID_TRANSITION");
 }
 
 async fn audit_export_is_for_auditors_and_is_itself_audited(app: &TestApp) {

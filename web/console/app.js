@@ -1,109 +1,13 @@
 // The casework reference console: a single-page app on the public API only.
 // Preact + htm as ES modules (vendored, no build step), hash routing.
 
-import { h, html, render, useState, useEffect, useRef } from '../vendor/preact-htm.mjs';
+import { html, render, useState, useEffect } from '../vendor/preact-htm.mjs';
 import * as api from './api.js';
-import { t, label, when, span, getLang, setLang } from './i18n.js';
-
-const ENUMS = {
-  Channel: ['PHONE', 'HOTLINE', 'ONLINE_CHAT', 'EMAIL', 'IN_STORE', 'WEB_FORM', 'SOCIAL_MEDIA'],
-  Category: ['PRODUCT_QUALITY', 'SERVICE_ATTITUDE', 'LOGISTICS', 'SERVICE_DELAY', 'SYSTEM_FAILURE', 'DATA_LOSS', 'BILLING', 'OTHER'],
-  Severity: ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'],
-  Demand: ['REFUND', 'REPLACEMENT', 'REPAIR', 'COMPENSATION', 'APOLOGY', 'EXPLANATION', 'OTHER'],
-  Emotion: ['CALM', 'AGITATED', 'ANGRY'],
-  RootCause: ['OPERATOR_ERROR', 'SYSTEM_FAILURE', 'PRODUCT_DEFECT', 'EXTERNAL', 'FORCE_MAJEURE', 'CUSTOMER_SIDE', 'UNKNOWN'],
-  Tier: ['TIER1', 'TIER2', 'TIER3'],
-  Trigger: ['CUSTOMER_REQUEST', 'TECHNICAL', 'HIGH_IMPACT'],
-  Status: ['NEW', 'ACKNOWLEDGED', 'INVESTIGATING', 'RESOLUTION_PROPOSED', 'PENDING_APPROVAL', 'CUSTOMER_ACCEPTED', 'RESOLVED', 'CLOSED', 'REOPENED'],
-  EvidenceKind: ['CHAT_LOG', 'EMAIL', 'SCREENSHOT', 'PHOTO', 'VIDEO', 'CALL_RECORDING', 'DOCUMENT', 'OTHER'],
-  NoteVisibility: ['INTERNAL', 'CUSTOMER_UPDATE'],
-  LinkKind: ['RELATED', 'DUPLICATE', 'GROUP'],
-  Role: ['AGENT', 'SUPERVISOR', 'LEGAL', 'AUDITOR', 'ADMIN'],
-};
-
-// ---------------------------------------------------------------- small pieces
-
-/** The API's message and code; never a silent failure. */
-function ErrorBox({ error }) {
-  if (!error) return null;
-  return html`<div class="error" role="alert"><strong>${error.message}</strong> <code class="code">${error.code}</code>${
-    error.field ? html` <span class="field">(${error.field})</span>` : null}</div>`;
-}
-
-let idCounter = 0;
-
-/** A labelled control (`<label for>`); `error` shows under it when the API named this field. */
-function Field({ label: text, error, children, hint }) {
-  const id = useRef(`f${++idCounter}`).current;
-  const errId = `${id}-err`;
-  const child = Array.isArray(children) ? children.find((c) => c && c.type) : children;
-  const control = child && child.type
-    ? h(child.type, { ...child.props, ref: child.ref, id, 'aria-invalid': error ? 'true' : undefined, 'aria-describedby': error ? errId : undefined })
-    : child;
-  return html`<div class=${`fieldrow${error ? ' invalid' : ''}`}>
-    <label for=${id}>${text}</label>
-    ${control}
-    ${hint ? html`<small>${hint}</small>` : null}
-    ${error ? html`<div class="field-error" id=${errId} role="alert">${error.message} <code class="code">${error.code}</code></div>` : null}
-  </div>`;
-}
-
-function Select({ value, onChange, options, any, name, id }) {
-  return html`<select id=${id} name=${name} value=${value || ''} onChange=${(e) => onChange(e.target.value || null)}>
-    ${any ? html`<option value="">${t('Any')}</option>` : null}
-    ${options.map((o) => html`<option value=${o}>${label(o)}</option>`)}
-  </select>`;
-}
-
-const Badge = ({ value, kind }) => html`<span class=${`badge ${kind || ''} v-${value}`}>${label(value)}</span>`;
-
-/** Re-renders every `ms` so countdowns move. */
-function useNow(ms = 30000) {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => { const i = setInterval(() => setNow(Date.now()), ms); return () => clearInterval(i); }, [ms]);
-  return now;
-}
-
-/** "due in 3 h" / "overdue by 20 min" with a breach mark. */
-function Deadline({ due, breached, done, now }) {
-  if (!due) return '–';
-  const left = new Date(due) - now;
-  if (done) return html`<span class="muted">${when(due)}</span>`;
-  const late = breached || left < 0;
-  return html`<span class=${late ? 'late' : left < 3600000 ? 'soon' : ''} title=${when(due)}>
-    ${late ? html`<span class="breach" aria-label=${t('Breached')}>⚠ </span>` : null}${late ? t('overdue by') : t('due in')} ${span(left)}</span>`;
-}
-
-/** Runs a GraphQL call with loading and error state. */
-function useQuery(query, variables, deps) {
-  const [state, setState] = useState({ loading: true, data: null, error: null });
-  const [tick, setTick] = useState(0);
-  useEffect(() => {
-    let live = true;
-    setState((s) => ({ ...s, loading: true }));
-    api.gql(query, variables).then(
-      (data) => live && setState({ loading: false, data, error: null }),
-      (error) => live && setState({ loading: false, data: null, error }),
-    );
-    return () => { live = false; };
-  }, [...(deps || []), tick]);
-  return { ...state, reload: () => setTick((n) => n + 1) };
-}
-
-/** A form whose submit runs `action`; shows the API error (and field errors through `fieldError`). */
-function useAction() {
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const [done, setDone] = useState(false);
-  const run = async (fn) => {
-    setBusy(true); setError(null); setDone(false);
-    try { const r = await fn(); setDone(true); return r; } catch (e) { setError(e); return undefined; } finally { setBusy(false); }
-  };
-  const fieldError = (name) => (error && error.field === name ? error : null);
-  return { error, busy, done, run, fieldError, setError };
-}
-
-const go = (hash) => { location.hash = hash; };
+import { t, label, when, getLang, setLang } from './i18n.js';
+import { ENUMS, ErrorBox, Field, Select, Badge, useNow, Deadline, useQuery, useAction, go } from './ui.js';
+import { ComplaintPage, EventTable, EVENT_FIELDS } from './complaint.js';
+import { CallbackQueue } from './callbacks.js';
+import { Dashboard } from './dashboard.js';
 
 // ---------------------------------------------------------------- sign-in
 
@@ -139,8 +43,8 @@ function Nav({ user, route, live, lang, onLang }) {
   if (role === 'AGENT' || role === 'SUPERVISOR') items.push(['#/complaints', role === 'AGENT' ? t('My complaints') : t('Complaints')], ['#/new', t('New complaint')]);
   if (role === 'LEGAL' || role === 'AUDITOR') items.push(['#/complaints', t('Complaints')]);
   if (role === 'SUPERVISOR' || role === 'LEGAL') items.push(['#/queue', t('Escalation queue')]);
-  if (role === 'SUPERVISOR') items.push(['#/overdue', t('Overdue')]);
-  if (role === 'SUPERVISOR' || role === 'LEGAL' || role === 'AUDITOR') items.push(['#/audit', t('Audit trail')]);
+  if (role === 'AGENT' || role === 'SUPERVISOR') items.push(['#/overdue', t('Overdue')], ['#/callbacks', t('Callback queue')]);
+  if (role === 'SUPERVISOR' || role === 'LEGAL' || role === 'AUDITOR') items.push(['#/analysis', t('Analysis')], ['#/audit', t('Audit trail')]);
   if (role === 'ADMIN') items.push(['#/users', t('Users')], ['#/teams', t('Teams')], ['#/sla', t('SLA policies')]);
   const langId = 'lang-select';
   return html`<header class="top">
@@ -173,11 +77,11 @@ function LiveStatus({ live }) {
 const LIST = `query List($f: ComplaintFilter, $o: ComplaintOrder, $first: Int, $after: String, $last: Int, $before: String) {
   complaints(filter: $f, orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
     totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    edges { node { id reference title status severity category slaBreached overdue firstResponseDue resolutionDue acknowledgedAt resolvedAt
+    edges { node { id reference title status severity category slaBreached overdue firstResponseDue resolutionDue acknowledgedAt resolvedAt closedAt
       customer { name } assignee { displayName } } } } }`;
 
 function ComplaintList({ user, overdueOnly }) {
-  const [filters, setFilters] = useState({ search: '', status: null, severity: null, category: null, overdue: !!overdueOnly, mine: false, order: 'CREATED_AT' });
+  const [filters, setFilters] = useState({ search: '', status: null, severity: null, category: null, overdue: !!overdueOnly, mine: false, order: overdueOnly ? 'RESOLUTION_DUE' : 'CREATED_AT' });
   const [applied, setApplied] = useState(filters);
   const [page, setPage] = useState({ first: 20 });
   const now = useNow();
@@ -214,7 +118,7 @@ function ComplaintList({ user, overdueOnly }) {
         <tbody>${conn.edges.map(({ node: c }) => html`<tr class=${c.overdue ? 'row-late' : ''}>
           <td><a href=${`#/complaint/${c.id}`}>${c.reference}</a></td><td>${c.title}</td><td><${Badge} value=${c.status} /></td>
           <td><${Badge} value=${c.severity} kind="sev" /></td><td>${c.customer.name}</td>
-          <td>${c.acknowledgedAt ? html`<${Deadline} due=${c.resolutionDue} breached=${c.slaBreached} done=${!!c.resolvedAt} now=${now} />`
+          <td>${c.acknowledgedAt || c.closedAt ? html`<${Deadline} due=${c.resolutionDue} breached=${c.slaBreached} done=${!!(c.resolvedAt || c.closedAt)} now=${now} />`
             : html`<${Deadline} due=${c.firstResponseDue} breached=${c.slaBreached} now=${now} />`}</td></tr>`)}</tbody>
       </table></div>
       ${conn.edges.length === 0 ? html`<p>${t('No complaints.')}</p>` : null}
@@ -275,267 +179,6 @@ function Intake() {
       <button type="submit" disabled=${a.busy}>${t('Record complaint')}</button>
     </form>
   </main>`;
-}
-
-// ---------------------------------------------------------------- complaint page
-
-const COMPLAINT = `query One($id: ID!) { complaint(id: $id) {
-  id reference title description status severity category channel coreDemand emotion requestedAmount currency orderReference occurredAt
-  version tier sensitive legalHold vulnerableCustomer mediaAttention groupComplaint slaBreached overdue
-  firstResponseDue resolutionDue acknowledgedAt resolvedAt createdAt rootCause responsibility findingSummary
-  customer { name phone email masked } assignee { id displayName } team { name tier }
-  resolution { summary compensationAmount currency remedies }
-  viewerCan { update assign acknowledge recordFinding proposeResolution recordCustomerDecision resolve recordCallback close reopen
-    addNote uploadEvidence deleteEvidence setFlags markSensitive requestEscalation referToLegal link }
-  notes { id body visibility createdAt author { displayName } }
-  evidence(first: 50) { totalCount edges { node { id filename kind size sha256 contentType downloadUrl uploadedAt description uploadedBy { displayName } } } }
-  links { id kind primary complaint { id reference title status } }
-  escalations { id trigger status reason toTier requestedAt dueBy decisionNote requestedBy { displayName } decidedBy { displayName } }
-} }`;
-
-function ComplaintPage({ id, user, live }) {
-  const q = useQuery(COMPLAINT, { id }, [id]);
-  const now = useNow();
-  // Live: any change to this complaint (e.g. a supervisor's approval) reloads it.
-  useEffect(() => {
-    if (!live) return undefined;
-    return live.subscribe('subscription Changes($id: ID) { complaintEvents(complaintId: $id) { action complaint { id version } } }', { id }, () => q.reload());
-  }, [live, id]);
-  if (q.error) return html`<main><${ErrorBox} error=${q.error} /></main>`;
-  if (!q.data) return html`<main><p>${t('Loading…')}</p></main>`;
-  const c = q.data.complaint;
-  if (!c) return html`<main><${ErrorBox} error=${{ message: 'complaint not found', code: 'NOT_FOUND' }} /></main>`;
-  const readsTrail = ['SUPERVISOR', 'LEGAL', 'AUDITOR'].includes(user.role);
-  return html`<main class="complaint">
-    <h1><span class="ref">${c.reference}</span> ${c.title}</h1>
-    <p class="status-line"><${Badge} value=${c.status} /> <${Badge} value=${c.severity} kind="sev" /> <span class="muted">${label(c.tier)} · ${t('Version')} ${c.version}</span>
-      ${c.sensitive ? html` <span class="badge flag">${t('Sensitive')}</span>` : null}${c.legalHold ? html` <span class="badge flag">${t('Legal hold')}</span>` : null}
-      ${c.vulnerableCustomer ? html` <span class="badge flag">${t('Vulnerable customer')}</span>` : null}</p>
-    <div class="cols">
-      <section aria-labelledby="details-h"><h2 id="details-h">${t('Details')}</h2>
-        <dl>
-          <dt>${t('Customer')}</dt><dd>${c.customer.name}${c.customer.phone ? ` · ${c.customer.phone}` : ''}${c.customer.email ? ` · ${c.customer.email}` : ''}${c.customer.masked ? html` <em>(${t('masked')})</em>` : null}</dd>
-          <dt>${t('Description')}</dt><dd class="pre">${c.description}</dd>
-          <dt>${t('Classification')}</dt><dd>${label(c.channel)} · ${label(c.category)} · ${label(c.coreDemand)} · ${label(c.emotion)}</dd>
-          ${c.requestedAmount ? html`<dt>${t('Requested amount')}</dt><dd>${c.requestedAmount} ${c.currency}</dd>` : null}
-          ${c.orderReference ? html`<dt>${t('Order reference')}</dt><dd>${c.orderReference}</dd>` : null}
-          <dt>${t('First response due')}</dt><dd>${when(c.firstResponseDue)} ${c.acknowledgedAt ? '' : html`(<${Deadline} due=${c.firstResponseDue} breached=${c.slaBreached} now=${now} />)`}</dd>
-          <dt>${t('Resolution due')}</dt><dd>${when(c.resolutionDue)} (<${Deadline} due=${c.resolutionDue} breached=${c.slaBreached} done=${!!c.resolvedAt} now=${now} />)</dd>
-          <dt>${t('Assignee')}</dt><dd>${c.assignee ? c.assignee.displayName : '–'} · ${c.team ? c.team.name : '–'}</dd>
-          ${c.findingSummary ? html`<dt>${t('Finding')}</dt><dd>${label(c.rootCause)}: ${c.findingSummary}</dd>` : null}
-          ${c.resolution ? html`<dt>${t('Resolution')}</dt><dd>${c.resolution.summary}${c.resolution.compensationAmount ? ` · ${c.resolution.compensationAmount} ${c.resolution.currency || c.currency}` : ''}</dd>` : null}
-        </dl>
-      </section>
-      <section aria-labelledby="actions-h"><h2 id="actions-h">${t('Actions')}</h2>
-        <${Actions} c=${c} onDone=${q.reload} />
-      </section>
-    </div>
-    <${Notes} c=${c} onDone=${q.reload} />
-    <${EvidenceSection} c=${c} onDone=${q.reload} />
-    <${Links} c=${c} onDone=${q.reload} />
-    <section aria-labelledby="esc-h"><h2 id="esc-h">${t('Escalations')}</h2>
-      ${c.escalations.length === 0 ? html`<p class="muted">${t('None.')}</p>` : html`<ul class="plain">${c.escalations.map((e) => html`<li>
-        <${Badge} value=${e.status} /> ${label(e.trigger)} → ${label(e.toTier)}: ${e.reason} <span class="muted">${t('Requested by')} ${e.requestedBy ? e.requestedBy.displayName : 'system'}, ${when(e.requestedAt)}${e.decidedBy ? ` · ${t('Decided by')} ${e.decidedBy.displayName}` : ''}${e.decisionNote ? ` · ${e.decisionNote}` : ''}</span></li>`)}</ul>`}
-    </section>
-    ${readsTrail ? html`<${Timeline} id=${c.id} version=${c.version} />` : null}
-  </main>`;
-}
-
-/** A collapsible form for one action. */
-function ActionForm({ title, children, onSubmit, a, open }) {
-  return html`<details class="action" open=${open}>
-    <summary>${title}</summary>
-    <form onSubmit=${(e) => { e.preventDefault(); onSubmit(); }}>
-      ${children}
-      <${ErrorBox} error=${a.error} />
-      <button type="submit" disabled=${a.busy}>${title}</button>
-    </form>
-  </details>`;
-}
-
-function Actions({ c, onDone }) {
-  const can = c.viewerCan;
-  const [v, setV] = useState({ message: '', rootCause: 'UNKNOWN', responsibility: '', summary: '', compensation: '', remedies: '', decisionNote: '',
-    resolveSummary: '', reached: true, satisfied: true, score: '5', comment: '', reason: '', toTier: 'TIER2', trigger: 'CUSTOMER_REQUEST', escReason: '', legalReason: '',
-    vulnerableCustomer: c.vulnerableCustomer, mediaAttention: c.mediaAttention, groupComplaint: c.groupComplaint, sensitive: c.sensitive });
-  const set = (k) => (e) => setV({ ...v, [k]: e.target.type === 'checkbox' ? e.target.checked : e.target.value });
-  const a = useAction();
-  const mutate = (name, sig, args, vars) => a.run(async () => {
-    await api.gql(`mutation Act($id: ID!, $v: Int!${sig}) { ${name}(id: $id, expectedVersion: $v${args}) { id version status } }`, { id: c.id, v: c.version, ...vars });
-    onDone();
-  });
-  const other = (query, vars) => a.run(async () => { await api.gql(query, vars); onDone(); });
-  const fe = (n) => a.fieldError(n);
-  const any = Object.values(can).some(Boolean);
-  const me = api.session.user;
-  return html`<div class="actions">
-    ${!any ? html`<p class="muted">${t('No actions are open to you now.')}</p>` : null}
-    ${can.assign && (!c.assignee || c.assignee.id !== me.id) && (me.role !== 'AGENT' || !c.assignee) ? html`<p><button type="button" disabled=${a.busy}
-      onClick=${() => mutate('assignComplaint', ', $u: ID', ', assigneeId: $u', { u: me.id })}>${t('Assign to me')}</button></p>` : null}
-    ${can.acknowledge ? html`<${ActionForm} title=${t('Acknowledge')} a=${a} open onSubmit=${() => mutate('acknowledgeComplaint', ', $m: String', ', message: $m', { m: v.message || null })}>
-      <${Field} label=${t('Message to the customer')}><input value=${v.message} onInput=${set('message')} /><//><//>` : null}
-    ${can.recordFinding ? html`<${ActionForm} title=${t('Record finding')} a=${a} open=${c.status !== 'INVESTIGATING'} onSubmit=${() => mutate('recordFinding', ', $f: FindingInput!', ', input: $f',
-      { f: { rootCause: v.rootCause, responsibility: v.responsibility || null, summary: v.summary } })}>
-      <${Field} label=${t('Root cause')}><${Select} value=${v.rootCause} onChange=${(x) => setV({ ...v, rootCause: x })} options=${ENUMS.RootCause} /><//>
-      <${Field} label=${t('Responsibility')} error=${fe('input.responsibility')}><input value=${v.responsibility} onInput=${set('responsibility')} /><//>
-      <${Field} label=${t('Summary')} error=${fe('input.summary')}><textarea value=${v.summary} onInput=${set('summary')}></textarea><//><//>` : null}
-    ${can.proposeResolution ? html`<${ActionForm} title=${t('Propose resolution')} a=${a} open onSubmit=${() => mutate('proposeResolution', ', $r: ResolutionInput!', ', input: $r',
-      { r: { summary: v.summary, compensationAmount: v.compensation || null, remedies: v.remedies || null } })}>
-      <${Field} label=${t('Summary')} error=${fe('input.summary')}><textarea value=${v.summary} onInput=${set('summary')}></textarea><//>
-      <${Field} label=${t('Compensation')} error=${fe('input.compensationAmount')} hint=${c.currency}><input inputmode="decimal" value=${v.compensation} onInput=${set('compensation')} /><//>
-      <${Field} label=${t('Remedies')} error=${fe('input.remedies')}><input value=${v.remedies} onInput=${set('remedies')} /><//><//>` : null}
-    ${can.recordCustomerDecision ? html`<details class="action" open><summary>${t('Customer accepted')} / ${t('Customer declined')}</summary>
-      <${Field} label=${t('Note')}><input value=${v.decisionNote} onInput=${set('decisionNote')} /><//>
-      <${ErrorBox} error=${a.error} />
-      <button type="button" disabled=${a.busy} onClick=${() => mutate('recordCustomerDecision', ', $a: Boolean!, $n: String', ', accepted: $a, note: $n', { a: true, n: v.decisionNote || null })}>${t('Customer accepted')}</button>
-      <button type="button" disabled=${a.busy} onClick=${() => mutate('recordCustomerDecision', ', $a: Boolean!, $n: String', ', accepted: $a, note: $n', { a: false, n: v.decisionNote || null })}>${t('Customer declined')}</button>
-    </details>` : null}
-    ${can.resolve ? html`<${ActionForm} title=${t('Resolve')} a=${a} open onSubmit=${() => mutate('resolveComplaint', ', $s: String!', ', summary: $s', { s: v.resolveSummary })}>
-      <${Field} label=${t('Summary')} error=${fe('summary')}><input value=${v.resolveSummary} onInput=${set('resolveSummary')} /><//><//>` : null}
-    ${can.recordCallback ? html`<${ActionForm} title=${t('Record callback')} a=${a} open onSubmit=${() => mutate('recordCallback', ', $c: CallbackInput!', ', input: $c',
-      { c: { reached: v.reached, satisfied: v.satisfied, score: v.score ? Number(v.score) : null, comment: v.comment || null } })}>
-      <${Field} label=${t('Reached')}><input type="checkbox" checked=${v.reached} onChange=${set('reached')} /><//>
-      <${Field} label=${t('Satisfied')}><input type="checkbox" checked=${v.satisfied} onChange=${set('satisfied')} /><//>
-      <${Field} label=${t('Score (1–5)')} error=${fe('input.score')}><input type="number" min="1" max="5" value=${v.score} onInput=${set('score')} /><//>
-      <${Field} label=${t('Comment')} error=${fe('input.comment')}><input value=${v.comment} onInput=${set('comment')} /><//><//>` : null}
-    ${can.requestEscalation ? html`<${ActionForm} title=${t('Request escalation')} a=${a} onSubmit=${() => other(
-      'mutation Esc($c: ID!, $t: Tier!, $g: EscalationTrigger!, $r: String!) { requestEscalation(complaintId: $c, toTier: $t, trigger: $g, reason: $r) { id } }',
-      { c: c.id, t: v.toTier, g: v.trigger, r: v.escReason })}>
-      <${Field} label=${t('To tier')}><${Select} value=${v.toTier} onChange=${(x) => setV({ ...v, toTier: x })} options=${ENUMS.Tier} /><//>
-      <${Field} label=${t('Trigger')}><${Select} value=${v.trigger} onChange=${(x) => setV({ ...v, trigger: x })} options=${ENUMS.Trigger} /><//>
-      <${Field} label=${t('Reason')} error=${fe('reason')}><input value=${v.escReason} onInput=${set('escReason')} /><//><//>` : null}
-    ${can.setFlags ? html`<${ActionForm} title=${t('Save flags')} a=${a} onSubmit=${() => mutate('setFlags', ', $f: FlagsInput!', ', input: $f',
-      { f: { vulnerableCustomer: v.vulnerableCustomer, mediaAttention: v.mediaAttention, groupComplaint: v.groupComplaint, ...(can.markSensitive ? { sensitive: v.sensitive } : {}) } })}>
-      <${Field} label=${t('Vulnerable customer')}><input type="checkbox" checked=${v.vulnerableCustomer} onChange=${set('vulnerableCustomer')} /><//>
-      <${Field} label=${t('Media attention')}><input type="checkbox" checked=${v.mediaAttention} onChange=${set('mediaAttention')} /><//>
-      <${Field} label=${t('Group complaint')}><input type="checkbox" checked=${v.groupComplaint} onChange=${set('groupComplaint')} /><//>
-      ${can.markSensitive ? html`<${Field} label=${t('Sensitive')}><input type="checkbox" checked=${v.sensitive} onChange=${set('sensitive')} /><//>` : null}<//>` : null}
-    ${can.referToLegal ? html`<${ActionForm} title=${t('Refer to legal')} a=${a} onSubmit=${() => other('mutation Legal($c: ID!, $r: String!) { referToLegal(id: $c, reason: $r) { id } }', { c: c.id, r: v.legalReason })}>
-      <${Field} label=${t('Reason')} error=${fe('reason')}><input value=${v.legalReason} onInput=${set('legalReason')} /><//><//>` : null}
-    ${can.close ? html`<${ActionForm} title=${t('Close')} a=${a} onSubmit=${() => mutate('closeComplaint', ', $r: String!', ', reason: $r', { r: v.reason })}>
-      <${Field} label=${t('Reason')} error=${fe('reason')}><input value=${v.reason} onInput=${set('reason')} /><//><//>` : null}
-    ${can.reopen ? html`<${ActionForm} title=${t('Reopen')} a=${a} onSubmit=${() => mutate('reopenComplaint', ', $r: String!', ', reason: $r', { r: v.reason })}>
-      <${Field} label=${t('Reason')} error=${fe('reason')}><input value=${v.reason} onInput=${set('reason')} /><//><//>` : null}
-  </div>`;
-}
-
-function Notes({ c, onDone }) {
-  const [body, setBody] = useState('');
-  const [visibility, setVisibility] = useState('INTERNAL');
-  const a = useAction();
-  const submit = () => a.run(async () => {
-    await api.gql('mutation Note($c: ID!, $b: String!, $v: NoteVisibility!) { addNote(complaintId: $c, body: $b, visibility: $v) { id } }', { c: c.id, b: body, v: visibility });
-    setBody(''); onDone();
-  });
-  return html`<section aria-labelledby="notes-h"><h2 id="notes-h">${t('Notes')}</h2>
-    ${c.notes.length === 0 ? html`<p class="muted">${t('None.')}</p>` : html`<ul class="plain">${c.notes.map((n) => html`<li><${Badge} value=${n.visibility} /> <span class="pre">${n.body}</span>
-      <span class="muted"> — ${n.author ? n.author.displayName : ''}, ${when(n.createdAt)}</span></li>`)}</ul>`}
-    ${c.viewerCan.addNote ? html`<form class="inline" onSubmit=${(e) => { e.preventDefault(); submit(); }}>
-      <${Field} label=${t('Note')} error=${a.fieldError('body')}><textarea rows="2" value=${body} onInput=${(e) => setBody(e.target.value)}></textarea><//>
-      <${Field} label=${t('Visibility')}><${Select} value=${visibility} onChange=${setVisibility} options=${ENUMS.NoteVisibility} /><//>
-      <${ErrorBox} error=${a.error && !a.error.field ? a.error : null} />
-      <button type="submit" disabled=${a.busy}>${t('Add note')}</button></form>` : null}
-  </section>`;
-}
-
-function EvidenceSection({ c, onDone }) {
-  const [file, setFile] = useState(null);
-  const [kind, setKind] = useState('DOCUMENT');
-  const [description, setDescription] = useState('');
-  const [progress, setProgress] = useState(null);
-  const [over, setOver] = useState(false);
-  const [last, setLast] = useState(null);
-  const a = useAction();
-  const dl = useAction();
-  const inputRef = useRef(null);
-  const upload = () => a.run(async () => {
-    if (!file) throw new api.ApiError('choose a file first', 'VALIDATION', 'file');
-    setProgress(0);
-    try {
-      const ev = await api.uploadEvidence(c.id, kind, file, description, setProgress);
-      setLast(ev); setFile(null); setDescription(''); if (inputRef.current) inputRef.current.value = '';
-      onDone();
-    } finally { setProgress(null); }
-  });
-  const drop = (e) => { e.preventDefault(); setOver(false); if (e.dataTransfer.files.length) setFile(e.dataTransfer.files[0]); };
-  const edges = c.evidence.edges;
-  return html`<section aria-labelledby="ev-h"><h2 id="ev-h">${t('Evidence')} (${c.evidence.totalCount})</h2>
-    ${edges.length === 0 ? html`<p class="muted">${t('None.')}</p>` : html`<div class="scroll"><table class="list">
-      <thead><tr><th>${t('File')}</th><th>${t('Kind')}</th><th>SHA-256</th><th></th></tr></thead>
-      <tbody>${edges.map(({ node: ev }) => html`<tr><td>${ev.filename} <span class="muted">${(ev.size / 1024).toFixed(1)} KiB · ${ev.contentType}</span></td>
-        <td>${label(ev.kind)}</td><td><code class="hash" title=${ev.sha256}>${ev.sha256.slice(0, 16)}…</code></td>
-        <td>${ev.downloadUrl ? html`<button type="button" onClick=${() => dl.run(() => api.download(ev.downloadUrl, ev.filename))}>${t('Download')} <span class="sr">${ev.filename}</span></button>` : null}</td></tr>`)}</tbody>
-    </table></div>`}
-    <${ErrorBox} error=${dl.error} />
-    ${c.viewerCan.uploadEvidence ? html`<form class="upload" onSubmit=${(e) => { e.preventDefault(); upload(); }}>
-      <div class=${`dropzone${over ? ' over' : ''}`} onDragOver=${(e) => { e.preventDefault(); setOver(true); }} onDragLeave=${() => setOver(false)} onDrop=${drop}>
-        <p>${t('Drop a file here or choose one')}</p>
-        <${Field} label=${t('File')}><input type="file" ref=${inputRef} onChange=${(e) => setFile(e.target.files[0] || null)} /><//>
-        ${file ? html`<p class="chosen">${file.name} (${(file.size / 1024).toFixed(1)} KiB)</p>` : null}
-      </div>
-      <${Field} label=${t('Kind')}><${Select} value=${kind} onChange=${setKind} options=${ENUMS.EvidenceKind} /><//>
-      <${Field} label=${t('Description')}><input value=${description} onInput=${(e) => setDescription(e.target.value)} /><//>
-      ${progress !== null ? html`<div class="progress"><label for="up-progress">${t('uploading')} ${Math.round(progress * 100)}%</label>
-        <progress id="up-progress" max="1" value=${progress}></progress></div>` : null}
-      <${ErrorBox} error=${a.error} />
-      ${last ? html`<p class="ok" role="status">${t('Saved.')} ${last.filename} · SHA-256 <code class="hash">${last.sha256}</code></p>` : null}
-      <button type="submit" disabled=${a.busy}>${t('Upload')}</button>
-    </form>` : null}
-  </section>`;
-}
-
-function Links({ c, onDone }) {
-  const [ref, setRef] = useState('');
-  const [kind, setKind] = useState('RELATED');
-  const a = useAction();
-  const submit = () => a.run(async () => {
-    const found = await api.gql('query Ref($r: String!) { complaintByReference(reference: $r) { id } }', { r: ref.trim() });
-    if (!found.complaintByReference) throw new api.ApiError(`no complaint ${ref}`, 'NOT_FOUND');
-    await api.gql('mutation Link($ids: [ID!]!, $k: LinkKind!) { linkComplaints(ids: $ids, kind: $k) { id } }', { ids: [c.id, found.complaintByReference.id], k: kind });
-    setRef(''); onDone();
-  });
-  return html`<section aria-labelledby="links-h"><h2 id="links-h">${t('Links')}</h2>
-    ${c.links.length === 0 ? html`<p class="muted">${t('None.')}</p>` : html`<ul class="plain">${c.links.map((l) => html`<li><${Badge} value=${l.kind} />
-      ${l.complaint ? html`<a href=${`#/complaint/${l.complaint.id}`}>${l.complaint.reference}</a> ${l.complaint.title} <${Badge} value=${l.complaint.status} />` : '•••'}</li>`)}</ul>`}
-    ${c.viewerCan.link ? html`<form class="inline" onSubmit=${(e) => { e.preventDefault(); submit(); }}>
-      <${Field} label=${t('Other complaint reference')}><input value=${ref} placeholder="CMP-2026-000001" onInput=${(e) => setRef(e.target.value)} /><//>
-      <${Field} label=${t('Kind')}><${Select} value=${kind} onChange=${setKind} options=${ENUMS.LinkKind} /><//>
-      <${ErrorBox} error=${a.error} />
-      <button type="submit" disabled=${a.busy}>${t('Link')}</button></form>` : null}
-  </section>`;
-}
-
-/** Before → after for each changed field of an audit event. */
-function Changes({ changes }) {
-  if (!changes || typeof changes !== 'object') return null;
-  const entries = Object.entries(changes);
-  if (!entries.length) return null;
-  const show = (x) => (x === null || x === undefined ? '∅' : typeof x === 'object' ? JSON.stringify(x) : String(x));
-  return html`<ul class="changes">${entries.map(([k, pair]) => {
-    const [before, after] = Array.isArray(pair) && pair.length === 2 ? pair : [undefined, pair];
-    return html`<li><code>${k}</code>: <del>${show(before)}</del> → <ins>${show(after)}</ins></li>`;
-  })}</ul>`;
-}
-
-const EVENT_FIELDS = 'id seq action actorId actorRole occurredAt targetType complaintId changes masked reason chainKey';
-
-function Timeline({ id, version }) {
-  const q = useQuery(`query Trail($id: ID!) { complaint(id: $id) { auditTrail(first: 100) { edges { node { ${EVENT_FIELDS} } } } } }`, { id }, [id, version]);
-  const events = q.data && q.data.complaint ? q.data.complaint.auditTrail.edges.map((e) => e.node) : [];
-  return html`<section aria-labelledby="tl-h"><h2 id="tl-h">${t('Timeline')}</h2>
-    <${ErrorBox} error=${q.error} />
-    <${EventTable} events=${events} />
-  </section>`;
-}
-
-function EventTable({ events }) {
-  if (!events.length) return html`<p class="muted">${t('No events.')}</p>`;
-  return html`<div class="scroll"><table class="list events">
-    <thead><tr><th>#</th><th>${t('When')}</th><th>${t('Action')}</th><th>${t('Role')}</th><th>${t('Actor')}</th><th>${t('Changes')}</th></tr></thead>
-    <tbody>${events.map((e) => html`<tr><td>${e.seq}</td><td>${when(e.occurredAt)}</td><td><code>${e.action}</code></td><td>${label(e.actorRole) || 'system'}</td>
-      <td><code class="hash" title=${e.actorId || ''}>${e.actorId ? `…${e.actorId.slice(-8)}` : '–'}</code></td>
-      <td><${Changes} changes=${e.changes} />${e.masked ? html`<em class="muted">(${t('masked')})</em>` : null}${e.reason ? html`<div class="muted">${e.reason}</div>` : null}</td></tr>`)}</tbody>
-  </table></div>`;
 }
 
 // ---------------------------------------------------------------- supervisor's queue
@@ -773,6 +416,8 @@ function App() {
     case 'new': page = html`<${Intake} />`; break;
     case 'complaint': page = html`<${ComplaintPage} id=${parts[1]} user=${user} live=${live} key=${parts[1]} />`; break;
     case 'queue': page = html`<${Queue} user=${user} live=${live} />`; break;
+    case 'callbacks': page = html`<${CallbackQueue} />`; break;
+    case 'analysis': page = html`<${Dashboard} />`; break;
     case 'audit': page = html`<${Audit} user=${user} />`; break;
     case 'users': page = html`<${Users} />`; break;
     case 'teams': page = html`<${Teams} />`; break;

@@ -44,6 +44,29 @@ const zh = {
   'checkpoints checked': '个检查点已校验', 'First failure': '首个异常', 'Checkpoints': '检查点', 'Export': '导出',
   'Action': '操作', 'Actor': '操作人', 'Role': '角色', 'When': '时间', 'Changes': '变更', 'Complaint reference': '投诉编号',
   'From': '从', 'To': '到', 'masked': '已脱敏', 'No events.': '没有事件。', 'Load more': '加载更多',
+  // closed loop
+  'Progress updates': '进度告知', 'Promised by': '承诺答复时间', 'Promise broken': '未兑现承诺', 'Next update due': '下次告知时限',
+  'Delay reason': '延误原因', 'Expected resolution': '预计解决时间', 'No progress updates yet.': '尚未告知进度。',
+  'Post a progress update': '告知客户处理进度', 'Update for the customer': '告知客户的内容', 'Becomes the new promise to the customer.': '将作为对客户的新承诺。',
+  'Post update': '发送进度告知', 'Contacts': '联系记录', 'Direction': '方向', 'Outcome': '结果', 'Recorded by': '记录人',
+  'Record contact': '记录联系', 'Contact kind': '联系类型',
+  'The customer chased after the promised time: an escalation was requested.': '客户在承诺时间之后催办：已自动申请升级。',
+  'Customer reached': '已联系上客户', 'Callbacks': '回访', 'Next callback due': '下次回访时限', 'No callback attempts yet.': '尚无回访记录。',
+  'Cycle': '处理轮次', 'Score': '评分', 'By': '执行人', 'Repeat complaint': '重复投诉', 'Repeats': '重复自',
+  "The customer's other complaints": '该客户的其他投诉', 'Promise an answer by': '承诺答复时间', 'Resolve at first contact': '首次接触即解决',
+  'What was done': '处理说明', 'Customer satisfied': '客户满意', 'Record the callback below.': '请在下方记录回访。', 'Closed': '结案',
+  'Satisfaction': '满意度', 'Not satisfied': '不满意',
+  'Callback queue': '回访队列', 'Resolved complaints awaiting a callback, the earliest due first. A satisfied customer closes the complaint; an unsatisfied one reopens it.':
+    '待回访的已解决投诉，按回访时限排序。客户满意则结案，不满意则重新打开。',
+  'No callbacks are due.': '没有待回访的投诉。', 'Callback due': '回访时限', 'unreached attempts': '次未联系上', 'Callback recorded': '回访已记录',
+  'next attempt': '下次回访',
+  // analysis
+  'Analysis': '统计分析', 'From month': '起始月份', 'To month': '截止月份', 'complaints': '件投诉', 'still open': '件未办结',
+  'deadlines missed': '次超出时限', 'average satisfaction (1–5)': '平均满意度（1–5）', 'Complaints by category': '按类别统计投诉',
+  'Complaints by channel': '按渠道统计投诉', 'Monthly trend': '月度趋势', 'Month': '月份', 'SLA compliance by month': '各月时限达标率',
+  'Met both deadlines (%)': '两项时限均达标（%）', 'Deadlines missed': '超出时限次数', 'Satisfaction by month': '各月满意度',
+  'Average score (1–5)': '平均评分（1–5）', 'Answers': '答复数', 'Open': '未办结', 'SLA compliance': '时限达标率',
+  'Average satisfaction': '平均满意度', 'Show as table': '以表格显示', 'No data in this range.': '该时间范围内没有数据。', 'None': '无',
   // admin
   'Display name': '显示名称', 'Active': '启用', 'Authority limit': '审批权限额度', 'Create user': '创建用户', 'Name': '名称',
   'Create team': '创建团队', 'First response (min)': '首次响应（分钟）', 'Resolution (min)': '解决（分钟）',
@@ -62,6 +85,10 @@ const zhEnums = {
   CUSTOMER_REQUEST: '客户要求', EXCEEDS_AUTHORITY: '超出权限', OVERDUE: '超时', HIGH_IMPACT: '重大影响', TECHNICAL: '技术原因', LEGAL: '法务',
   PENDING: '待审批', APPROVED: '已批准', REJECTED: '已驳回', CHAT_LOG: '聊天记录', SCREENSHOT: '截图', PHOTO: '照片', VIDEO: '视频',
   CALL_RECORDING: '通话录音', DOCUMENT: '文档', INTERNAL: '内部', CUSTOMER_UPDATE: '告知客户', DUPLICATE: '重复', RELATED: '相关', GROUP: '群体',
+  AWAITING_APPROVAL: '等待审批', AWAITING_CUSTOMER: '等待客户', AWAITING_STOCK: '等待备货', AWAITING_THIRD_PARTY: '等待第三方',
+  INBOUND: '客户来电/来信', OUTBOUND: '主动联系', ACKNOWLEDGEMENT: '受理告知', CALLBACK: '回访', CHASER: '客户催办', INTAKE: '登记',
+  PROGRESS_UPDATE: '进度告知', DEMAND_REFUSED: '诉求不予支持', EXPLAINED: '已解释说明', RESOLVED_AT_FIRST_CONTACT: '首次接触即解决',
+  RESOLVED_SATISFIED: '回访满意', UNREACHABLE: '无法联系', WITHDRAWN: '客户撤诉',
   AGENT: '客服', SUPERVISOR: '主管', AUDITOR: '审计', ADMIN: '管理员',
 };
 
