@@ -34,6 +34,40 @@ struct CustomerRow {
     email: Option<String>,
 }
 
+/// A customer that survives the merge: its position in creation order and
+/// its contact points with their normalised keys.
+struct Kept {
+    order: usize,
+    phone: Option<String>,
+    email: Option<String>,
+    phone_key: Option<String>,
+    email_key: Option<String>,
+}
+
+impl Kept {
+    fn new(order: usize, phone: Option<String>, email: Option<String>) -> Kept {
+        let phone_key = phone.as_deref().and_then(|p| phone_key(p, phonenumber::country::Id::CN));
+        let email_key = email.as_deref().and_then(email_key);
+        Kept { order, phone, email, phone_key, email_key }
+    }
+
+    fn keys(&self) -> Vec<String> {
+        self.phone_key.iter().map(|p| format!("p:{p}")).chain(self.email_key.iter().map(|e| format!("e:{e}"))).collect()
+    }
+
+    /// Takes over the contact points this customer lacks from a merged one.
+    fn fill_gaps(&mut self, merged: Kept) {
+        if self.phone_key.is_none() && merged.phone_key.is_some() {
+            self.phone = merged.phone;
+            self.phone_key = merged.phone_key;
+        }
+        if self.email_key.is_none() && merged.email_key.is_some() {
+            self.email = merged.email;
+            self.email_key = merged.email_key;
+        }
+    }
+}
+
 async fn add(manager: &SchemaManager<'_>, table: &str, column: ColumnDef) -> Result<(), DbErr> {
     // One column per statement: SQLite alters one thing at a time.
     manager.alter_table(Table::alter().table(Alias::new(table)).add_column(column).to_owned()).await
@@ -96,63 +130,70 @@ impl MigrationTrait for Migration {
             .await?;
 
         // Merge customers with the same normalised phone or email into the
-        // earliest one; their complaints follow it.
+        // earliest one; their complaints follow it. A customer sharing a key
+        // with two earlier ones (a phone with one, an email with the other)
+        // joins those two as well, and the survivor takes over the contact
+        // points it lacked, so later intakes match on them too.
         let rows = CustomerRow::find_by_statement(Statement::from_string(
             backend,
             "SELECT id, phone, email FROM customer ORDER BY created_at, id",
         ))
         .all(db)
         .await?;
+        let sql = |postgres: &'static str, sqlite: &'static str| match backend {
+            sea_orm_migration::sea_orm::DbBackend::Postgres => postgres,
+            _ => sqlite,
+        };
+        let mut kept: HashMap<Uuid, Kept> = HashMap::new();
         let mut by_key: HashMap<String, Uuid> = HashMap::new();
-        for row in rows {
-            let phone = row.phone.as_deref().and_then(|p| phone_key(p, phonenumber::country::Id::CN));
-            let email = row.email.as_deref().and_then(email_key);
-            let keys: Vec<String> =
-                phone.iter().map(|p| format!("p:{p}")).chain(email.iter().map(|e| format!("e:{e}"))).collect();
-            let canonical = keys.iter().find_map(|k| by_key.get(k).copied());
-            match canonical {
-                Some(target) => {
-                    db.execute_raw(Statement::from_sql_and_values(
-                        backend,
-                        match backend {
-                            sea_orm_migration::sea_orm::DbBackend::Postgres => {
-                                "UPDATE complaint SET customer_id = $1 WHERE customer_id = $2"
-                            }
-                            _ => "UPDATE complaint SET customer_id = ? WHERE customer_id = ?",
-                        },
-                        [target.into(), row.id.into()],
-                    ))
-                    .await?;
-                    db.execute_raw(Statement::from_sql_and_values(
-                        backend,
-                        match backend {
-                            sea_orm_migration::sea_orm::DbBackend::Postgres => "DELETE FROM customer WHERE id = $1",
-                            _ => "DELETE FROM customer WHERE id = ?",
-                        },
-                        [row.id.into()],
-                    ))
-                    .await?;
-                    for key in keys {
-                        by_key.entry(key).or_insert(target);
-                    }
+        for (order, row) in rows.into_iter().enumerate() {
+            let customer = Kept::new(order, row.phone, row.email);
+            let keys = customer.keys();
+            let mut targets: Vec<Uuid> = keys.iter().filter_map(|k| by_key.get(k).copied()).collect();
+            targets.sort_by_key(|id| kept[id].order);
+            targets.dedup();
+            let Some(&survivor) = targets.first() else {
+                for key in &keys {
+                    by_key.insert(key.clone(), row.id);
                 }
-                None => {
-                    db.execute_raw(Statement::from_sql_and_values(
-                        backend,
-                        match backend {
-                            sea_orm_migration::sea_orm::DbBackend::Postgres => {
-                                "UPDATE customer SET phone_key = $1, email_key = $2 WHERE id = $3"
-                            }
-                            _ => "UPDATE customer SET phone_key = ?, email_key = ? WHERE id = ?",
-                        },
-                        [phone.clone().into(), email.clone().into(), row.id.into()],
-                    ))
-                    .await?;
-                    for key in keys {
-                        by_key.insert(key, row.id);
-                    }
+                kept.insert(row.id, customer);
+                continue;
+            };
+            let absorbed = std::iter::once((row.id, customer))
+                .chain(targets[1..].iter().map(|id| (*id, kept.remove(id).expect("a kept customer"))))
+                .collect::<Vec<_>>();
+            for (id, customer) in absorbed {
+                db.execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    sql(
+                        "UPDATE complaint SET customer_id = $1 WHERE customer_id = $2",
+                        "UPDATE complaint SET customer_id = ? WHERE customer_id = ?",
+                    ),
+                    [survivor.into(), id.into()],
+                ))
+                .await?;
+                db.execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    sql("DELETE FROM customer WHERE id = $1", "DELETE FROM customer WHERE id = ?"),
+                    [id.into()],
+                ))
+                .await?;
+                for key in customer.keys() {
+                    by_key.insert(key, survivor);
                 }
+                kept.get_mut(&survivor).expect("the survivor").fill_gaps(customer);
             }
+        }
+        for (id, customer) in kept {
+            db.execute_raw(Statement::from_sql_and_values(
+                backend,
+                sql(
+                    "UPDATE customer SET phone = $1, email = $2, phone_key = $3, email_key = $4 WHERE id = $5",
+                    "UPDATE customer SET phone = ?, email = ?, phone_key = ?, email_key = ? WHERE id = ?",
+                ),
+                [customer.phone.into(), customer.email.into(), customer.phone_key.into(), customer.email_key.into(), id.into()],
+            ))
+            .await?;
         }
         Ok(())
     }

@@ -130,17 +130,25 @@ async fn existing_customers_with_the_same_phone_or_email_are_merged(backend: Bac
     let wang = old_customer(&db, "Wang Fang", None, Some("Wang.Fang@Example.com"), 2).await;
     let wang_again = old_customer(&db, "Ms. Wang", Some("not a number"), Some(" wang.fang@example.com "), 3).await;
     let li = old_customer(&db, "Li Lei", Some("+86 139 0000 0000"), Some("li.lei@example.com"), 4).await;
+    // A chain: the third record shares its phone with the first and its email
+    // with the second, so all three are one customer, who keeps both.
+    let chen = old_customer(&db, "Chen Jie", Some("+86 137 1111 2222"), None, 5).await;
+    let chen_by_email = old_customer(&db, "Mr. Chen", None, Some("chen.jie@example.com"), 6).await;
+    let chen_both = old_customer(&db, "Chen J.", Some("13711112222"), Some("Chen.Jie@example.com"), 7).await;
 
     Migrator::up(&db, None).await.unwrap();
     let (customers, complaints) = after_upgrade(&db).await;
     let ids: Vec<Uuid> = customers.iter().map(|c| c.0).collect();
-    assert_eq!(ids, [zhou, wang, li], "the later duplicates are merged into the earliest");
+    assert_eq!(ids, [zhou, wang, li, chen], "the later duplicates are merged into the earliest");
     assert!(!ids.contains(&zhou_again) && !ids.contains(&wang_again));
+    assert!(!ids.contains(&chen_by_email) && !ids.contains(&chen_both));
+    assert_eq!(customers[3].1.as_deref(), Some("+8613711112222"));
+    assert_eq!(customers[3].2.as_deref(), Some("chen.jie@example.com"), "the survivor takes over the email it lacked");
     assert_eq!(customers[0].1.as_deref(), Some("+8613800138000"), "E.164 key");
     assert_eq!(customers[1].2.as_deref(), Some("wang.fang@example.com"), "trimmed, lowercased key");
     assert_eq!(customers[2].1.as_deref(), Some("+8613900000000"));
     let owners: Vec<Uuid> = complaints.iter().map(|c| c.1).collect();
-    assert_eq!(owners, [zhou, zhou, wang, wang, li], "complaints follow their merged customer: {complaints:?}");
+    assert_eq!(owners, [zhou, zhou, wang, wang, li, chen, chen, chen], "complaints follow their merged customer: {complaints:?}");
     db.close().await.ok();
     drop_database().await;
 }
