@@ -18,6 +18,7 @@ mod groups;
 mod http_edge;
 mod migrations;
 mod permissions;
+mod readme;
 mod schema;
 mod search;
 mod security;
