@@ -603,11 +603,10 @@ pub async fn create(db: &DatabaseConnection, writer: &CheckpointWriter, force: b
     let mut heads: Vec<Head> = heads.into_values().collect();
     sort_heads(&mut heads);
     let event_count: i64 = heads.iter().map(|h| h.seq).sum();
-    if let Some(latest) = &latest {
-        if !force && moved.is_empty() && latest.event_count == event_count && latest.chain_count == heads.len() as i64 {
+    if let Some(latest) = &latest
+        && !force && moved.is_empty() && latest.event_count == event_count && latest.chain_count == heads.len() as i64 {
             return Ok(None);
         }
-    }
 
     let mut model = audit_checkpoint::Model {
         seq: latest.as_ref().map_or(1, |l| l.seq + 1),

@@ -358,8 +358,8 @@ impl ChainVerifier {
         } else {
             self.unkeyed += 1;
         }
-        if let Some(expected) = self.current.get(self.current_at) {
-            if expected.seq == e.seq {
+        if let Some(expected) = self.current.get(self.current_at)
+            && expected.seq == e.seq {
                 if expected.hash != e.entry_hash {
                     let reason = format!(
                         "the hash at seq {} differs from the one signed in checkpoint {}: the chain was rewritten",
@@ -369,7 +369,6 @@ impl ChainVerifier {
                 }
                 self.current_at += 1;
             }
-        }
         if let Some(state) = e.state_hash {
             match &mut self.last_state {
                 Some((seq, hash)) => {
@@ -389,15 +388,14 @@ impl ChainVerifier {
     fn finish_chain(&mut self) {
         let chain = std::mem::take(&mut self.chain);
         let head = self.next_seq - 1;
-        if let Some(expected) = self.current.drain(..).skip(self.current_at).last() {
-            if expected.seq > head {
+        if let Some(expected) = self.current.drain(..).skip(self.current_at).last()
+            && expected.seq > head {
                 let reason = format!(
                     "events missing: checkpoint {} recorded head seq {} but the chain ends at seq {} (truncated)",
                     expected.checkpoint, expected.seq, head
                 );
                 self.fail(&chain, head + 1, reason);
             }
-        }
         if let Some(id) = chain.strip_prefix("complaint:").and_then(|id| Uuid::parse_str(id).ok()) {
             match self.versions.remove(&id) {
                 Some(version) if version != head => self.fail(
@@ -771,11 +769,10 @@ pub fn verify_export(text: &str, options: &Options) -> anyhow::Result<Report> {
     verifier.report = report;
     let scope = options.complaint.map(|id| (format!("complaint:{id}"), format!("complaint-access:{id}")));
     for event in &export.events {
-        if let Some((a, b)) = &scope {
-            if event.chain_key != *a && event.chain_key != *b {
+        if let Some((a, b)) = &scope
+            && event.chain_key != *a && event.chain_key != *b {
                 continue;
             }
-        }
         verifier.push(&event.row());
         if verifier.failed() {
             break;

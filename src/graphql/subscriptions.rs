@@ -65,11 +65,10 @@ impl Subscription {
         let actor = ctx.actor()?.clone();
         let services = ctx.services()?.clone();
         let only = ids::decode_opt(Kind::Complaint, "complaintId", complaint_id.as_ref())?;
-        if let Some(id) = only {
-            if visible_complaint(&services, &actor, id).await.is_none() {
+        if let Some(id) = only
+            && visible_complaint(&services, &actor, id).await.is_none() {
                 return Err(AppError::NotFound("complaint"));
             }
-        }
         let loaders = ctx
             .data_opt::<std::sync::Arc<super::loaders::Loaders>>()
             .cloned()

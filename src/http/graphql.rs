@@ -257,11 +257,10 @@ pub(super) async fn execute(
     // A request error (nothing executed) has no `data` entry at all under
     // application/graphql-response+json (GraphQL over HTTP, §7.2).
     let body = serde_json::to_value(&response).map(|mut body| {
-        if wants_graphql_response && request_error {
-            if let Some(fields) = body.as_object_mut() {
+        if wants_graphql_response && request_error
+            && let Some(fields) = body.as_object_mut() {
                 fields.remove("data");
             }
-        }
         body
     });
     match body.and_then(|body| serde_json::to_vec(&body)) {

@@ -224,20 +224,6 @@ pub async fn checkpoints(services: &Services, actor: &Actor, first: u64, before:
     Ok(query.all(&services.db).await?)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn customer_fields_are_masked_and_others_kept() {
-        let mut changes = json!({"customer.phone": [null, "+86 138"], "customer.name": ["Wang Xiaoming", "王小明"], "status": [null, "NEW"]});
-        assert!(mask_changes(&mut changes));
-        assert_eq!(changes, json!({"customer.phone": [null, "•••"], "customer.name": ["W. X.", "王."], "status": [null, "NEW"]}));
-        assert!(!mask_changes(&mut json!({"status": ["NEW", "ACKNOWLEDGED"]})));
-    }
-}
-
 /// The whole trail as JSON Lines (the format of `casework audit export`, with
 /// the checkpoints) for legal, auditors and administrators, who verify it
 /// offline. It holds unmasked changes, so the export itself is audited. The
@@ -272,4 +258,18 @@ pub async fn export(services: &Services, ctx: &super::RequestContext) -> AppResu
     .await?;
     uow.commit().await?;
     Ok((file, count))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn customer_fields_are_masked_and_others_kept() {
+        let mut changes = json!({"customer.phone": [null, "+86 138"], "customer.name": ["Wang Xiaoming", "王小明"], "status": [null, "NEW"]});
+        assert!(mask_changes(&mut changes));
+        assert_eq!(changes, json!({"customer.phone": [null, "•••"], "customer.name": ["W. X.", "王."], "status": [null, "NEW"]}));
+        assert!(!mask_changes(&mut json!({"status": ["NEW", "ACKNOWLEDGED"]})));
+    }
 }

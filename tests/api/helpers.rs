@@ -215,12 +215,11 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
         }
-        if let Some(Cleanup::Postgres { admin_url, name }) = self.cleanup.take() {
-            if let Ok(admin) = Database::connect(&admin_url).await {
+        if let Some(Cleanup::Postgres { admin_url, name }) = self.cleanup.take()
+            && let Ok(admin) = Database::connect(&admin_url).await {
                 let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
                 admin.close().await.ok();
             }
-        }
     }
 
     pub fn url(&self, path: &str) -> String {
