@@ -385,7 +385,8 @@ try {
     check(Number(channel.HOTLINE) === 4 && Number(channel.PHONE) === 2, `known channel counts (${JSON.stringify(channel)})`);
     check((await supervisor.locator('[data-tile="total"]').innerText()).trim() === '9', 'the total tile');
     const month = Object.entries(await barsOf(supervisor, 'satisfaction')).filter(([, v]) => v !== '');
-    check(month.length === 1 && Number(month[0][1]) === 4, `this month's satisfaction is the callback's score (${JSON.stringify(month)})`);
+    // The demo's milk-powder callback scored 5, this run's callback 4.
+    check(month.length === 1 && Number(month[0][1]) === 4.5, `this month's satisfaction averages the two callback scores (${JSON.stringify(month)})`);
     check(await supervisor.locator('figure[data-chart="trend"] svg .axis-title', { hasText: 'Month' }).count() === 1, 'a labelled time axis');
     const months = await supervisor.locator('figure[data-chart="sla"] svg g.bar').count();
     check(months >= 12 && months <= 13, `a year of SLA compliance (${months} months)`);
@@ -431,19 +432,27 @@ try {
     await page.locator('.status-line .v-CLOSED').waitFor();
     await page.locator('dd .badge.v-RESOLVED_AT_FIRST_CONTACT').waitFor();
     check(await page.locator('section.progress-section form').count() === 0, 'no progress updates on a closed complaint');
-    await open('Milk powder tin leaking on arrival');
-    const close = page.locator('details.action').filter({ has: page.locator('summary', { hasText: /^Close$/ }) });
+    // The demo closed the milk-powder case through finance and callbacks: the
+    // agent withdraws their hosting case instead.
+    const withdrawCtx = await context();
+    const withdrawPage = await withdrawCtx.newPage();
+    await signIn(withdrawPage, 'agent@example.com');
+    await withdrawPage.goto(`${BASE}/console#/complaints`);
+    await withdrawPage.locator('table.list tbody tr', { hasText: 'Hosting customer lost a day of data' }).getByRole('link').click();
+    await withdrawPage.locator('h1 .ref').waitFor();
+    const close = withdrawPage.locator('details.action').filter({ has: withdrawPage.locator('summary', { hasText: /^Close$/ }) });
     await close.locator('summary').click();
     await close.getByLabel('Outcome').selectOption('WITHDRAWN');
     await close.getByRole('button', { name: 'Close', exact: true }).click();
     const error = close.locator('.fieldrow.invalid .field-error');
     await error.waitFor();
     check(/VALIDATION/.test(await error.innerText()), `the empty reason is flagged with the API code (got ${await error.innerText()})`);
-    await close.getByLabel('Reason').fill('Customer withdrew: the shop replaced the tin');
+    await close.getByLabel('Reason').fill('Customer withdrew: they restored the data from their own backup');
     await close.getByRole('button', { name: 'Close', exact: true }).click();
-    await page.locator('.status-line .v-CLOSED').waitFor();
-    await page.locator('dd .badge.v-WITHDRAWN').waitFor();
-    await shot(page, '22-closed-with-outcome');
+    await withdrawPage.locator('.status-line .v-CLOSED').waitFor();
+    await withdrawPage.locator('dd .badge.v-WITHDRAWN').waitFor();
+    await shot(withdrawPage, '22-closed-with-outcome');
+    await withdrawCtx.close();
     await ctx.close();
   });
 
