@@ -636,7 +636,7 @@ async fn memory_huge_emails_answer_validation_and_leave_rss_flat() {
     let Some(app) = spawn_app_with(Backend::Sqlite, |s| s.max_body_bytes = 2 * 1024 * 1024).await else { return };
     let email = format!("{}@example.com", "a".repeat(1024 * 1024));
     assert_eq!(first_error_code(&login_from(&app, None, &email, "x").await), "VALIDATION");
-    let count = std::env::var("CASEWORK_TEST_HUGE_EMAILS").ok().and_then(|n| n.parse().ok()).unwrap_or(1000usize);
+    let count = std::env::var("CASEWORK_TEST_HUGE_EMAILS").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000usize);
     let body = serde_json::to_vec(&json!({ "query": LOGIN, "variables": { "email": email, "password": "x" } })).unwrap();
     let flood = |n: usize| {
         futures_util::stream::iter(0..n).for_each_concurrent(8, |_| {
