@@ -90,12 +90,12 @@ def main():
         table, cols = insert_columns(sql)
         override = {}
         if table == "audit_event":
-            for col, expr in (("id", "gen_random_uuid()"), ("seq", ":head_seq"), ("prev_hash", ":head_hash")):
+            for col, expr in (("id", "gen_random_uuid()"), ("seq", "(:head_seq)::bigint"), ("prev_hash", "(:head_hash)::text")):
                 if cols.get(col, "").startswith("$"):
                     override[int(cols[col][1:])] = expr
         body = re.sub(r"\$(\d+)\b", lambda m: override.get(int(m.group(1)), params.get(int(m.group(1)), m.group(0))), sql)
         for value, salt in fresh.items():
-            expr = f"md5('{salt}-' || :nextval)::uuid" if re.fullmatch(r"[0-9a-f-]{36}", value) else f"('CMP-2026-' || :nextval)"
+            expr = f"md5('{salt}-' || (:nextval)::text)::uuid" if re.fullmatch(r"[0-9a-f-]{36}", value) else f"('CMP-2026-' || (:nextval)::text)"
             body = body.replace(f"'{value}'", f"({expr})").replace(value, f"' || ({expr}) || '")
         gset = table == "audit_chain" or re.match(r"\s*SELECT nextval\(", body)
         out.append(body.rstrip().rstrip(";") + (" \\gset" if gset else ";"))

@@ -3,7 +3,8 @@
 //! The chain head row (`audit_chain`) is bumped first with an upsert: its row
 //! lock orders concurrent appends to one chain, while appends to different
 //! chains never wait on each other. Then the event is inserted with the hash of
-//! its predecessor, and the head remembers the new hash.
+//! its predecessor, and the head remembers the new hash. A chain opened in the
+//! same transaction as its entity skips the upsert ([`append_opening`]).
 
 use anyhow::Context;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -106,6 +107,56 @@ pub async fn append<C: ConnectionTrait>(
     let seq: i64 = head.try_get_by_index(0).context("reading the chain head seq")?;
     let prev_hash: String = head.try_get_by_index(1).context("reading the chain head hash")?;
 
+    let model = sealed(origin, key, event, chain_key, seq, prev_hash, now)?;
+    insert_event(txn, &model).await?;
+    audit_chain::Entity::update_many()
+        .col_expr(audit_chain::Column::HeadHash, Expr::value(model.entry_hash.clone()))
+        .filter(sea_orm::ColumnTrait::eq(&audit_chain::Column::ChainKey, model.chain_key.as_str()))
+        .exec(txn)
+        .await
+        .context("recording the new chain head hash")?;
+    Ok(model)
+}
+
+/// Appends the first event of a chain that cannot exist yet (the chain of an
+/// entity created in this transaction): the head row is inserted already
+/// holding the event's hash, one statement fewer than [`append`]. Should the
+/// chain exist after all, the head's primary key refuses the insert and the
+/// transaction fails: a chain is never restarted.
+pub async fn append_opening<C: ConnectionTrait>(
+    txn: &C,
+    origin: &Origin,
+    key: &MacKey,
+    event: NewEvent,
+) -> anyhow::Result<audit_event::Model> {
+    let chain_key = event.chain.to_string();
+    let now = Utc::now().trunc_subsecs(6);
+    let model = sealed(origin, key, event, chain_key, 1, GENESIS_HASH.to_owned(), now)?;
+    let head = Query::insert()
+        .into_table(audit_chain::Entity)
+        .columns([
+            audit_chain::Column::ChainKey,
+            audit_chain::Column::HeadSeq,
+            audit_chain::Column::HeadHash,
+            audit_chain::Column::UpdatedAt,
+        ])
+        .values_panic([model.chain_key.clone().into(), 1i64.into(), model.entry_hash.clone().into(), now.into()])
+        .to_owned();
+    txn.execute(&head).await.context("opening the audit chain")?;
+    insert_event(txn, &model).await?;
+    Ok(model)
+}
+
+/// The event at `seq` after `prev_hash`: canonical form, entry hash and MAC.
+fn sealed(
+    origin: &Origin,
+    key: &MacKey,
+    event: NewEvent,
+    chain_key: String,
+    seq: i64,
+    prev_hash: String,
+    now: DateTime<Utc>,
+) -> anyhow::Result<audit_event::Model> {
     let mut model = audit_event::Model {
         id: Uuid::now_v7(),
         chain_key: chain_key.clone(),
@@ -132,7 +183,10 @@ pub async fn append<C: ConnectionTrait>(
     model.canonical = to_canonical_json(&hashed_object(&model))?;
     model.entry_hash = entry_hash(&model.prev_hash, &model.canonical);
     model.mac = Some(key.sign(&model.entry_hash));
+    Ok(model)
+}
 
+async fn insert_event<C: ConnectionTrait>(txn: &C, model: &audit_event::Model) -> anyhow::Result<()> {
     audit_event::Entity::insert(audit_event::ActiveModel {
         id: Set(model.id),
         chain_key: Set(model.chain_key.clone()),
@@ -159,13 +213,5 @@ pub async fn append<C: ConnectionTrait>(
     .exec_without_returning(txn)
     .await
     .context("inserting the audit event")?;
-
-    audit_chain::Entity::update_many()
-        .col_expr(audit_chain::Column::HeadHash, Expr::value(model.entry_hash.clone()))
-        .filter(sea_orm::ColumnTrait::eq(&audit_chain::Column::ChainKey, chain_key.as_str()))
-        .exec(txn)
-        .await
-        .context("recording the new chain head hash")?;
-
-    Ok(model)
+    Ok(())
 }

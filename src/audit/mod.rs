@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use append::append;
+pub use append::{append, append_opening};
 
 /// The version of the hashed encoding; stored with every event. Format 2
 /// hashes `state_hash` too and always carries a MAC.

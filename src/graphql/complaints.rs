@@ -85,8 +85,18 @@ impl ComplaintQuery {
     async fn complaint(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Complaint>> {
         let actor = ctx.actor()?;
         let Some((Kind::Complaint, id)) = ids::parse(&id) else { return Ok(None) };
-        match service::find_visible(ctx.services()?, actor, id).await? {
-            Some(c) => Ok(Some(Complaint::hand_out(ctx, c).await?)),
+        let look = ctx.look_ahead();
+        let with = service::Neighbours {
+            customer: look.field("customer").exists(),
+            assignee: look.field("assignee").exists(),
+            evidence_count: look.field("evidenceCount").exists(),
+            latest_escalation: look.field("latestEscalation").exists(),
+        };
+        match service::find_visible_with(ctx.services()?, actor, id, with).await? {
+            Some(found) => {
+                let mut rows = feed(ctx.loaders()?, vec![found], with).await;
+                Ok(Some(Complaint::hand_out(ctx, rows.remove(0)).await?))
+            }
             None => Ok(None),
         }
     }
@@ -127,8 +137,18 @@ impl ComplaintQuery {
         };
         let backend = sea_orm::ConnectionTrait::get_database_backend(&services.db);
         let condition = service::filter_condition(&filter.unwrap_or_default(), chrono::Utc::now(), backend)?;
-        let (rows, more) = service::list(services, &actor, condition.clone(), &page).await?;
-        prime(ctx, ctx.loaders()?, &rows).await?;
+        let look = ctx.look_ahead();
+        let selected = |field: &str| look.field("edges").field("node").field(field).exists() || look.field("nodes").field(field).exists();
+        let with = service::Neighbours {
+            customer: selected("customer"),
+            assignee: selected("assignee"),
+            evidence_count: selected("evidenceCount"),
+            latest_escalation: selected("latestEscalation"),
+        };
+        let (listed, more) = service::list_with(services, &actor, condition.clone(), &page, with).await?;
+        let loaders = ctx.loaders()?;
+        let rows = feed(loaders, listed, with).await;
+        prime(ctx, loaders, &rows, with).await?;
         let keys: Vec<String> = rows.iter().map(|c| cursor::encode(Cursor { key: order.field.key(c), id: c.id })).collect();
         let rows = Complaint::hand_out_all(ctx, rows).await?;
 
@@ -144,9 +164,39 @@ impl ComplaintQuery {
     }
 }
 
+/// Hands the neighbours read with the page to the loaders, so the fields
+/// that ask for them find them there.
+async fn feed(loaders: &Loaders, listed: Vec<service::Listed>, with: service::Neighbours) -> Vec<entity::complaint::Model> {
+    let mut customers = Vec::new();
+    let mut users = Vec::new();
+    let mut counts = Vec::new();
+    let mut latest = Vec::new();
+    let mut rows = Vec::with_capacity(listed.len());
+    for item in listed {
+        let id = item.complaint.id;
+        customers.extend(item.customer.map(|c| (c.id, c)));
+        users.extend(item.assignee.map(|u| (u.id, u)));
+        counts.extend(item.evidence_count.map(|n| (id, n)));
+        if with.latest_escalation {
+            latest.push((id, item.latest_escalation));
+        }
+        rows.push(item.complaint);
+    }
+    loaders.customers.feed_many(customers).await;
+    loaders.users.feed_many(users).await;
+    loaders.evidence_counts.feed_many(counts).await;
+    loaders.latest_escalations.feed_many(latest).await;
+    rows
+}
+
 /// Loads, in one statement each, the nested objects that the query selects
-/// for a page of complaints.
-async fn prime(ctx: &Context<'_>, loaders: &Loaders, rows: &[entity::complaint::Model]) -> AppResult<()> {
+/// for a page of complaints and that the page's own statement did not fold in.
+async fn prime(
+    ctx: &Context<'_>,
+    loaders: &Loaders,
+    rows: &[entity::complaint::Model],
+    folded: service::Neighbours,
+) -> AppResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -154,18 +204,17 @@ async fn prime(ctx: &Context<'_>, loaders: &Loaders, rows: &[entity::complaint::
     let selected = |field: &str| look.field("edges").field("node").field(field).exists() || look.field("nodes").field(field).exists();
     let ids = || rows.iter().map(|c| c.id);
     let users = distinct(rows.iter().flat_map(|c| {
-        let assignee = if selected("assignee") { c.assignee_id } else { None };
+        let assignee = if selected("assignee") && !folded.assignee { c.assignee_id } else { None };
         let creator = if selected("createdBy") { Some(c.created_by) } else { None };
         assignee.into_iter().chain(creator)
     }));
-    let customers = if selected("customer") { distinct(rows.iter().map(|c| c.customer_id)) } else { Vec::new() };
+    let customers = if selected("customer") && !folded.customer { distinct(rows.iter().map(|c| c.customer_id)) } else { Vec::new() };
     let teams = if selected("team") { distinct(rows.iter().filter_map(|c| c.team_id)) } else { Vec::new() };
     let notes = if selected("notes") { distinct(ids()) } else { Vec::new() };
     let links = if selected("links") { distinct(ids()) } else { Vec::new() };
-    let escalations =
-        if selected("escalations") || selected("latestEscalation") { distinct(ids()) } else { Vec::new() };
+    let escalations = if selected("escalations") { distinct(ids()) } else { Vec::new() };
     let evidence = if selected("evidence") { distinct(ids()) } else { Vec::new() };
-    let evidence_counts = if selected("evidenceCount") { distinct(ids()) } else { Vec::new() };
+    let evidence_counts = if selected("evidenceCount") && !folded.evidence_count { distinct(ids()) } else { Vec::new() };
     futures_util::try_join!(
         async { if users.is_empty() { Ok(()) } else { loaders.users.load_many(users).await.map(drop) } },
         async { if customers.is_empty() { Ok(()) } else { loaders.customers.load_many(customers).await.map(drop) } },

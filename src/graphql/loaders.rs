@@ -86,6 +86,24 @@ impl Loader<Uuid> for EscalationsLoader {
     }
 }
 
+/// The newest escalation request of each complaint (list pages fold it into
+/// their own statement and feed it here).
+pub struct LatestEscalationLoader(Services);
+
+impl Loader<Uuid> for LatestEscalationLoader {
+    type Value = Option<escalation::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Option<escalation::Model>>, AppError> {
+        let mut latest: HashMap<Uuid, Option<escalation::Model>> = keys.iter().map(|k| (*k, None)).collect();
+        // Oldest first: the last one seen per complaint is the newest.
+        for request in escalations::by_complaints(&self.0, keys).await? {
+            latest.insert(request.complaint_id, Some(request));
+        }
+        Ok(latest)
+    }
+}
+
 /// Evidence of each complaint (deleted entries included), oldest first.
 pub struct EvidenceLoader(Services);
 
@@ -128,6 +146,7 @@ pub struct Loaders {
     pub notes: Cached<NotesLoader>,
     pub links: Cached<LinksLoader>,
     pub escalations: Cached<EscalationsLoader>,
+    pub latest_escalations: Cached<LatestEscalationLoader>,
     pub evidence: Cached<EvidenceLoader>,
     pub evidence_counts: Cached<EvidenceCountLoader>,
 }
@@ -149,6 +168,7 @@ impl Loaders {
             notes: loader(NotesLoader(services.clone())),
             links: loader(LinksLoader(services.clone())),
             escalations: loader(EscalationsLoader(services.clone())),
+            latest_escalations: loader(LatestEscalationLoader(services.clone())),
             evidence: loader(EvidenceLoader(services.clone())),
             evidence_counts: loader(EvidenceCountLoader(services.clone())),
         }
@@ -164,6 +184,7 @@ impl Loaders {
         self.notes.clear::<Uuid>();
         self.links.clear::<Uuid>();
         self.escalations.clear::<Uuid>();
+        self.latest_escalations.clear::<Uuid>();
         self.evidence.clear::<Uuid>();
         self.evidence_counts.clear::<Uuid>();
     }

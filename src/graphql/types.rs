@@ -652,8 +652,8 @@ impl Complaint {
     }
     /// The most recent escalation request, if any.
     async fn latest_escalation(&self, ctx: &Context<'_>) -> AppResult<Option<super::escalations::Escalation>> {
-        let requests = ctx.loaders()?.escalations.load_one(self.0.id).await?.unwrap_or_default();
-        Ok(requests.into_iter().last().map(super::escalations::Escalation))
+        let latest = ctx.loaders()?.latest_escalations.load_one(self.0.id).await?.flatten();
+        Ok(latest.map(super::escalations::Escalation))
     }
     /// Whether the first-response deadline was missed.
     async fn first_response_breached(&self) -> bool {

@@ -149,6 +149,17 @@ impl UnitOfWork {
     /// a complaint are also announced to subscribers once committed.
     pub async fn record(&mut self, event: NewEvent) -> AppResult<entity::audit_event::Model> {
         let event = crate::audit::append(&self.txn, &self.origin, &self.mac_key, event).await?;
+        self.recorded(event)
+    }
+
+    /// [`UnitOfWork::record`] for the first event of a chain whose entity this
+    /// transaction creates (one statement fewer; fails if the chain exists).
+    pub async fn record_opening(&mut self, event: NewEvent) -> AppResult<entity::audit_event::Model> {
+        let event = crate::audit::append_opening(&self.txn, &self.origin, &self.mac_key, event).await?;
+        self.recorded(event)
+    }
+
+    fn recorded(&mut self, event: entity::audit_event::Model) -> AppResult<entity::audit_event::Model> {
         self.events += 1;
         if let (Some(complaint_id), false) = (event.complaint_id, event.chain_key.starts_with("complaint-access:")) {
             self.notifications.push(BusEvent {

@@ -52,15 +52,32 @@ column_types!(String, bool, i32, i64, uuid::Uuid, chrono::DateTime<chrono::Utc>)
 
 /// A model that can be read from a full row of its table.
 pub trait FromRow: Sized {
+    /// The table's columns, in the order of the model's fields.
+    const COLUMNS: &'static [&'static str];
     fn from_row(row: &QueryResult) -> Result<Self, DbErr>;
+    /// Reads the model from columns renamed in a join: `names[i]` holds
+    /// `COLUMNS[i]` (e.g. `cu__name`). `None` when the row's `id` is NULL (a
+    /// LEFT JOIN that matched nothing).
+    fn from_named(row: &QueryResult, names: &[String]) -> Result<Option<Self>, DbErr>;
 }
 
-/// `impl FromRow for $model`, listing every field (a missing one does not compile).
+/// `impl FromRow for $model`, listing every field (a missing one does not
+/// compile). The first field must be the primary key `id`.
 macro_rules! from_row {
-    ($model:path { $($field:ident),* $(,)? }) => {
+    ($model:path { id, $($field:ident),* $(,)? }) => {
         impl FromRow for $model {
+            const COLUMNS: &'static [&'static str] = &["id", $(stringify!($field)),*];
+
             fn from_row(row: &QueryResult) -> Result<Self, DbErr> {
-                Ok(Self { $($field: Column::read(row, stringify!($field))?,)* })
+                Ok(Self { id: Column::read(row, "id")?, $($field: Column::read(row, stringify!($field))?,)* })
+            }
+
+            fn from_named(row: &QueryResult, names: &[String]) -> Result<Option<Self>, DbErr> {
+                assert_eq!(names.len(), Self::COLUMNS.len(), "one name per column");
+                let mut names = names.iter();
+                let mut next = || names.next().map(String::as_str).unwrap_or_default();
+                let Some(id) = <Option<uuid::Uuid> as Column>::read(row, next())? else { return Ok(None) };
+                Ok(Some(Self { id, $($field: Column::read(row, next())?,)* }))
             }
         }
     };

@@ -2,6 +2,12 @@
 
 use serde_json::{Value, json};
 
+/// Statements of `createComplaint`, BEGIN and COMMIT included (SQLite,
+/// PostgreSQL): sign-in check, team, SLA policy, BEGIN, [advisory lock],
+/// customer match, reference, customer insert (new) or repeat lookup (known),
+/// complaint, audit chain head, audit event, [pg_notify], COMMIT.
+const CREATE_STATEMENTS: (u64, u64) = (10, 13);
+
 use crate::{
     fixtures::{COMPLAINT_FIELDS, ComplaintBuilder},
     helpers::{TestApp, first_error_code},
@@ -19,7 +25,8 @@ crate::on_both_databases!(
     lists_page_by_keyset_in_both_directions,
     lists_filter_and_search,
     a_page_costs_the_same_statements_whatever_its_size,
-    the_supervisors_list_page_costs_six_statements,
+    the_supervisors_list_page_costs_two_statements,
+    the_benchmark_shapes_cost_fixed_statements,
     notes_and_links_are_recorded,
     lookups_by_reference_and_node,
     every_mutation_writes_one_chained_audit_event,
@@ -425,22 +432,124 @@ async fn a_page_costs_the_same_statements_whatever_its_size(app: &TestApp) {
 }
 
 /// The list page of DESIGN.md §6 (customer, assignee, evidence count, latest
-/// escalation): sign-in check, page, customers, users, escalations, evidence
-/// counts — six statements, for 2 complaints and for 50.
-async fn the_supervisors_list_page_costs_six_statements(app: &TestApp) {
+/// escalation) costs two statements — the sign-in check and the page, whose
+/// statement folds in the four neighbours — for 2 complaints and for 50; and
+/// every folded figure equals what the same complaint answers on its own
+/// (where the loaders read them separately): no assignee, deleted evidence,
+/// several escalation requests (the newest wins), none at all.
+async fn the_supervisors_list_page_costs_two_statements(app: &TestApp) {
     let agent = app.login_as("agent@example.com").await;
     let supervisor = app.login_as("supervisor@example.com").await;
     for i in 0..52 {
-        ComplaintBuilder::new().with("title", json!(format!("page {i}"))).create(app, &agent).await;
+        let c = ComplaintBuilder::new().with("title", json!(format!("page {i}"))).create(app, &agent).await;
+        let id = c["id"].as_str().unwrap();
+        if i % 7 == 0 {
+            let first = crate::evidence::upload_ok(app, &agent, id, crate::evidence::png(64 + i)).await;
+            crate::evidence::upload_ok(app, &agent, id, crate::evidence::png(96 + i)).await;
+            if i % 14 == 0 {
+                app.ok(
+                    &supervisor,
+                    "mutation($id: ID!) { deleteEvidence(id: $id, reason: \"wrong file\") { id } }",
+                    json!({ "id": first["id"] }),
+                )
+                .await;
+            }
+        }
+        if i % 5 == 0 {
+            let request = app
+                .ok(
+                    &agent,
+                    "mutation($id: ID!) { requestEscalation(complaintId: $id, toTier: TIER2, trigger: CUSTOMER_REQUEST, reason: \"wants a manager\") { id } }",
+                    json!({ "id": id }),
+                )
+                .await;
+            if i % 10 == 0 {
+                app.ok(
+                    &supervisor,
+                    "mutation($id: ID!) { rejectEscalation(id: $id, reason: \"not yet\") { id } }",
+                    json!({ "id": request["requestEscalation"]["id"] }),
+                )
+                .await;
+                app.ok(
+                    &agent,
+                    "mutation($id: ID!) { requestEscalation(complaintId: $id, toTier: TIER2, trigger: TECHNICAL, reason: \"firmware\") { id } }",
+                    json!({ "id": id }),
+                )
+                .await;
+            }
+        }
+        if i % 3 == 0 {
+            app.sql(&format!("UPDATE complaint SET assignee_id = NULL WHERE reference = '{}'", c["reference"].as_str().unwrap())).await;
+        }
     }
-    let query = "query($n: Int!) { complaints(first: $n) { edges { node { id reference status severity title createdAt
-        resolutionDue customer { name phone } assignee { displayName } evidenceCount latestEscalation { trigger status } } } } }";
+    let fields = "id reference status severity title createdAt resolutionDue customer { name phone }
+        assignee { displayName } evidenceCount latestEscalation { id trigger status }";
+    let query = format!("query($n: Int!) {{ complaints(first: $n) {{ edges {{ node {{ {fields} }} }} }} }}");
     for n in [2, 50] {
         let before = app.statements().await;
-        let page = app.ok(&supervisor, query, json!({ "n": n })).await;
-        assert_eq!(page["complaints"]["edges"].as_array().unwrap().len(), n);
-        assert_eq!(app.statements().await - before, 6, "statements for a page of {n}");
+        let page = app.ok(&supervisor, &query, json!({ "n": n })).await;
+        assert_eq!(app.statements().await - before, 2, "statements for a page of {n}");
+        let edges = page["complaints"]["edges"].as_array().unwrap();
+        assert_eq!(edges.len(), n);
+        if n < 50 {
+            continue;
+        }
+        let alone = format!("query($id: ID!) {{ complaint(id: $id) {{ {fields} }} }}");
+        let (mut unassigned, mut escalated, mut rejected, mut with_evidence) = (0, 0, 0, 0);
+        for edge in edges {
+            let node = &edge["node"];
+            let single = app.ok(&supervisor, &alone, json!({ "id": node["id"] })).await;
+            assert_eq!(node, &single["complaint"], "the page and the complaint alone differ");
+            unassigned += node["assignee"].is_null() as usize;
+            escalated += node["latestEscalation"].is_object() as usize;
+            rejected += (node["latestEscalation"]["trigger"] == "TECHNICAL") as usize;
+            with_evidence += (node["evidenceCount"].as_i64().unwrap() > 0) as usize;
+        }
+        // The newest 50 of 52 (i = 2..=51).
+        assert_eq!((unassigned, escalated, rejected, with_evidence), (17, 10, 5, 7));
     }
+}
+
+/// The other shapes of the benchmark (bench/compare.sh), each at its exact
+/// statement count: (b) one complaint with notes and escalations — sign-in
+/// check, the complaint with its customer and assignee, notes, escalations;
+/// (c) `createComplaint` for a new and for a known customer.
+async fn the_benchmark_shapes_cost_fixed_statements(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let supervisor = app.login_as("supervisor@example.com").await;
+    let create = "mutation($i: CreateComplaintInput!) { createComplaint(input: $i) { id reference } }";
+    let input = ComplaintBuilder::new().input();
+    let created = |input: Value| {
+        let agent = agent.clone();
+        async move {
+            let before = app.statements().await;
+            let c = app.ok(&agent, create, json!({ "i": input })).await;
+            (c["createComplaint"].clone(), app.statements().await - before)
+        }
+    };
+    let (c, new_customer) = created(input.clone()).await;
+    let (_, known_customer) = created(input).await;
+    let expected = match app.backend {
+        crate::helpers::Backend::Sqlite => CREATE_STATEMENTS.0,
+        crate::helpers::Backend::Postgres => CREATE_STATEMENTS.1,
+    };
+    assert_eq!((new_customer, known_customer), (expected, expected), "createComplaint for a new and a known customer");
+    for body in ["called", "called again"] {
+        app.ok(
+            &agent,
+            "mutation($id: ID!, $b: String!) { addNote(complaintId: $id, body: $b, visibility: INTERNAL) { id } }",
+            json!({ "id": c["id"], "b": body }),
+        )
+        .await;
+    }
+    let by_id = "query($id: ID!) { complaint(id: $id) { id reference status severity title description createdAt
+        customer { name phone } assignee { displayName } notes { body createdAt } escalations { trigger status requestedAt } } }";
+    let before = app.statements().await;
+    let one = app.ok(&supervisor, by_id, json!({ "id": c["id"] })).await;
+    assert_eq!(app.statements().await - before, 4, "one complaint with notes and escalations");
+    assert_eq!(one["complaint"]["notes"].as_array().unwrap().len(), 2);
+    assert_eq!(one["complaint"]["assignee"]["displayName"], "Wang Fang (agent)");
+    assert!(one["complaint"]["customer"]["name"].is_string());
 }
 
 async fn notes_and_links_are_recorded(app: &TestApp) {

@@ -1,6 +1,7 @@
 //! Intake: a new complaint with its customer, reference and deadlines.
 
 use super::*;
+use crate::domain::Role;
 
 // ---------------------------------------------------------------- intake
 
@@ -41,7 +42,14 @@ pub async fn create(services: &Services, ctx: &RequestContext, input: CreateComp
         None => Tier::Tier1,
     };
     if let Some(user) = assignee_id {
-        check_assignee(services, "input.assigneeId", user, team_id).await?;
+        // The caller as their own assignee was checked by the sign-in lookup of
+        // this request (active, role, team): the same rule, no second read.
+        let caller_qualifies = user == actor.user_id
+            && matches!(actor.role, Role::Agent | Role::Supervisor | Role::Legal)
+            && (actor.role != Role::Agent || team_id.is_none() || team_id == actor.team_id);
+        if !caller_qualifies {
+            check_assignee(services, "input.assigneeId", user, team_id).await?;
+        }
     }
     let urgent = crate::domain::sla::is_urgent(input.severity, false, input.urgent_reason.is_some());
     let due = crate::service::sla::deadlines(services, input.severity, input.category, urgent, now).await?;
@@ -193,7 +201,7 @@ pub async fn create(services: &Services, ctx: &RequestContext, input: CreateComp
         .set("customer.email", customer.email.clone())
         .set("customer.id", customer.id.to_string())
         .set("customer.returning", !customer_is_new);
-    uow.record(event(&complaint, "complaint.created", changes)).await?;
+    uow.record_opening(event(&complaint, "complaint.created", changes)).await?;
     uow.commit().await?;
     Ok(complaint)
 }
