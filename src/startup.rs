@@ -73,7 +73,7 @@ impl Application {
             }
             None => None,
         };
-        let state = AppState { services, schema, metrics: prometheus(), statements };
+        let state = AppState { services, schema, metrics: prometheus(), statements, documents: Default::default() };
         Ok(Application { listener, metrics_listener, state, port })
     }
 

@@ -232,7 +232,8 @@ pub(super) async fn execute(
         tracing::Span::current().record("operation", name.as_str());
     }
     // An overloaded document is a request error, answered like any other.
-    let mut response = match super::shape::check(&request.query) {
+    let mut request = request;
+    let mut response = match state.documents.prepare(&mut request) {
         Some(reason) => {
             let mut error = ServerError::new(reason, None);
             error.extensions.get_or_insert_with(Default::default).set("code", code::QUERY_TOO_COMPLEX);
@@ -256,14 +257,18 @@ pub(super) async fn execute(
     };
     // A request error (nothing executed) has no `data` entry at all under
     // application/graphql-response+json (GraphQL over HTTP, §7.2).
-    let body = serde_json::to_value(&response).map(|mut body| {
-        if wants_graphql_response && request_error
-            && let Some(fields) = body.as_object_mut() {
+    let body = if wants_graphql_response && request_error {
+        serde_json::to_value(&response).and_then(|mut body| {
+            if let Some(fields) = body.as_object_mut() {
                 fields.remove("data");
             }
-        body
-    });
-    match body.and_then(|body| serde_json::to_vec(&body)) {
+            serde_json::to_vec(&body)
+        })
+    } else {
+        // Straight to bytes: no intermediate JSON tree for a page of results.
+        serde_json::to_vec(&response)
+    };
+    match body {
         Ok(body) => (status, [(header::CONTENT_TYPE, content_type)], body).into_response(),
         Err(error) => {
             tracing::error!(%error, "serialising a GraphQL response");

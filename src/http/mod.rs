@@ -7,6 +7,7 @@ pub mod client_addr;
 mod errors;
 mod evidence;
 mod graphql;
+mod documents;
 mod shape;
 mod health;
 mod upload;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub schema: CaseworkSchema,
     pub metrics: Option<PrometheusHandle>,
     pub statements: StatementCounter,
+    /// Parsed documents by query text.
+    pub documents: Arc<documents::Documents>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -18,10 +18,15 @@ pub const MAX_DUPLICATES: usize = 3;
 
 /// The reason a document is refused, or `None` (a syntax error is left to
 /// async-graphql, which reports it properly).
+#[cfg(test)]
 pub fn check(query: &str) -> Option<String> {
-    let document = async_graphql::parser::parse_query(query).ok()?;
+    check_document(&async_graphql::parser::parse_query(query).ok()?)
+}
+
+/// The reason a parsed document is refused, or `None`.
+pub fn check_document(document: &ExecutableDocument) -> Option<String> {
     let mut counts = Counts::default();
-    walk_document(&document, &mut counts)
+    walk_document(document, &mut counts)
 }
 
 #[derive(Default)]
