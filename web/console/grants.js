@@ -33,7 +33,7 @@ export function RoleGrants() {
     <${ErrorBox} error=${q.error} />
     ${q.loading && !conn ? html`<p>${t('Loading…')}</p>` : null}
     ${conn && conn.edges.length === 0 ? html`<p>${status === 'PENDING' ? t('No grants are waiting.') : t('None.')}</p>` : null}
-    <ul class="queue grants">${(conn ? conn.edges : []).map(({ node: g }) => html`<${GrantCard} key=${g.id} g=${g} me=${me} onDone=${q.reload} />`)}</ul>
+    <ul class="queue grants">${(conn ? conn.edges : []).map(({ node: g }) => html`<${GrantCard} key=${g.id} g=${g} me=${me} />`)}</ul>
     ${conn ? html`<div class="pager">
       <button type="button" disabled=${cursors.length < 2} onClick=${() => setCursors(cursors.slice(0, -1))}>${t('Previous page')}</button>
       <button type="button" disabled=${!conn.pageInfo.hasNextPage} onClick=${() => setCursors([...cursors, conn.pageInfo.endCursor])}>${t('Next page')}</button>
@@ -50,7 +50,8 @@ function Change({ g }) {
   return html`<p class="change">${parts.map((p, i) => html`${i ? ' · ' : ''}${p}`)}</p>`;
 }
 
-function GrantCard({ g, me, onDone }) {
+// A decided card stays in place with its new status (the list reloads on the next visit).
+function GrantCard({ g, me }) {
   const [reason, setReason] = useState('');
   const [decided, setDecided] = useState(null);
   const a = useAction();
@@ -63,12 +64,10 @@ function GrantCard({ g, me, onDone }) {
   const approve = () => a.run(async () => {
     const d = await api.gql('mutation Approve($id: ID!) { approveRoleGrant(id: $id) { id status } }', { id: g.id });
     setDecided(d.approveRoleGrant.status);
-    onDone();
   });
   const reject = () => a.run(async () => {
     const d = await api.gql('mutation Reject($id: ID!, $r: String!) { rejectRoleGrant(id: $id, reason: $r) { id status } }', { id: g.id, r: reason });
     setDecided(d.rejectRoleGrant.status);
-    onDone();
   });
   const who = (u) => (u ? `${u.displayName} <${u.email}>` : '–');
   return html`<li class="card grant" data-user=${g.user ? g.user.email : ''} data-status=${g.status}>
@@ -113,7 +112,7 @@ function RequestChange({ onDone }) {
   return html`<details class="request-change" open><summary>${t('Request a change of role or authority')}</summary>
     <form class="grid" onSubmit=${(e) => { e.preventDefault(); submit(); }}>
       <${Field} label=${t('User')} error=${a.fieldError('id')}><select value=${v.userId} onChange=${(e) => setV({ ...v, userId: e.target.value })}>
-        <option value="">–</option>${list.map((u) => html`<option value=${u.id}>${u.displayName} <${u.email}> · ${label(u.role)}</option>`)}</select><//>
+        <option value="">–</option>${list.map((u) => html`<option value=${u.id}>${u.displayName} (${u.email}) · ${label(u.role)}</option>`)}</select><//>
       <${Field} label=${t('New role')} error=${a.fieldError('input.role')}><${Select} any value=${v.role} onChange=${(x) => setV({ ...v, role: x || '' })} options=${ENUMS.Role} /><//>
       <${Field} label=${t('New authority limit')} error=${a.fieldError('input.authorityLimit')}><input inputmode="decimal" value=${v.authorityLimit} onInput=${(e) => setV({ ...v, authorityLimit: e.target.value })} /><//>
       ${a.error && !(a.error.field === 'id' || (a.error.field || '').startsWith('input.')) ? html`<${ErrorBox} error=${a.error} />` : null}

@@ -173,7 +173,7 @@ function Candidates({ user }) {
 // ---------------------------------------------------------------- group page
 
 const GROUP = `query Group($id: ID!) { complaintGroup(id: $id) { ${GROUP_FIELDS}
-  members(first: 100) { totalCount edges { node { id reference title status severity assignee { displayName } viewerCan { update } } } } } }`;
+  members(first: 50) { totalCount edges { node { id reference title status severity assignee { displayName } viewerCan { update } } } } } }`;
 
 export function GroupPage({ id, user }) {
   const q = useQuery(GROUP, { id }, [id]);
