@@ -640,7 +640,7 @@ try {
     await create.getByLabel('Display name').fill('Qian Jun (new agent)');
     await create.getByLabel('Team').selectOption({ label: 'Frontline A' });
     await create.getByRole('button', { name: 'Create user' }).click();
-    await page.locator('table.list td', { hasText: 'qian.jun@example.com' }).waitFor();
+    await page.locator('table.list tbody tr', { hasText: 'qian.jun@example.com' }).waitFor();
     await page.getByRole('link', { name: 'Role grants' }).click();
     await page.getByRole('heading', { name: 'Role grants' }).waitFor();
     const request = page.locator('details.request-change');

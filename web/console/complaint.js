@@ -21,7 +21,7 @@ const COMPLAINT = `query One($id: ID!) { complaint(id: $id) {
   resolution { summary compensationAmount currency remedies }
   viewerCan { update assign acknowledge recordFinding proposeResolution recordCustomerDecision resolve recordCallback close reopen
     addNote uploadEvidence deleteEvidence setFlags markSensitive requestEscalation referToLegal link
-    postProgressUpdate recordContact resolveAtFirstContact }
+    postProgressUpdate recordContact resolveAtFirstContact requestWork }
   ${CLOSED_LOOP_FIELDS}
   notes { id body visibility createdAt author { displayName } }
   evidence(first: 50) { totalCount edges { node { id filename kind size sha256 contentType downloadUrl uploadedAt description uploadedBy { displayName } } } }

@@ -27,7 +27,7 @@ const members = (n) => `${n} ${t(n === 1 ? 'member' : 'members')}`;
 
 const PANEL = `query GroupPanel($id: ID!) { complaint(id: $id) { id group { ${GROUP_FIELDS} members(first: 1) { totalCount } } } }`;
 const OPEN_GROUPS = `query OpenGroups { complaintGroups(status: OPEN, first: 50) { edges { node { id reference title leadTeam { id name } } } } }`;
-const CANDIDATES = `query Candidates { groupCandidates(first: 20) { category matchedOn value size complaints { id reference title } } }`;
+const CANDIDATES = `query Candidates { groupCandidates(first: 10) { category matchedOn value size complaints { id reference title } } }`;
 
 /** The complaint's group, or (for those who may) opening one from it or joining an open one. */
 export function GroupPanel({ c, user, onDone }) {
