@@ -573,7 +573,7 @@ try {
     await shot(agent, '24-complaint-work-items');
   });
 
-  await step('a group page shows its members; an agent opens a group from a complaint, adds and removes a member, and closes it', async () => {
+  await step('a group page shows its members; an agent opens a group from a complaint, adds and removes a member, tells every member, and closes it', async () => {
     await openComplaint(agent, 'Elderly customer without broadband for three days');
     const panel = agent.locator('section.group-panel');
     await panel.locator('a', { hasText: /^GRP-/ }).waitFor();
@@ -618,6 +618,11 @@ try {
     check(await members.count() === 2, 'two members');
     await members.filter({ hasText: zhReference }).getByRole('button', { name: /Remove/ }).click();
     await agent.locator('#members-h', { hasText: '(1)' }).waitFor();
+    const tell = agent.locator('form.group-update');
+    await tell.getByLabel('Update for the customers').fill('The carrier releases the held parcels today; we call you once yours is out for delivery.');
+    await tell.getByLabel('Delay reason').selectOption('AWAITING_THIRD_PARTY');
+    await tell.getByRole('button', { name: 'Post group update' }).click();
+    await tell.locator('.ok', { hasText: 'Update posted to 1 member' }).waitFor();
     const close = agent.locator('form.close-group');
     await close.getByRole('button', { name: 'Close group' }).click();
     const reasonError = close.locator('.fieldrow.invalid .field-error');
@@ -660,7 +665,7 @@ try {
     await page.keyboard.press('Enter');
     await own.locator('.error').waitFor();
     check(/FORBIDDEN/.test(await own.locator('.error').innerText()), `the API's FORBIDDEN is shown (got ${await own.locator('.error').innerText()})`);
-    await shot(page, '28-role-grant-own-request');
+    await shot(page, '28-role-grant-own-request', 'console-grants');
 
     const ctx2 = await context();
     const second = await ctx2.newPage();
@@ -670,7 +675,7 @@ try {
     await pending.waitFor();
     check(await pending.locator('.warn').count() === 0, 'no four-eyes warning for the second administrator');
     check(/Zhao Min/.test(await pending.innerText()), 'the requester is named');
-    await shot(second, '29-role-grant-pending', 'console-grants');
+    await shot(second, '29-role-grant-pending');
     await pending.getByRole('button', { name: 'Approve' }).click();
     await pending.locator('.v-APPROVED').waitFor();
     await second.getByRole('link', { name: 'Users' }).click();
@@ -682,7 +687,7 @@ try {
     await ctx.close();
   });
 
-  await step('the Chinese work queue, group page and role grants', async () => {
+  await step('the Chinese group page, work queue and role grants', async () => {
     const ctx = await context({ locale: 'zh-CN' });
     const page = await ctx.newPage();
     await page.goto(`${BASE}/console`);
@@ -698,6 +703,17 @@ try {
     await shot(page, '30-zh-group-page');
     await page.getByRole('link', { name: '协办队列' }).click();
     await page.getByRole('heading', { name: '协办队列' }).waitFor();
+    await page.getByRole('button', { name: '退出' }).click();
+    await page.getByLabel('邮箱').fill('admin@example.com');
+    await page.getByLabel('密码').fill(PASSWORD);
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByRole('link', { name: '权限授予审批' }).click();
+    await page.getByRole('heading', { name: '权限授予审批' }).waitFor();
+    await page.getByLabel('状态').selectOption('APPROVED');
+    const approved = page.locator('li.grant[data-user="qian.jun@example.com"]');
+    await approved.locator('.v-APPROVED', { hasText: '已批准' }).waitFor();
+    check(/角色: → 主管/.test(await approved.innerText()) && (await approved.innerText()).includes('审批人'), `the change and who decided, in Chinese (got ${await approved.innerText()})`);
+    await shot(page, '33-zh-role-grants');
     await ctx.close();
   });
 

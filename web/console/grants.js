@@ -41,11 +41,15 @@ export function RoleGrants() {
   </main>`;
 }
 
-/** What the grant changes: "Agent → Supervisor", a new authority, an activation. */
+/**
+ * What the grant changes: "Agent → Supervisor", a new authority, an activation.
+ * The user's current values are the "before" only while the grant is pending.
+ */
 function Change({ g }) {
   const parts = [];
-  if (g.role) parts.push(html`<span>${t('Role')}: ${g.user ? label(g.user.role) : '?'} → <strong>${label(g.role)}</strong></span>`);
-  if (g.authorityLimit) parts.push(html`<span>${t('Authority limit')}: ${g.user ? `${g.user.authorityLimit} ${g.user.authorityCurrency}` : '?'} → <strong>${g.authorityLimit} ${g.authorityCurrency || ''}</strong></span>`);
+  const now = g.status === 'PENDING' && g.user;
+  if (g.role) parts.push(html`<span>${t('Role')}: ${now ? `${label(g.user.role)} ` : ''}→ <strong>${label(g.role)}</strong></span>`);
+  if (g.authorityLimit) parts.push(html`<span>${t('Authority limit')}: ${now ? `${g.user.authorityLimit} ${g.user.authorityCurrency} ` : ''}→ <strong>${g.authorityLimit} ${g.authorityCurrency || ''}</strong></span>`);
   if (g.activatesAccount) parts.push(html`<span><strong>${t('Activates a new account')}</strong></span>`);
   return html`<p class="change">${parts.map((p, i) => html`${i ? ' · ' : ''}${p}`)}</p>`;
 }
@@ -113,7 +117,8 @@ function RequestChange({ onDone }) {
     <form class="grid" onSubmit=${(e) => { e.preventDefault(); submit(); }}>
       <${Field} label=${t('User')} error=${a.fieldError('id')}><select value=${v.userId} onChange=${(e) => setV({ ...v, userId: e.target.value })}>
         <option value="">–</option>${list.map((u) => html`<option value=${u.id}>${u.displayName} (${u.email}) · ${label(u.role)}</option>`)}</select><//>
-      <${Field} label=${t('New role')} error=${a.fieldError('input.role')}><${Select} any value=${v.role} onChange=${(x) => setV({ ...v, role: x || '' })} options=${ENUMS.Role} /><//>
+      <${Field} label=${t('New role')} error=${a.fieldError('input.role')}><select value=${v.role} onChange=${(e) => setV({ ...v, role: e.target.value })}>
+        <option value="">${t('(unchanged)')}</option>${ENUMS.Role.map((r) => html`<option value=${r}>${label(r)}</option>`)}</select><//>
       <${Field} label=${t('New authority limit')} error=${a.fieldError('input.authorityLimit')}><input inputmode="decimal" value=${v.authorityLimit} onInput=${(e) => setV({ ...v, authorityLimit: e.target.value })} /><//>
       ${a.error && !(a.error.field === 'id' || (a.error.field || '').startsWith('input.')) ? html`<${ErrorBox} error=${a.error} />` : null}
       <button type="submit" disabled=${a.busy}>${t('Request change')}</button>

@@ -1,7 +1,7 @@
 // Group complaints: the complaint page's group panel (its group, or opening /
 // joining one, with the suggestions of `groupCandidates`), the groups list
 // (`complaintGroups`, Relay pagination, status filter) and the group page
-// (members, status, close with a reason).
+// (members, status, a group update to every member, close with a reason).
 //
 // `viewerCan` has no group flags, so the console offers what the API allows
 // (DESIGN: supervisors, and agents of the lead team, run a group; joining or
@@ -194,7 +194,7 @@ export function GroupPage({ id, user }) {
       ${g.closedAt ? html`<dt>${t('Closed')}</dt><dd>${when(g.closedAt)}</dd>` : null}
     </dl>
     <${Members} g=${g} runs=${runs} onDone=${q.reload} />
-    ${runs && open ? html`<${AddMember} g=${g} onDone=${q.reload} /><${CloseGroup} g=${g} onDone=${q.reload} />` : null}
+    ${runs && open ? html`<${GroupUpdate} g=${g} onDone=${q.reload} /><${AddMember} g=${g} onDone=${q.reload} /><${CloseGroup} g=${g} onDone=${q.reload} />` : null}
     ${!runs && open && (user.role === 'AGENT' || user.role === 'SUPERVISOR') ? html`<p class="muted">${t('Only supervisors and agents of the lead team run this group.')}</p>` : null}
   </main>`;
 }
@@ -215,6 +215,29 @@ function Members({ g, runs, onDone }) {
         ${runs ? html`<td>${m.viewerCan.update ? html`<button type="button" disabled=${a.busy} onClick=${() => remove(m)}>${t('Remove')} <span class="sr">${m.reference}</span></button>` : null}</td>` : null}</tr>`)}</tbody>
     </table></div>`}
   </section>`;
+}
+
+/** One progress update told to every open member's customer (`postGroupUpdate`). */
+function GroupUpdate({ g, onDone }) {
+  const [v, setV] = useState({ message: '', delayReason: '', expected: '' });
+  const [told, setTold] = useState(null);
+  const a = useAction();
+  const post = () => a.run(async () => {
+    const input = { message: v.message, delayReason: v.delayReason || null, expectedResolutionAt: v.expected ? new Date(v.expected).toISOString() : null };
+    const d = await api.gql('mutation GroupUpdate($g: ID!, $i: ProgressUpdateInput!) { postGroupUpdate(groupId: $g, input: $i) { updatedCount } }', { g: g.id, i: input });
+    setTold(d.postGroupUpdate.updatedCount);
+    setV({ message: '', delayReason: '', expected: '' });
+    onDone();
+  });
+  return html`<form class="inline group-update" aria-label=${t('Tell every member')} onSubmit=${(e) => { e.preventDefault(); post(); }}>
+    <h2>${t('Tell every member')}</h2>
+    <${Field} label=${t('Update for the customers')} error=${a.fieldError('input.message')}><textarea rows="2" value=${v.message} onInput=${(e) => setV({ ...v, message: e.target.value })}></textarea><//>
+    <${Field} label=${t('Delay reason')}><${Select} any value=${v.delayReason} onChange=${(x) => setV({ ...v, delayReason: x || '' })} options=${ENUMS.DelayReason} /><//>
+    <${Field} label=${t('Expected resolution')} error=${a.fieldError('input.expectedResolutionAt')}><input type="datetime-local" value=${v.expected} onInput=${(e) => setV({ ...v, expected: e.target.value })} /><//>
+    ${a.error && !(a.error.field || '').startsWith('input.') ? html`<${ErrorBox} error=${a.error} />` : null}
+    ${told !== null ? html`<p class="ok" role="status">${t('Update posted to')} ${members(told)}.</p>` : null}
+    <button type="submit" disabled=${a.busy}>${t('Post group update')}</button>
+  </form>`;
 }
 
 function AddMember({ g, onDone }) {

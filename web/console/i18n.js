@@ -77,6 +77,7 @@ const zh = {
   'No groups.': '没有群体投诉。', 'Opened by': '建立人', 'Last group update': '最近一次群体告知', 'Complaint reference to add': '要加入的投诉编号',
   'Close the group': '关闭群体投诉', 'No new members and no more group updates; each member keeps its own lifecycle.': '关闭后不再加入成员、不再统一告知；各成员投诉按各自流程继续处理。',
   'Reason for closing': '关闭原因', 'Close group': '关闭群体投诉', 'Only supervisors and agents of the lead team run this group.': '只有主管和牵头团队的客服可以管理该群体投诉。',
+  'Tell every member': '统一告知全部成员', 'Update for the customers': '告知客户的内容', 'Update posted to': '已告知', 'Post group update': '发送群体告知',
   // work items
   'Work items': '协办事项', 'Work queue': '协办队列', 'Request work': '请求协办', 'Request': '请求内容', 'Result': '结果',
   'Team to ask': '协办团队', 'Kind of work': '协办类型', 'What is asked': '请求内容', 'Due by': '完成时限', 'Choose the team to ask.': '请选择协办团队。',
@@ -85,7 +86,7 @@ const zh = {
   'No open work for your team.': '本团队没有待办的协办事项。', 'You belong to no team, so no work is asked of you.': '您不属于任何团队，因此没有协办事项。',
   'Result or reason': '结果或拒绝原因', 'Complete': '完成', 'Decline': '拒绝',
   // role grants
-  'Role grants': '权限授予审批', 'User': '用户', 'New role': '新角色', 'New authority limit': '新的审批权限额度',
+  'Role grants': '权限授予审批', 'User': '用户', 'New role': '新角色', '(unchanged)': '（不变）', 'New authority limit': '新的审批权限额度',
   'A privileged role, a higher authority limit or a privileged new account takes effect only when a second administrator approves it: never its requester, never its grantee.':
     '授予特权角色、提高审批权限额度或创建特权账号，须经第二位管理员批准后才生效；申请人和被授予人本人均不得批准。',
   'Request a change of role or authority': '申请变更角色或权限额度', 'Request change': '提交申请', 'Choose a user.': '请选择用户。',
