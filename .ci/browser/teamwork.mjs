@@ -12,7 +12,7 @@
 export async function teamworkSteps({ BASE, PASSWORD, step, context, signIn, shot, check, agent, reference, zhReference }) {
   const openComplaint = async (page, title) => {
     await page.goto(`${BASE}/console#/complaints`);
-    await page.locator('table.list tbody tr', { hasText: title }).getByRole('link').click();
+    await page.locator('table.list tbody tr', { hasText: title }).first().getByRole('link').click();
     await page.locator('h1 .ref').waitFor();
     return (await page.locator('h1 .ref').innerText()).trim();
   };
@@ -128,6 +128,48 @@ export async function teamworkSteps({ BASE, PASSWORD, step, context, signIn, sho
     await agent.locator('.group-page .status-line .v-CLOSED').waitFor();
     check(await agent.locator('form.add-member').count() === 0, 'a closed group takes no members');
     await shot(agent, '27-group-closed');
+  });
+
+  await step('three complaints about one order are suggested as a group; an agent opens the group from the suggestion', async () => {
+    // Recorded through the API (as a second intake desk would), then handled in the console.
+    const post = async (query, variables, token) => {
+      const r = await fetch(`${BASE}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }) });
+      const body = await r.json();
+      if (body.errors) throw new Error(`API: ${JSON.stringify(body.errors)}`);
+      return body.data;
+    };
+    const token = (await post('mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }', { e: 'agent2@example.com', p: PASSWORD })).login.accessToken;
+    const refs = [];
+    for (const [name, phone] of [['Mr. Tang Bo', '+86 137 0000 0001'], ['Ms. Xu Li', '+86 137 0000 0002'], ['Mr. Hu Kai', '+86 137 0000 0003']]) {
+      const input = { channel: 'ONLINE_CHAT', category: 'LOGISTICS', severity: 'MEDIUM', title: 'Group-buy order never dispatched',
+        description: 'Joined the neighbourhood group-buy; nothing was dispatched after ten days.', customer: { name, phone },
+        coreDemand: 'REFUND', emotion: 'AGITATED', orderReference: 'GB-2026-5501' };
+      refs.push((await post('mutation($i: CreateComplaintInput!) { createComplaint(input: $i) { reference } }', { i: input }, token)).createComplaint.reference);
+    }
+    const ctx = await context();
+    const page = await ctx.newPage();
+    await signIn(page, 'agent2@example.com');
+    await openComplaint(page, 'Group-buy order never dispatched');
+    const panel = page.locator('section.group-panel');
+    await panel.getByText('Looks like a group with').waitFor();
+    check(/GB-2026-5501/.test(await panel.innerText()), 'the shared order reference is named on the complaint page');
+    await page.getByRole('link', { name: 'Groups', exact: true }).click();
+    const card = page.locator('li.card', { hasText: 'GB-2026-5501' });
+    await card.waitFor();
+    for (const ref of refs) check(await card.getByRole('link', { name: ref }).count() === 1, `the suggestion lists ${ref}`);
+    await shot(page, '34-group-candidates');
+    await card.locator('summary', { hasText: 'Open a group complaint' }).click();
+    check(await card.getByLabel('Group title').inputValue() === 'GB-2026-5501', 'the title starts as the shared value');
+    await card.getByLabel('Group title').fill('Group-buy GB-2026-5501 never dispatched');
+    await card.getByLabel('Common cause').fill('The group-buy supplier stopped shipping');
+    await card.getByRole('button', { name: 'Open group' }).click();
+    await page.locator('.group-page h1', { hasText: 'Group-buy GB-2026-5501' }).waitFor();
+    await page.locator('#members-h', { hasText: '(3)' }).waitFor();
+    await page.getByRole('link', { name: 'Groups', exact: true }).click();
+    await page.locator('table.groups tbody tr', { hasText: 'Group-buy GB-2026-5501' }).waitFor();
+    check(await page.locator('li.card', { hasText: 'GB-2026-5501' }).count() === 0, 'grouped complaints are no longer suggested');
+    await ctx.close();
   });
 
   await step('role grants: admin requests a promotion, sees Approve unavailable on it (FORBIDDEN shown), admin2 approves', async () => {

@@ -139,12 +139,12 @@ export function GroupList({ user }) {
     </form>
     <${ErrorBox} error=${q.error} />
     ${q.loading && !conn ? html`<p>${t('Loading…')}</p>` : null}
-    ${conn ? html`<div class="scroll"><table class="list groups">
+    ${conn ? html`${conn.edges.length === 0 ? null : html`<div class="scroll"><table class="list groups">
         <thead><tr><th>${t('Reference')}</th><th>${t('Title')}</th><th>${t('Status')}</th><th>${t('Members')}</th><th>${t('Lead team')}</th><th>${t('Created')}</th></tr></thead>
         <tbody>${conn.edges.map(({ node: g }) => html`<tr>
           <td><a href=${`#/group/${g.id}`}>${g.reference}</a></td><td>${g.title}</td><td><${Badge} value=${g.status} /></td>
           <td>${g.members.totalCount}</td><td>${g.leadTeam ? g.leadTeam.name : '–'}</td><td>${when(g.createdAt)}</td></tr>`)}</tbody>
-      </table></div>
+      </table></div>`}
       ${conn.edges.length === 0 ? html`<p>${t('No groups.')}</p>` : null}
       <div class="pager">
         <button type="button" disabled=${cursors.length < 2} onClick=${() => setCursors(cursors.slice(0, -1))}>${t('Previous page')}</button>
