@@ -8,6 +8,9 @@ import { ENUMS, ErrorBox, Field, Select, Badge, useNow, Deadline, useQuery, useA
 import { ComplaintPage, EventTable, EVENT_FIELDS } from './complaint.js';
 import { CallbackQueue } from './callbacks.js';
 import { Dashboard } from './dashboard.js';
+import { GroupList, GroupPage } from './groups.js';
+import { WorkQueue } from './work.js';
+import { RoleGrants } from './grants.js';
 
 // ---------------------------------------------------------------- sign-in
 
@@ -43,9 +46,10 @@ function Nav({ user, route, live, lang, onLang }) {
   if (role === 'AGENT' || role === 'SUPERVISOR') items.push(['#/complaints', role === 'AGENT' ? t('My complaints') : t('Complaints')], ['#/new', t('New complaint')]);
   if (role === 'LEGAL' || role === 'AUDITOR') items.push(['#/complaints', t('Complaints')]);
   if (role === 'SUPERVISOR' || role === 'LEGAL') items.push(['#/queue', t('Escalation queue')]);
-  if (role === 'AGENT' || role === 'SUPERVISOR') items.push(['#/overdue', t('Overdue')], ['#/callbacks', t('Callback queue')]);
+  if (role === 'AGENT' || role === 'SUPERVISOR') items.push(['#/overdue', t('Overdue')], ['#/callbacks', t('Callback queue')], ['#/work', t('Work queue')]);
+  if (role !== 'ADMIN') items.push(['#/groups', t('Groups')]);
   if (role === 'SUPERVISOR' || role === 'LEGAL' || role === 'AUDITOR') items.push(['#/analysis', t('Analysis')], ['#/audit', t('Audit trail')]);
-  if (role === 'ADMIN') items.push(['#/users', t('Users')], ['#/teams', t('Teams')], ['#/sla', t('SLA policies')]);
+  if (role === 'ADMIN') items.push(['#/users', t('Users')], ['#/grants', t('Role grants')], ['#/teams', t('Teams')], ['#/sla', t('SLA policies')]);
   const langId = 'lang-select';
   return html`<header class="top">
     <a class="brand" href="#/">casework</a>
@@ -417,6 +421,10 @@ function App() {
     case 'complaint': page = html`<${ComplaintPage} id=${parts[1]} user=${user} live=${live} key=${parts[1]} />`; break;
     case 'queue': page = html`<${Queue} user=${user} live=${live} />`; break;
     case 'callbacks': page = html`<${CallbackQueue} />`; break;
+    case 'work': page = html`<${WorkQueue} />`; break;
+    case 'groups': page = html`<${GroupList} user=${user} />`; break;
+    case 'group': page = html`<${GroupPage} id=${parts[1]} user=${user} key=${parts[1]} />`; break;
+    case 'grants': page = html`<${RoleGrants} />`; break;
     case 'analysis': page = html`<${Dashboard} />`; break;
     case 'audit': page = html`<${Audit} user=${user} />`; break;
     case 'users': page = html`<${Users} />`; break;

@@ -1,12 +1,15 @@
 // The complaint page: details, only the actions viewerCan offers, notes,
 // evidence, links, escalations, the closed loop (progress updates, contacts,
-// callbacks, the customer's other complaints) and the audit timeline.
+// callbacks, the customer's other complaints), work asked of other teams, the
+// complaint's group and the audit timeline.
 
 import { html, useState, useEffect, useRef } from '../vendor/preact-htm.mjs';
 import * as api from './api.js';
 import { t, label, when } from './i18n.js';
 import { ENUMS, ErrorBox, Field, Select, Badge, useNow, Deadline, useQuery, useAction, ActionForm } from './ui.js';
 import { ProgressSection, ContactsSection, CallbacksSection, CustomerPanel, CLOSED_LOOP_FIELDS } from './closedloop.js';
+import { GroupPanel } from './groups.js';
+import { WorkSection } from './work.js';
 
 // ---------------------------------------------------------------- complaint page
 
@@ -14,11 +17,11 @@ const COMPLAINT = `query One($id: ID!) { complaint(id: $id) {
   id reference title description status severity category channel coreDemand emotion requestedAmount currency orderReference occurredAt
   version tier sensitive legalHold vulnerableCustomer mediaAttention groupComplaint slaBreached overdue
   firstResponseDue resolutionDue acknowledgedAt resolvedAt createdAt rootCause responsibility findingSummary
-  customer { id name phone email masked } assignee { id displayName } team { name tier }
+  customer { id name phone email masked } assignee { id displayName } team { id name tier }
   resolution { summary compensationAmount currency remedies }
   viewerCan { update assign acknowledge recordFinding proposeResolution recordCustomerDecision resolve recordCallback close reopen
     addNote uploadEvidence deleteEvidence setFlags markSensitive requestEscalation referToLegal link
-    postProgressUpdate recordContact resolveAtFirstContact }
+    postProgressUpdate recordContact resolveAtFirstContact requestWork }
   ${CLOSED_LOOP_FIELDS}
   notes { id body visibility createdAt author { displayName } }
   evidence(first: 50) { totalCount edges { node { id filename kind size sha256 contentType downloadUrl uploadedAt description uploadedBy { displayName } } } }
@@ -74,6 +77,10 @@ export function ComplaintPage({ id, user, live }) {
       <${CustomerPanel} c=${c} customer=${cq.data && cq.data.customer} />
     </div>
     <${ErrorBox} error=${cq.error} />
+    <div class="cols">
+      <${WorkSection} c=${c} onDone=${q.reload} />
+      <${GroupPanel} c=${c} user=${user} onDone=${q.reload} />
+    </div>
     <${ContactsSection} c=${c} onDone=${q.reload} />
     <${CallbacksSection} c=${c} now=${now} onDone=${q.reload} />
     <${Notes} c=${c} onDone=${q.reload} />

@@ -67,6 +67,34 @@ const zh = {
   'Met both deadlines (%)': '两项时限均达标（%）', 'Deadlines missed': '超出时限次数', 'Satisfaction by month': '各月满意度',
   'Average score (1–5)': '平均评分（1–5）', 'Answers': '答复数', 'Open': '未办结', 'SLA compliance': '时限达标率',
   'Average satisfaction': '平均满意度', 'Show as table': '以表格显示', 'No data in this range.': '该时间范围内没有数据。', 'None': '无',
+  // groups
+  'Groups': '群体投诉', 'Not part of a group.': '不属于任何群体投诉。', 'member': '件成员投诉', 'members': '件成员投诉',
+  'Members': '成员投诉', 'Lead team': '牵头团队', 'Remove from group': '移出该群体投诉', 'Remove': '移出', 'Add to group': '加入群体投诉',
+  'Group to join': '要加入的群体投诉', 'Choose a group.': '请选择群体投诉。', 'Open a group complaint': '建立群体投诉', 'Open group': '建立群体投诉',
+  'Group title': '群体投诉标题', 'Common cause': '共同原因', 'your team': '本团队', 'Looks like a group with': '疑似与以下投诉构成群体投诉',
+  'Open a group from the suggestions': '从建议中建立群体投诉', 'Suggested groups': '疑似群体投诉',
+  'Open complaints recorded close together with the same category and the same order, product or location.': '相近时间内登记、类别相同且订单、产品或地点相同的未办结投诉。',
+  'No groups.': '没有群体投诉。', 'Opened by': '建立人', 'Last group update': '最近一次群体告知', 'Complaint reference to add': '要加入的投诉编号',
+  'Close the group': '关闭群体投诉', 'No new members and no more group updates; each member keeps its own lifecycle.': '关闭后不再加入成员、不再统一告知；各成员投诉按各自流程继续处理。',
+  'Reason for closing': '关闭原因', 'Close group': '关闭群体投诉', 'Only supervisors and agents of the lead team run this group.': '只有主管和牵头团队的客服可以管理该群体投诉。',
+  'Tell every member': '统一告知全部成员', 'Update for the customers': '告知客户的内容', 'Update posted to': '已告知', 'Post group update': '发送群体告知',
+  // work items
+  'Work items': '协办事项', 'Work queue': '协办队列', 'Request work': '请求协办', 'Request': '请求内容', 'Result': '结果',
+  'Team to ask': '协办团队', 'Kind of work': '协办类型', 'What is asked': '请求内容', 'Due by': '完成时限', 'Choose the team to ask.': '请选择协办团队。',
+  'Work requested.': '已发出协办请求。', 'Open work asked of your team': '请本团队协办的未完成事项',
+  'The earliest due first. Complete with the result, or decline with the reason.': '按时限排序。完成时填写结果，拒绝时填写原因。',
+  'No open work for your team.': '本团队没有待办的协办事项。', 'You belong to no team, so no work is asked of you.': '您不属于任何团队，因此没有协办事项。',
+  'Result or reason': '结果或拒绝原因', 'Complete': '完成', 'Decline': '拒绝',
+  // role grants
+  'Role grants': '权限授予审批', 'User': '用户', 'New role': '新角色', '(unchanged)': '（不变）', 'New authority limit': '新的审批权限额度',
+  'A privileged role, a higher authority limit or a privileged new account takes effect only when a second administrator approves it: never its requester, never its grantee.':
+    '授予特权角色、提高审批权限额度或创建特权账号，须经第二位管理员批准后才生效；申请人和被授予人本人均不得批准。',
+  'Request a change of role or authority': '申请变更角色或权限额度', 'Request change': '提交申请', 'Choose a user.': '请选择用户。',
+  'Requested for': '已为以下用户提交申请', 'it waits for a second administrator.': '等待第二位管理员批准。', 'Changed at once for': '已立即变更：',
+  'No grants are waiting.': '没有待审批的授予申请。', 'Activates a new account': '启用新账号',
+  'You requested this grant: a second administrator must approve it (four-eyes rule).': '这是您本人提出的申请：须由第二位管理员批准（双人原则）。',
+  'This grant is to you: another administrator decides it (four-eyes rule).': '这是授予您本人的申请：须由其他管理员审批（双人原则）。',
+  'Reason for rejecting': '驳回原因', 'Reason for withdrawing': '撤回原因', 'Withdraw': '撤回',
   // admin
   'Display name': '显示名称', 'Active': '启用', 'Authority limit': '审批权限额度', 'Create user': '创建用户', 'Name': '名称',
   'Create team': '创建团队', 'First response (min)': '首次响应（分钟）', 'Resolution (min)': '解决（分钟）',
@@ -89,6 +117,8 @@ const zhEnums = {
   INBOUND: '客户来电/来信', OUTBOUND: '主动联系', ACKNOWLEDGEMENT: '受理告知', CALLBACK: '回访', CHASER: '客户催办', INTAKE: '登记',
   PROGRESS_UPDATE: '进度告知', DEMAND_REFUSED: '诉求不予支持', EXPLAINED: '已解释说明', RESOLVED_AT_FIRST_CONTACT: '首次接触即解决',
   RESOLVED_SATISFIED: '回访满意', UNREACHABLE: '无法联系', WITHDRAWN: '客户撤诉',
+  OPEN: '处理中', COMPLETED: '已完成', DECLINED: '已拒绝', INVESTIGATE: '调查核实', IMPLEMENT: '落实补救', REFUND_PAYOUT: '退款/赔付',
+  LOCATION: '地点', ORDER_REFERENCE: '订单号', PRODUCT_OR_SERVICE: '产品或服务',
   AGENT: '客服', SUPERVISOR: '主管', AUDITOR: '审计', ADMIN: '管理员',
 };
 

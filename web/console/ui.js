@@ -24,6 +24,9 @@ export const ENUMS = {
   ContactKind: ['CHASER', 'PROGRESS_UPDATE', 'CALLBACK', 'ACKNOWLEDGEMENT', 'INTAKE', 'OTHER'],
   // The outcomes a person chooses (the system sets RESOLVED_SATISFIED and RESOLVED_AT_FIRST_CONTACT).
   CloseOutcome: ['WITHDRAWN', 'DUPLICATE', 'EXPLAINED', 'DEMAND_REFUSED', 'UNREACHABLE'],
+  WorkKind: ['INVESTIGATE', 'REPAIR', 'IMPLEMENT', 'REFUND_PAYOUT', 'OTHER'],
+  GroupStatus: ['OPEN', 'CLOSED'],
+  RoleGrantStatus: ['PENDING', 'APPROVED', 'REJECTED'],
 };
 
 // ---------------------------------------------------------------- small pieces
