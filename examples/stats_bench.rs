@@ -115,7 +115,12 @@ async fn main() -> anyhow::Result<()> {
     if plans != "none" {
         for dimension in [StatsDimension::Category, StatsDimension::Team, StatsDimension::Day] {
             let s = stats::statements(DbBackend::Postgres, tz, range, Grouping::By(dimension), Condition::all(), now, figures);
-            let list = if plans == "all" { vec![("main", s.main), ("p90", s.p90), ("money", s.money)] } else { vec![("main", s.main)] };
+            // On PostgreSQL the percentile is part of the main statement (`s.p90` is None).
+            let mut list = vec![("main", s.main)];
+            if plans == "all" {
+                list.extend(s.p90.map(|p90| ("p90", p90)));
+                list.push(("money", s.money));
+            }
             for (name, statement) in list {
                 println!("== plan of the {name} statement, groupBy {dimension:?}");
                 let explain = Statement {
