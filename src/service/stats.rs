@@ -417,7 +417,8 @@ pub fn statements(
     // PostgreSQL computes the percentile in the main pass: `percentile_disc`
     // takes the value at rank ceil(0.9 * n), the nearest rank the window
     // statement picks with (9 * n + 9) / 10 (the same integer for every n up
-    // to 3 000 000, checked; the double 0.9 * n never rounds across an integer there).
+    // to 3 000 000: the double 0.9 * n never rounds across an integer there;
+    // `tests::percentile_disc_picks_the_same_nearest_rank_as_the_window_statement`).
     let p90_in_main = backend == DbBackend::Postgres;
     let p90_column = if p90_in_main {
         ", CAST(percentile_disc(0.9) WITHIN GROUP (ORDER BY res_secs) AS BIGINT)"
@@ -998,4 +999,17 @@ pub async fn repeat_complaints(
         })
         .collect();
     Ok((page, more))
+}
+
+#[cfg(test)]
+mod tests {
+    /// PostgreSQL's `percentile_disc(0.9)` takes the row at `ceil(0.9 * n)`
+    /// (computed in double precision); SQLite's window statement the row at
+    /// `(9 * n + 9) / 10`. Both must pick the same rank for every bucket size.
+    #[test]
+    fn percentile_disc_picks_the_same_nearest_rank_as_the_window_statement() {
+        for n in 1..=3_000_000_i64 {
+            assert_eq!((0.9_f64 * n as f64).ceil() as i64, (9 * n + 9) / 10, "n = {n}");
+        }
+    }
 }
