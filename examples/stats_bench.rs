@@ -75,7 +75,8 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .unwrap()
         .try_get_by_index(0)?;
-    println!("{count} complaints; {in_month} created in {month} ({tz}: {from} .. {to})\n");
+    println!("{count} complaints; {in_month} created in {month} ({tz}: {from} .. {to})");
+    println!("load average before: {}\n", load_average());
 
     let now = chrono::Utc::now();
     println!("{:<12} {:>8} {:>10} {:>10} {:>10}", "groupBy", "buckets", "first ms", "median ms", "max ms");
@@ -110,12 +111,17 @@ async fn main() -> anyhow::Result<()> {
             sorted[4]
         );
     }
-    println!("\nslowest median: {worst:.1} ms (target < 500 ms)\n");
+    println!("\nslowest median: {worst:.1} ms (target < 500 ms); load average after: {}\n", load_average());
 
     if plans != "none" {
         for dimension in [StatsDimension::Category, StatsDimension::Team, StatsDimension::Day] {
             let s = stats::statements(DbBackend::Postgres, tz, range, Grouping::By(dimension), Condition::all(), now, figures);
-            let list = if plans == "all" { vec![("main", s.main), ("p90", s.p90), ("money", s.money)] } else { vec![("main", s.main)] };
+            // On PostgreSQL the percentile is part of the main statement (`s.p90` is None).
+            let mut list = vec![("main", s.main)];
+            if plans == "all" {
+                list.extend(s.p90.map(|p90| ("p90", p90)));
+                list.push(("money", s.money));
+            }
             for (name, statement) in list {
                 println!("== plan of the {name} statement, groupBy {dimension:?}");
                 let explain = Statement {
@@ -210,4 +216,11 @@ fn seed_sql(n: u64) -> Vec<String> {
              WHERE g % 8 >= 3 AND (k = 1 OR g % 5 = 0)"
         ),
     ]
+}
+
+/// The 1, 5 and 15 minute load averages (Linux), to read the timings against.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_owned())
 }
