@@ -70,6 +70,31 @@ def statements(text, db):
     return result
 
 
+def guard_colons(sql):
+    """pgbench reads `:name` as a variable even inside a string literal, and
+    JSON text such as `"sensitive":false` holds such colons: inside such a
+    literal, `:x` becomes `:' || 'x` (the literal, parenthesised, turns into
+    a text concatenation). Other literals are left untouched."""
+    out, i = [], 0
+    while i < len(sql):
+        if sql[i] != "'":
+            out.append(sql[i])
+            i += 1
+            continue
+        j = i + 1
+        while True:
+            k = sql.index("'", j)
+            if sql.startswith("''", k):
+                j = k + 2
+                continue
+            break
+        literal = sql[i:k + 1]
+        guarded = re.sub(r":(?=[A-Za-z_])", ":' || '", literal)
+        out.append(literal if guarded == literal else "(" + guarded + ")")
+        i = k + 1
+    return "".join(out)
+
+
 def insert_columns(sql):
     m = re.match(r'\s*INSERT INTO "?(\w+)"? \(([^)]*)\) VALUES \(([^)]*)\)', sql)
     if not m:
@@ -97,6 +122,7 @@ def main():
         for value, salt in fresh.items():
             expr = f"md5('{salt}-' || (:nextval)::text)::uuid" if re.fullmatch(r"[0-9a-f-]{36}", value) else f"('CMP-2026-' || (:nextval)::text)"
             body = body.replace(f"'{value}'", f"({expr})").replace(value, f"' || ({expr}) || '")
+        body = guard_colons(body)
         gset = table == "audit_chain" or re.match(r"\s*SELECT nextval\(", body)
         out.append(body.rstrip().rstrip(";") + (" \\gset" if gset else ";"))
     sys.stdout.write("\n".join(out) + "\n")

@@ -34,7 +34,7 @@ TOKEN=$(curl -s $URL -H 'content-type: application/json' -d '{"query":"mutation 
 ID=$(curl -s $URL -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" -d '{"query":"mutation($i: CreateComplaintInput!) { createComplaint(input: $i) { id } }","variables":{"i":{"channel":"PHONE","category":"PRODUCT_QUALITY","severity":"LOW","title":"Fridge scratched","description":"Scratched door on delivery.","customer":{"name":"Wang Fang"},"coreDemand":"REPAIR","emotion":"CALM"}}}' | jq -r .data.createComplaint.id)
 # Warm up with a small upload so that the baseline includes the code paths.
 head -c 100000 $D/big.png > $D/small.png
-up() { curl -s $URL -H "authorization: Bearer $TOKEN" \
+up() { curl -s $URL -H "authorization: Bearer $TOKEN" -H 'apollo-require-preflight: true' \
   -F operations='{"query":"mutation($c: ID!, $f: Upload!) { uploadEvidence(complaintId: $c, kind: PHOTO, file: $f) { id sha256 size downloadUrl } }","variables":{"c":"'"$ID"'","f":null}}' \
   -F map='{"0":["variables.f"]}' -F "0=@$1;type=image/png"; }
 up $D/small.png > /dev/null
@@ -45,6 +45,7 @@ RESULT=$(up $D/big.png)
 END=$(date +%s.%N)
 echo "after upload:    $(rss)"
 echo "upload result: $RESULT"
+echo "$RESULT" | jq -e .data.uploadEvidence.id >/dev/null || { echo "the upload failed" >&2; exit 1; }
 echo "upload: $SIZE bytes in $(echo "$END - $START" | bc) s = $(echo "$SIZE / ($END - $START) / 1048576" | bc) MiB/s"
 EXPECTED=$(sha256sum $D/big.png | cut -d' ' -f1)
 echo "sha256 expected: $EXPECTED"

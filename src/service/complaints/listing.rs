@@ -7,7 +7,7 @@ use async_graphql::{ID, InputObject};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, JoinType, LikeExpr, Query, SimpleExpr},
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, JoinType, LikeExpr, Query, SelectStatement, SimpleExpr},
 };
 use uuid::Uuid;
 
@@ -340,16 +340,17 @@ static CUSTOMER_COLUMNS: LazyLock<Vec<String>> = LazyLock::new(|| prefixed("cu__
 static ASSIGNEE_COLUMNS: LazyLock<Vec<String>> = LazyLock::new(|| prefixed("au__", app_user::Model::COLUMNS));
 static ESCALATION_COLUMNS: LazyLock<Vec<String>> = LazyLock::new(|| prefixed("es__", escalation::Model::COLUMNS));
 const EVIDENCE_COUNT: &str = "evidence_count";
+const LATEST_ESCALATION_ID: &str = "latest_escalation_id";
 
 fn prefixed(prefix: &str, columns: &[&str]) -> Vec<String> {
     columns.iter().map(|c| format!("{prefix}{c}")).collect()
 }
 
 /// [`list`], with the page's to-one neighbours read in the same statement:
-/// the page is a subquery `p`, joined to its customer and assignee, to its
-/// newest escalation request through a correlated `LIMIT 1` (on the index
-/// over `(complaint_id, requested_at)`), with a correlated count of its
-/// evidence. One statement whatever the page size or the neighbours asked.
+/// the page is a subquery `p`, joined to its customer and assignee and to its
+/// newest escalation request (on the index over `(complaint_id,
+/// requested_at)`), with a correlated count of its evidence ([`fold`]). One
+/// statement whatever the page size or the neighbours asked.
 pub async fn list_with(
     services: &Services,
     actor: &Actor,
@@ -409,58 +410,80 @@ async fn fetch(
     if !(with.customer || with.assignee || with.evidence_count || with.latest_escalation) {
         return Ok(rows::all(&services.db, select).await?.into_iter().map(Listed::alone).collect());
     }
-    let folded = fold(select.into_query(), with, order);
-    let found = services.db.query_all_raw(services.db.get_database_backend().build(&folded)).await?;
+    let backend = services.db.get_database_backend();
+    let folded = fold(select.into_query(), with, order, backend);
+    let found = services.db.query_all_raw(backend.build(&folded)).await?;
     Ok(found.iter().map(|row| Listed::decode(row, with)).collect::<Result<Vec<_>, _>>()?)
 }
 
-/// `SELECT p.*, <neighbours> FROM (<select>) AS p LEFT JOIN ... ORDER BY <its order>`.
+/// `SELECT p.*, <neighbours> FROM (<select>) AS p ... ORDER BY <its order>`.
+///
+/// Each neighbour is found by an index lookup per row of the page, never by
+/// scanning its table: on PostgreSQL a `LEFT JOIN LATERAL (… LIMIT 1)` (the
+/// LIMIT keeps the planner from flattening it into a hash join over the
+/// whole customer or escalation table); on SQLite, whose planner always
+/// loops over the page and probes the primary key, plain LEFT JOINs, with the
+/// newest request's id computed first as a correlated `LIMIT 1`.
 fn fold(
-    page: sea_orm::sea_query::SelectStatement,
+    page: SelectStatement,
     with: Neighbours,
     order: Option<(complaint::Column, sea_orm::Order)>,
-) -> sea_orm::sea_query::SelectStatement {
+    backend: DbBackend,
+) -> SelectStatement {
     let p = Alias::new("p");
+    let newest_request = r#"(SELECT "e2"."id" FROM "escalation" AS "e2" WHERE "e2"."complaint_id" = "p"."id"
+        ORDER BY "e2"."requested_at" DESC, "e2"."id" DESC LIMIT 1)"#;
+    let lateral = backend == DbBackend::Postgres;
     let mut query = Query::select();
-    query.column((p.clone(), Asterisk)).from_subquery(page, p.clone());
-    if with.customer {
-        let cu = Alias::new("cu");
-        query.join_as(
-            JoinType::LeftJoin,
-            customer::Entity,
-            cu.clone(),
-            Expr::col((cu.clone(), customer::Column::Id)).equals((p.clone(), complaint::Column::CustomerId)),
-        );
-        for (name, alias) in customer::Model::COLUMNS.iter().zip(CUSTOMER_COLUMNS.iter()) {
-            query.expr_as(Expr::col((cu.clone(), Alias::new(*name))), Alias::new(alias));
+    if with.latest_escalation && !lateral {
+        // SQLite: the page with its newest request's id, then joined by key.
+        let mut inner = Query::select();
+        inner
+            .column((p.clone(), Asterisk))
+            .expr_as(Expr::cust(newest_request), Alias::new(LATEST_ESCALATION_ID))
+            .from_subquery(page, p.clone());
+        query.from_subquery(inner, p.clone());
+    } else {
+        query.from_subquery(page, p.clone());
+    }
+    query.column((p.clone(), Asterisk));
+    let mut join = |table_name: &str, alias_name: &str, columns: &[&str], names: &[String], matching: &str, newest: bool| {
+        let (table, alias) = (Alias::new(table_name), Alias::new(alias_name));
+        if lateral {
+            let mut sub = Query::select();
+            for (name, renamed) in columns.iter().zip(names) {
+                sub.expr_as(Expr::col((table.clone(), Alias::new(*name))), Alias::new(renamed));
+            }
+            sub.from(table.clone()).and_where(Expr::cust(matching.to_owned())).limit(1);
+            if newest {
+                sub.order_by((table.clone(), Alias::new("requested_at")), sea_orm::Order::Desc)
+                    .order_by((table.clone(), Alias::new("id")), sea_orm::Order::Desc);
+            }
+            query.join_lateral(JoinType::LeftJoin, sub, alias.clone(), Expr::cust("TRUE"));
+            query.column((alias, Asterisk));
+        } else {
+            let on = if newest {
+                format!(r#""{alias_name}"."id" = "p"."{LATEST_ESCALATION_ID}""#)
+            } else {
+                matching.replace(&format!(r#""{table_name}"."#), &format!(r#""{alias_name}"."#))
+            };
+            query.join_as(JoinType::LeftJoin, table, alias.clone(), Expr::cust(on));
+            for (name, renamed) in columns.iter().zip(names) {
+                query.expr_as(Expr::col((alias.clone(), Alias::new(*name))), Alias::new(renamed));
+            }
         }
+    };
+    if with.customer {
+        let on = r#""customer"."id" = "p"."customer_id""#;
+        join("customer", "cu", customer::Model::COLUMNS, &CUSTOMER_COLUMNS, on, false);
     }
     if with.assignee {
-        let au = Alias::new("au");
-        query.join_as(
-            JoinType::LeftJoin,
-            app_user::Entity,
-            au.clone(),
-            Expr::col((au.clone(), app_user::Column::Id)).equals((p.clone(), complaint::Column::AssigneeId)),
-        );
-        for (name, alias) in app_user::Model::COLUMNS.iter().zip(ASSIGNEE_COLUMNS.iter()) {
-            query.expr_as(Expr::col((au.clone(), Alias::new(*name))), Alias::new(alias));
-        }
+        let on = r#""app_user"."id" = "p"."assignee_id""#;
+        join("app_user", "au", app_user::Model::COLUMNS, &ASSIGNEE_COLUMNS, on, false);
     }
     if with.latest_escalation {
-        let es = Alias::new("es");
-        query.join_as(
-            JoinType::LeftJoin,
-            escalation::Entity,
-            es.clone(),
-            Expr::cust(
-                r#""es"."id" = (SELECT "e2"."id" FROM "escalation" AS "e2" WHERE "e2"."complaint_id" = "p"."id"
-                    ORDER BY "e2"."requested_at" DESC, "e2"."id" DESC LIMIT 1)"#,
-            ),
-        );
-        for (name, alias) in escalation::Model::COLUMNS.iter().zip(ESCALATION_COLUMNS.iter()) {
-            query.expr_as(Expr::col((es.clone(), Alias::new(*name))), Alias::new(alias));
-        }
+        let on = r#""escalation"."complaint_id" = "p"."id""#;
+        join("escalation", "es", escalation::Model::COLUMNS, &ESCALATION_COLUMNS, on, true);
     }
     if with.evidence_count {
         query.expr_as(
