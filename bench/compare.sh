@@ -178,7 +178,8 @@ wrk_run() {
   [ "$clients" -lt 2 ] && threads=1
   local c0 p0 c1 p1 out
   c0=$(cpu_ticks "$SERVER"); p0=$(pg_ticks)
-  out=$(BODY=$body TOKEN=$token wrk -t"$threads" -c"$clients" -d"${DURATION}s" --timeout 10s --latency -s bench/wrk/post.lua "$url" | grep '^WRKJSON ' | cut -d' ' -f2-)
+  local fresh_phone=0; [ "$shape" = create ] && fresh_phone=1
+  out=$(FRESH_PHONE=$fresh_phone BODY=$body TOKEN=$token wrk -t"$threads" -c"$clients" -d"${DURATION}s" --timeout 10s --latency -s bench/wrk/post.lua "$url" | grep '^WRKJSON ' | cut -d' ' -f2-)
   c1=$(cpu_ticks "$SERVER"); p1=$(pg_ticks)
   python3 - "$server" "$shape" "$clients" "$out" "$((c1 - c0))" "$((p1 - p0))" "$(rss_kb "$SERVER")" "$(cut -d' ' -f1-3 /proc/loadavg)" >> "$RESULTS" <<'PY'
 import json, sys
@@ -202,12 +203,22 @@ log_size() { stat -c %s "$PGLOG"; }
 metric_statements() { curl -s "http://127.0.0.1:$CW_PORT/metrics" | awk '/^casework_db_statements_total / {print $2}'; }
 
 # count server shape url token body [fresh-script]
+# A copy of the request body naming a customer never seen before (a random
+# mobile number instead of +86 138 0000 0000), like wrk's FRESH_PHONE=1.
+fresh_body() {
+  local phone; phone=$(printf '+86 139 %04d %04d' $((RANDOM % 10000)) $((RANDOM % 10000)))
+  sed "s/+86 138 0000 0000/$phone/" "$1" > "$WORK/fresh-body.json"
+  echo "$phone" > "$WORK/fresh-phone"
+  echo "$WORK/fresh-body.json"
+}
+
 count_statements() {
   local server=$1 shape=$2 url=$3 token=$4 body=$5 r
-  for _ in 1 2 3; do r=$(gql "$url" "$token" "$body"); done
+  local send=$body
+  for _ in 1 2 3; do [ "$shape" = create ] && send=$(fresh_body "$body"); r=$(gql "$url" "$token" "$send"); done
   if echo "$r" | grep -q '"errors"'; then log "FAIL: $server $shape: $r"; FAIL=1; return; fi
   local off m0 m1; off=$(log_size); m0=$( [ "$server" = casework ] && metric_statements || echo 0)
-  for _ in $(seq 1 10); do gql "$url" "$token" "$body" > /dev/null; done
+  for _ in $(seq 1 10); do [ "$shape" = create ] && send=$(fresh_body "$body"); gql "$url" "$token" "$send" > /dev/null; done
   sleep 1
   m1=$( [ "$server" = casework ] && metric_statements || echo 0)
   local n; n=$(logged_statements "$off")
@@ -235,13 +246,16 @@ count_statements casework typename "$CW_URL" "$SUP" "$Q/cw-typename.json"
 for shape in list listplain byid create; do
   token=$SUP; [ $shape = create ] && token=$AGENT
   off=$(log_size)
-  gql "$CW_URL" "$token" "$Q/cw-$shape.json" > "$WORK/captured-$shape.json"
+  send="$Q/cw-$shape.json"; [ $shape = create ] && send=$(fresh_body "$send")
+  gql "$CW_URL" "$token" "$send" > "$WORK/captured-$shape.json"
   sleep 1
   fresh=/dev/null
   if [ $shape = create ]; then
     psql "$URL_DB" -At -F ' ' -c "SELECT id, customer_id, reference FROM complaint ORDER BY created_at DESC, id DESC LIMIT 1" > "$WORK/fresh"
     read -r f_id f_cust f_ref < "$WORK/fresh"
-    printf '{"%s":"complaint","%s":"customer","%s":"reference"}' "$f_id" "$f_cust" "$f_ref" > "$WORK/fresh.json"
+    f_phone=$(cat "$WORK/fresh-phone"); f_key=$(echo "$f_phone" | tr -d ' ')
+    printf '{"%s":"complaint","%s":"customer","%s":"reference","%s":"phone","%s":"phone"}' \
+      "$f_id" "$f_cust" "$f_ref" "$f_phone" "$f_key" > "$WORK/fresh.json"
     fresh=$WORK/fresh.json
   fi
   python3 bench/pgbench_script.py "$PGLOG" "$off" "$DB" $([ $shape = create ] && echo "$fresh") > "$WORK/pgbench-$shape.sql"

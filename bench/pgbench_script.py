@@ -7,7 +7,8 @@ limit for the same SQL.
   pgbench_script.py LOGFILE OFFSET DBNAME [FRESH_JSON] > script.sql
 
 Parameters ($1, $2, …, from the log's DETAIL line) become literals. Values the
-request created (FRESH_JSON: {"value": "salt"} for ids and the reference) are
+request created (FRESH_JSON: {"value": "salt"} for ids, the reference and the
+new customer's phone, display and E.164 forms) are
 derived from the reference sequence per transaction, so the replayed INSERTs
 never collide: `SELECT nextval(…)` keeps its place and stores :nextval with
 \\gset; the audit chain upsert stores :head_seq/:head_hash with \\gset and the
@@ -111,20 +112,36 @@ def main():
         f.seek(offset)
         text = f.read().decode("utf-8", "replace")
     out = []
+    head_read = False  # the last chain head statement was an upsert RETURNING the head
     for sql, params in statements(text, db):
         table, cols = insert_columns(sql)
         override = {}
         if table == "audit_event":
-            for col, expr in (("id", "gen_random_uuid()"), ("seq", "(:head_seq)::bigint"), ("prev_hash", "(:head_hash)::text")):
+            # After an upsert, the event follows the head it returned; a chain
+            # opened by a plain INSERT (a new complaint's) starts at seq 1.
+            linked = (("seq", "(:head_seq)::bigint"), ("prev_hash", "(:head_hash)::text")) if head_read else ()
+            for col, expr in (("id", "gen_random_uuid()"),) + linked:
                 if cols.get(col, "").startswith("$"):
                     override[int(cols[col][1:])] = expr
+        if table == "audit_chain":
+            head_read = "RETURNING" in sql
         body = re.sub(r"\$(\d+)\b", lambda m: override.get(int(m.group(1)), params.get(int(m.group(1)), m.group(0))), sql)
         for value, salt in fresh.items():
-            expr = f"md5('{salt}-' || (:nextval)::text)::uuid" if re.fullmatch(r"[0-9a-f-]{36}", value) else f"('CMP-2026-' || (:nextval)::text)"
+            if salt == "phone":
+                expr = "('+86139' || lpad(((:nextval) % 100000000)::text, 8, '0'))"
+            elif re.fullmatch(r"[0-9a-f-]{36}", value):
+                expr = f"md5('{salt}-' || (:nextval)::text)::uuid"
+            else:
+                expr = "('CMP-2026-' || (:nextval)::text)"
             body = body.replace(f"'{value}'", f"({expr})").replace(value, f"' || ({expr}) || '")
         body = guard_colons(body)
-        gset = table == "audit_chain" or re.match(r"\s*SELECT nextval\(", body)
+        gset = (table == "audit_chain" and "RETURNING" in sql) or re.match(r"\s*SELECT nextval\(", body)
         out.append(body.rstrip().rstrip(";") + (" \\gset" if gset else ";"))
+    # The fresh values derive from :nextval, and the new customer's phone is
+    # used (lock, match) before casework draws the reference: draw it first.
+    draws = [i for i, line in enumerate(out) if line.lstrip().startswith("SELECT nextval(")]
+    if fresh and draws:
+        out.insert(0, out.pop(draws[0]))
     sys.stdout.write("\n".join(out) + "\n")
 
 

@@ -11,8 +11,17 @@ if token and token ~= "" then wrk.headers["Authorization"] = "Bearer " .. token 
 wrk.body = body
 
 local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) errors = 0; non200 = 0; sample = "" end
+function setup(thread) table.insert(threads, thread); thread:set("id", #threads) end
+function init(args) errors = 0; non200 = 0; sample = ""; math.randomseed(os.time() * 100 + (id or 0)) end
+
+-- FRESH_PHONE=1: every request names another customer (a random mobile
+-- number in place of the body's +86 138 0000 0000), as intake sees in life.
+if os.getenv("FRESH_PHONE") == "1" then
+  function request()
+    local phone = string.format("+86 139 %04d %04d", math.random(0, 9999), math.random(0, 9999))
+    return wrk.format(nil, nil, nil, (body:gsub("%+86 138 0000 0000", phone)))
+  end
+end
 function response(status, headers, resp)
   if status ~= 200 then non200 = non200 + 1 end
   if resp:find('"errors"', 1, true) then
