@@ -60,7 +60,7 @@ def cell(r, key="rps"):
 
 md = [f"# casework vs PostGraphile 5 vs pgbench — {int(complaints):,} complaints".replace(",", " "), "",
       f"Run {result['date']} by `bench/compare.sh --complaints {complaints}`; {notes.get('duration_s', '?')} s per point (wrk / pgbench).",
-      f"Machine: {notes.get('machine', '?')} — **shared with other builds while measured; see the load average per row**.",
+      f"Machine: {notes.get('machine', '?')} — see the load average per row (2 cores: above 2 means other work was competing).",
       f"Versions: {notes.get('versions', '?')}.", f"Database: {notes.get('database', '?')}.", ""]
 if "seed_seconds" in notes:
     md.append(f"Seeded in {float(notes['seed_seconds']):.1f} s (bench/seed.sql). ")
