@@ -103,14 +103,17 @@ pub async fn create(services: &Services, ctx: &RequestContext, input: CreateComp
     let repeat_of = if customer_is_new {
         None
     } else {
+        // On the index over (customer_id, created_at, id): the first entry.
         complaint::Entity::find()
+            .select_only()
+            .column(complaint::Column::Id)
             .filter(complaint::Column::CustomerId.eq(customer.id))
             .filter(complaint::Column::CreatedAt.gte(now - window))
             .order_by_desc(complaint::Column::CreatedAt)
             .order_by_desc(complaint::Column::Id)
+            .into_tuple::<Uuid>()
             .one(uow.txn())
             .await?
-            .map(|c| c.id)
     };
     let mut complaint = complaint::Model {
         id: Uuid::now_v7(),
