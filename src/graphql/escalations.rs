@@ -142,17 +142,25 @@ impl EscalationQuery {
     ) -> AppResult<Connection<String, Escalation>> {
         let (limit, _) = page_size(first, None)?;
         let after = after.as_deref().map(|c| crate::graphql::connection::decode("after", c)).transpose()?;
-        let mut rows =
-            escalations::queue(ctx.services()?, ctx.request()?, status, after.map(|c| (c.key, c.id)), limit + 1).await?;
-        let more = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
-        // One statement for the page's complaints, not one per batch the
-        // resolvers happen to form.
+        // The page's complaints come in the page's own statement when asked
+        // for, and are handed to the loader the `complaint` field reads.
         let look = ctx.look_ahead();
-        if look.field("edges").field("node").field("complaint").exists() && !rows.is_empty() {
-            let ids = crate::graphql::loaders::distinct(rows.iter().map(|e| e.complaint_id));
-            ctx.loaders()?.complaints.load_many(ids).await?;
-        }
+        let with_complaints = look.field("edges").field("node").field("complaint").exists()
+            || look.field("nodes").field("complaint").exists();
+        let mut found = escalations::queue(
+            ctx.services()?,
+            ctx.request()?,
+            status,
+            after.map(|c| (c.key, c.id)),
+            limit + 1,
+            with_complaints,
+        )
+        .await?;
+        let more = found.len() as u64 > limit;
+        found.truncate(limit as usize);
+        let complaints: Vec<_> = found.iter().filter_map(|(_, c)| c.clone().map(|c| (c.id, c))).collect();
+        ctx.loaders()?.complaints.feed_many(complaints).await;
+        let rows: Vec<_> = found.into_iter().map(|(e, _)| e).collect();
         let mut connection = Connection::new(after.is_some(), more);
         connection.edges = rows.into_iter().map(|e| Edge::new(queue_cursor(&e), Escalation(e))).collect();
         Ok(connection)

@@ -22,6 +22,7 @@ use crate::{
 use entity::{complaint, escalation, team};
 
 use crate::error::stored as parse;
+use super::rows::FromRow;
 
 /// A new pending request, not yet stored.
 pub(crate) fn new_request(
@@ -312,7 +313,8 @@ pub async fn queue(
     status: EscalationStatus,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: u64,
-) -> AppResult<Vec<escalation::Model>> {
+    with_complaints: bool,
+) -> AppResult<Vec<(escalation::Model, Option<complaint::Model>)>> {
     let actor = ctx.actor()?;
     let scope = policy::escalation_queue(actor).ok_or_else(|| AppError::forbidden("only supervisors and legal have an approval queue"))?;
     let mut query = escalation::Entity::find().filter(escalation::Column::Status.eq(status.as_str()));
@@ -328,7 +330,49 @@ pub async fn queue(
         );
     }
     let select = query.order_by_asc(escalation::Column::RequestedAt).order_by_asc(escalation::Column::Id).limit(limit);
-    Ok(super::rows::all(&services.db, select).await?)
+    if !with_complaints {
+        return Ok(super::rows::all(&services.db, select).await?.into_iter().map(|e| (e, None)).collect());
+    }
+    // The page as a subquery `q`, each request with its complaint by primary
+    // key: LATERAL (… LIMIT 1) on PostgreSQL, which the planner cannot turn
+    // into a hash join over the whole complaint table; a plain LEFT JOIN on
+    // SQLite, whose planner probes the key per row.
+    use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, sea_query::{Alias, Asterisk, Expr, JoinType, Query}};
+    let q = Alias::new("q");
+    let mut folded = Query::select();
+    folded.column((q.clone(), Asterisk)).from_subquery(select.into_query(), q.clone());
+    let backend = services.db.get_database_backend();
+    let names = complaint_columns();
+    if backend == DbBackend::Postgres {
+        let mut sub = Query::select();
+        for (name, renamed) in <complaint::Model as FromRow>::COLUMNS.iter().zip(names.iter()) {
+            sub.expr_as(Expr::col((complaint::Entity, Alias::new(*name))), Alias::new(renamed));
+        }
+        sub.from(complaint::Entity).and_where(Expr::cust(r#""complaint"."id" = "q"."complaint_id""#)).limit(1);
+        folded.join_lateral(JoinType::LeftJoin, sub, Alias::new("c"), Expr::cust("TRUE"));
+        folded.column((Alias::new("c"), Asterisk));
+    } else {
+        folded.join_as(JoinType::LeftJoin, complaint::Entity, Alias::new("c"), Expr::cust(r#""c"."id" = "q"."complaint_id""#));
+        for (name, renamed) in <complaint::Model as FromRow>::COLUMNS.iter().zip(names.iter()) {
+            folded.expr_as(Expr::col((Alias::new("c"), Alias::new(*name))), Alias::new(renamed));
+        }
+    }
+    folded
+        .order_by((q.clone(), escalation::Column::RequestedAt), sea_orm::Order::Asc)
+        .order_by((q, escalation::Column::Id), sea_orm::Order::Asc);
+    let rows = services.db.query_all_raw(backend.build(&folded)).await?;
+    Ok(rows
+        .iter()
+        .map(|row| Ok((escalation::Model::from_row(row)?, complaint::Model::from_named(row, names)?)))
+        .collect::<Result<Vec<_>, sea_orm::DbErr>>()?)
+}
+
+/// Aliases of the complaint columns folded into a queue page (`c__status`, …).
+fn complaint_columns() -> &'static [String] {
+    static NAMES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        <complaint::Model as FromRow>::COLUMNS.iter().map(|c| format!("c__{c}")).collect()
+    });
+    &NAMES
 }
 
 /// Requests of each complaint, oldest first (for DataLoaders).
