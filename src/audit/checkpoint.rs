@@ -494,13 +494,16 @@ pub fn check_extension(
     Ok(Head { chain_key: chain.to_owned(), seq: next_seq - 1, hash: prev_hash })
 }
 
+/// Chains whose new events are read and checked together by [`create`].
+const EVENTS_BATCH_CHAINS: usize = 200;
+
 /// Reads the events of `chains` from each one's signed seq on, grouped by chain.
 async fn events_since(
     txn: &DatabaseTransaction,
     chains: &[(String, i64)],
 ) -> Result<HashMap<String, Vec<audit_event::Model>>, sea_orm::DbErr> {
     let mut grouped: HashMap<String, Vec<audit_event::Model>> = HashMap::new();
-    for chunk in chains.chunks(200) {
+    for chunk in chains.chunks(EVENTS_BATCH_CHAINS) {
         let mut any = Condition::any();
         for (chain, from) in chunk {
             any = any.add(
@@ -583,21 +586,25 @@ pub async fn create(db: &DatabaseConnection, writer: &CheckpointWriter, force: b
             None => candidates.push((chain, 1)),
         }
     }
-    let events = events_since(&txn, &candidates).await?;
+    // A batch of chains at a time: only one batch's events are in memory
+    // (the first checkpoint of a trail reads every event).
     let mut moved = Vec::new();
-    for (chain, _) in &candidates {
-        let signed = heads.get(chain);
-        let chain_events = events.get(chain).map(Vec::as_slice).unwrap_or_default();
-        if signed.is_none() && chain_events.is_empty() {
-            continue; // a cache row without events: nothing to sign
-        }
-        let head = match check_extension(chain, signed, chain_events, &writer.mac_key) {
-            Ok(head) => head,
-            Err(failure) => return Err(integrity_failure(writer, failure)),
-        };
-        if signed.is_none_or(|s| s.seq != head.seq) {
-            moved.push(head.clone());
-            heads.insert(chain.clone(), head);
+    for batch in candidates.chunks(EVENTS_BATCH_CHAINS) {
+        let events = events_since(&txn, batch).await?;
+        for (chain, _) in batch {
+            let signed = heads.get(chain);
+            let chain_events = events.get(chain).map(Vec::as_slice).unwrap_or_default();
+            if signed.is_none() && chain_events.is_empty() {
+                continue; // a cache row without events: nothing to sign
+            }
+            let head = match check_extension(chain, signed, chain_events, &writer.mac_key) {
+                Ok(head) => head,
+                Err(failure) => return Err(integrity_failure(writer, failure)),
+            };
+            if signed.is_none_or(|s| s.seq != head.seq) {
+                moved.push(head.clone());
+                heads.insert(chain.clone(), head);
+            }
         }
     }
     let mut heads: Vec<Head> = heads.into_values().collect();
