@@ -79,15 +79,7 @@ pub async fn append<C: ConnectionTrait>(
     let chain_key = event.chain.to_string();
     let now = Utc::now().trunc_subsecs(6);
 
-    let bump = Query::insert()
-        .into_table(audit_chain::Entity)
-        .columns([
-            audit_chain::Column::ChainKey,
-            audit_chain::Column::HeadSeq,
-            audit_chain::Column::HeadHash,
-            audit_chain::Column::UpdatedAt,
-        ])
-        .values_panic([chain_key.clone().into(), 1i64.into(), GENESIS_HASH.into(), now.into()])
+    let bump = head_row(&chain_key, GENESIS_HASH, now)
         .on_conflict(
             OnConflict::column(audit_chain::Column::ChainKey)
                 .value(
@@ -132,7 +124,14 @@ pub async fn append_opening<C: ConnectionTrait>(
     let chain_key = event.chain.to_string();
     let now = Utc::now().trunc_subsecs(6);
     let model = sealed(origin, key, event, chain_key, 1, GENESIS_HASH.to_owned(), now)?;
-    let head = Query::insert()
+    txn.execute(&head_row(&model.chain_key, &model.entry_hash, now)).await.context("opening the audit chain")?;
+    insert_event(txn, &model).await?;
+    Ok(model)
+}
+
+/// A new chain head at seq 1 holding `head_hash`.
+fn head_row(chain_key: &str, head_hash: &str, now: DateTime<Utc>) -> sea_orm::sea_query::InsertStatement {
+    Query::insert()
         .into_table(audit_chain::Entity)
         .columns([
             audit_chain::Column::ChainKey,
@@ -140,11 +139,8 @@ pub async fn append_opening<C: ConnectionTrait>(
             audit_chain::Column::HeadHash,
             audit_chain::Column::UpdatedAt,
         ])
-        .values_panic([model.chain_key.clone().into(), 1i64.into(), model.entry_hash.clone().into(), now.into()])
-        .to_owned();
-    txn.execute(&head).await.context("opening the audit chain")?;
-    insert_event(txn, &model).await?;
-    Ok(model)
+        .values_panic([chain_key.into(), 1i64.into(), head_hash.into(), now.into()])
+        .to_owned()
 }
 
 /// The event at `seq` after `prev_hash`: canonical form, entry hash and MAC.

@@ -334,29 +334,22 @@ pub async fn queue(
         return Ok(super::rows::all(&services.db, select).await?.into_iter().map(|e| (e, None)).collect());
     }
     // The page as a subquery `q`, each request with its complaint by primary
-    // key: LATERAL (… LIMIT 1) on PostgreSQL, which the planner cannot turn
-    // into a hash join over the whole complaint table; a plain LEFT JOIN on
-    // SQLite, whose planner probes the key per row.
-    use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, sea_query::{Alias, Asterisk, Expr, JoinType, Query}};
+    // key, found by index lookup (`rows::join_neighbour`).
+    use sea_orm::{ConnectionTrait, QueryTrait, sea_query::{Alias, Asterisk, Query}};
     let q = Alias::new("q");
     let mut folded = Query::select();
     folded.column((q.clone(), Asterisk)).from_subquery(select.into_query(), q.clone());
     let backend = services.db.get_database_backend();
     let names = complaint_columns();
-    if backend == DbBackend::Postgres {
-        let mut sub = Query::select();
-        for (name, renamed) in <complaint::Model as FromRow>::COLUMNS.iter().zip(names.iter()) {
-            sub.expr_as(Expr::col((complaint::Entity, Alias::new(*name))), Alias::new(renamed));
-        }
-        sub.from(complaint::Entity).and_where(Expr::cust(r#""complaint"."id" = "q"."complaint_id""#)).limit(1);
-        folded.join_lateral(JoinType::LeftJoin, sub, Alias::new("c"), Expr::cust("TRUE"));
-        folded.column((Alias::new("c"), Asterisk));
-    } else {
-        folded.join_as(JoinType::LeftJoin, complaint::Entity, Alias::new("c"), Expr::cust(r#""c"."id" = "q"."complaint_id""#));
-        for (name, renamed) in <complaint::Model as FromRow>::COLUMNS.iter().zip(names.iter()) {
-            folded.expr_as(Expr::col((Alias::new("c"), Alias::new(*name))), Alias::new(renamed));
-        }
-    }
+    super::rows::join_neighbour(&mut folded, backend, &super::rows::Neighbour {
+        table: "complaint",
+        alias: "c",
+        columns: <complaint::Model as FromRow>::COLUMNS,
+        names,
+        matching: r#""complaint"."id" = "q"."complaint_id""#,
+        newest_by: &[],
+        on_key: r#""c"."id" = "q"."complaint_id""#,
+    });
     folded
         .order_by((q.clone(), escalation::Column::RequestedAt), sea_orm::Order::Asc)
         .order_by((q, escalation::Column::Id), sea_orm::Order::Asc);

@@ -8,7 +8,8 @@
 //! entity is a compile error until it is listed (never a silent misread).
 
 use sea_orm::{
-    ConnectionTrait, DbErr, EntityTrait, QueryResult, QueryTrait, Select,
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryResult, QueryTrait, Select,
+    sea_query::{Alias, Asterisk, Expr, JoinType, Query, SelectStatement},
     sqlx::{self, Postgres, Row, Sqlite},
 };
 
@@ -141,4 +142,45 @@ where
 {
     use sea_orm::QuerySelect;
     Ok(all(db, select.limit(1)).await?.into_iter().next())
+}
+
+/// A row of another table joined to each row of a page, its columns renamed
+/// (`names[i]` for `columns[i]`, read back with [`FromRow::from_named`]).
+pub struct Neighbour<'a> {
+    pub table: &'a str,
+    pub alias: &'a str,
+    pub columns: &'a [&'a str],
+    pub names: &'a [String],
+    /// PostgreSQL: the lateral subquery's condition, naming `table` itself.
+    pub matching: &'a str,
+    /// PostgreSQL: the subquery's order (descending columns), when several match.
+    pub newest_by: &'a [&'a str],
+    /// SQLite: the join condition on a primary key, naming `alias`.
+    pub on_key: &'a str,
+}
+
+/// Joins `neighbour` to `query` so each row finds it by an index lookup, never
+/// by scanning its table: on PostgreSQL a `LEFT JOIN LATERAL (… LIMIT 1)` (the
+/// LIMIT keeps the planner from flattening it into a hash join over the whole
+/// table); on SQLite, whose planner loops over the page and probes the key, a
+/// plain LEFT JOIN on `on_key`.
+pub fn join_neighbour(query: &mut SelectStatement, backend: DbBackend, neighbour: &Neighbour<'_>) {
+    let (table, alias) = (Alias::new(neighbour.table), Alias::new(neighbour.alias));
+    if backend == DbBackend::Postgres {
+        let mut sub = Query::select();
+        for (name, renamed) in neighbour.columns.iter().zip(neighbour.names) {
+            sub.expr_as(Expr::col((table.clone(), Alias::new(*name))), Alias::new(renamed));
+        }
+        sub.from(table.clone()).and_where(Expr::cust(neighbour.matching.to_owned())).limit(1);
+        for column in neighbour.newest_by {
+            sub.order_by((table.clone(), Alias::new(*column)), sea_orm::Order::Desc);
+        }
+        query.join_lateral(JoinType::LeftJoin, sub, alias.clone(), Expr::cust("TRUE"));
+        query.column((alias, Asterisk));
+    } else {
+        query.join_as(JoinType::LeftJoin, table, alias.clone(), Expr::cust(neighbour.on_key.to_owned()));
+        for (name, renamed) in neighbour.columns.iter().zip(neighbour.names) {
+            query.expr_as(Expr::col((alias.clone(), Alias::new(*name))), Alias::new(renamed));
+        }
+    }
 }

@@ -7,7 +7,7 @@ use async_graphql::{ID, InputObject};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, JoinType, LikeExpr, Query, SelectStatement, SimpleExpr},
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr},
 };
 use uuid::Uuid;
 
@@ -447,43 +447,41 @@ fn fold(
         query.from_subquery(page, p.clone());
     }
     query.column((p.clone(), Asterisk));
-    let mut join = |table_name: &str, alias_name: &str, columns: &[&str], names: &[String], matching: &str, newest: bool| {
-        let (table, alias) = (Alias::new(table_name), Alias::new(alias_name));
-        if lateral {
-            let mut sub = Query::select();
-            for (name, renamed) in columns.iter().zip(names) {
-                sub.expr_as(Expr::col((table.clone(), Alias::new(*name))), Alias::new(renamed));
-            }
-            sub.from(table.clone()).and_where(Expr::cust(matching.to_owned())).limit(1);
-            if newest {
-                sub.order_by((table.clone(), Alias::new("requested_at")), sea_orm::Order::Desc)
-                    .order_by((table.clone(), Alias::new("id")), sea_orm::Order::Desc);
-            }
-            query.join_lateral(JoinType::LeftJoin, sub, alias.clone(), Expr::cust("TRUE"));
-            query.column((alias, Asterisk));
-        } else {
-            let on = if newest {
-                format!(r#""{alias_name}"."id" = "p"."{LATEST_ESCALATION_ID}""#)
-            } else {
-                matching.replace(&format!(r#""{table_name}"."#), &format!(r#""{alias_name}"."#))
-            };
-            query.join_as(JoinType::LeftJoin, table, alias.clone(), Expr::cust(on));
-            for (name, renamed) in columns.iter().zip(names) {
-                query.expr_as(Expr::col((alias.clone(), Alias::new(*name))), Alias::new(renamed));
-            }
-        }
-    };
+    let join = |query: &mut SelectStatement, neighbour: rows::Neighbour<'_>| rows::join_neighbour(query, backend, &neighbour);
     if with.customer {
-        let on = r#""customer"."id" = "p"."customer_id""#;
-        join("customer", "cu", customer::Model::COLUMNS, &CUSTOMER_COLUMNS, on, false);
+        join(&mut query, rows::Neighbour {
+            table: "customer",
+            alias: "cu",
+            columns: customer::Model::COLUMNS,
+            names: &CUSTOMER_COLUMNS,
+            matching: r#""customer"."id" = "p"."customer_id""#,
+            newest_by: &[],
+            on_key: r#""cu"."id" = "p"."customer_id""#,
+        });
     }
     if with.assignee {
-        let on = r#""app_user"."id" = "p"."assignee_id""#;
-        join("app_user", "au", app_user::Model::COLUMNS, &ASSIGNEE_COLUMNS, on, false);
+        join(&mut query, rows::Neighbour {
+            table: "app_user",
+            alias: "au",
+            columns: app_user::Model::COLUMNS,
+            names: &ASSIGNEE_COLUMNS,
+            matching: r#""app_user"."id" = "p"."assignee_id""#,
+            newest_by: &[],
+            on_key: r#""au"."id" = "p"."assignee_id""#,
+        });
     }
     if with.latest_escalation {
-        let on = r#""escalation"."complaint_id" = "p"."id""#;
-        join("escalation", "es", escalation::Model::COLUMNS, &ESCALATION_COLUMNS, on, true);
+        let on_key = format!(r#""es"."id" = "p"."{LATEST_ESCALATION_ID}""#);
+        join(&mut query, rows::Neighbour {
+            table: "escalation",
+            alias: "es",
+            columns: escalation::Model::COLUMNS,
+            names: &ESCALATION_COLUMNS,
+            matching: r#""escalation"."complaint_id" = "p"."id""#,
+            newest_by: &["requested_at", "id"],
+            // The newest request's id, computed in the inner select above.
+            on_key: &on_key,
+        });
     }
     if with.evidence_count {
         query.expr_as(
