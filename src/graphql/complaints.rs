@@ -87,6 +87,7 @@ impl ComplaintQuery {
         let Some((Kind::Complaint, id)) = ids::parse(&id) else { return Ok(None) };
         let look = ctx.look_ahead();
         let with = service::Neighbours {
+            columns: super::projection::complaint_columns(look.selection_fields()),
             customer: look.field("customer").exists(),
             assignee: look.field("assignee").exists(),
             evidence_count: look.field("evidenceCount").exists(),
@@ -139,7 +140,9 @@ impl ComplaintQuery {
         let condition = service::filter_condition(&filter.unwrap_or_default(), chrono::Utc::now(), backend)?;
         let look = ctx.look_ahead();
         let selected = |field: &str| look.field("edges").field("node").field(field).exists() || look.field("nodes").field(field).exists();
+        let nodes = [look.field("edges").field("node"), look.field("nodes")];
         let with = service::Neighbours {
+            columns: super::projection::complaint_columns(nodes.iter().flat_map(|l| l.selection_fields())),
             customer: selected("customer"),
             assignee: selected("assignee"),
             evidence_count: selected("evidenceCount"),

@@ -14,6 +14,7 @@ pub mod escalations;
 pub mod evidence;
 pub mod groups;
 pub mod loaders;
+pub mod projection;
 pub mod role_grants;
 pub mod sessions;
 pub mod stats;

@@ -51,11 +51,58 @@ macro_rules! column_types {
 }
 column_types!(String, bool, i32, i64, uuid::Uuid, chrono::DateTime<chrono::Utc>);
 
+/// A set of a table's columns: bit `i` stands for `COLUMNS[i]` of its
+/// [`FromRow`] model (at most 128 columns; checked by a unit test).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ColumnSet(u128);
+
+impl ColumnSet {
+    /// Every column: the whole model.
+    pub const ALL: ColumnSet = ColumnSet(u128::MAX);
+
+    /// Only the primary key (`COLUMNS[0]`, always read).
+    pub const fn key_only() -> ColumnSet {
+        ColumnSet(1)
+    }
+
+    /// The columns of `M` named `names`; `None` names one `M` does not have.
+    pub fn of<M: FromRow>(names: &[&str]) -> Option<ColumnSet> {
+        let mut set = ColumnSet::key_only();
+        for name in names {
+            set.0 |= 1 << M::COLUMNS.iter().position(|c| c == name)?;
+        }
+        Some(set)
+    }
+
+    pub fn union(self, other: ColumnSet) -> ColumnSet {
+        ColumnSet(self.0 | other.0)
+    }
+
+    pub fn contains(self, index: usize) -> bool {
+        index >= 128 || self.0 & (1 << index) != 0
+    }
+
+    /// Whether every column of `M` is in the set.
+    pub fn is_all<M: FromRow>(self) -> bool {
+        (0..M::COLUMNS.len()).all(|i| self.contains(i))
+    }
+
+    /// The names of `M`'s columns in the set, in table order.
+    pub fn names<M: FromRow>(self) -> impl Iterator<Item = &'static str> {
+        M::COLUMNS.iter().enumerate().filter(move |(i, _)| self.contains(*i)).map(|(_, c)| *c)
+    }
+}
+
 /// A model that can be read from a full row of its table.
 pub trait FromRow: Sized {
     /// The table's columns, in the order of the model's fields.
     const COLUMNS: &'static [&'static str];
     fn from_row(row: &QueryResult) -> Result<Self, DbErr>;
+    /// Reads only the columns in `columns` (the row holds no others); every
+    /// other field takes its type's default. For read-only projections whose
+    /// callers touch nothing outside `columns` (list pages: see
+    /// `graphql::projection`).
+    fn from_partial(row: &QueryResult, columns: ColumnSet) -> Result<Self, DbErr>;
     /// Reads the model from columns renamed in a join: `names[i]` holds
     /// `COLUMNS[i]` (e.g. `cu__name`). `None` when the row's `id` is NULL (a
     /// LEFT JOIN that matched nothing).
@@ -71,6 +118,19 @@ macro_rules! from_row {
 
             fn from_row(row: &QueryResult) -> Result<Self, DbErr> {
                 Ok(Self { id: Column::read(row, "id")?, $($field: Column::read(row, stringify!($field))?,)* })
+            }
+
+            fn from_partial(row: &QueryResult, columns: ColumnSet) -> Result<Self, DbErr> {
+                // Field initialisers run in the order written: `index` walks COLUMNS.
+                let mut index = 0;
+                let mut read = || {
+                    index += 1;
+                    columns.contains(index)
+                };
+                Ok(Self {
+                    id: Column::read(row, "id")?,
+                    $($field: if read() { Column::read(row, stringify!($field))? } else { Default::default() },)*
+                })
             }
 
             fn from_named(row: &QueryResult, names: &[String]) -> Result<Option<Self>, DbErr> {
@@ -121,6 +181,38 @@ from_row!(entity::escalation::Model {
     id, complaint_id, from_tier, to_tier, trigger, reason, requested_by, requested_at, status, decided_by,
     decided_at, decision_note, due_by, overdue,
 });
+
+/// Runs `select` narrowed to `columns` and decodes its rows with
+/// [`FromRow::from_partial`] (the whole model when `columns` has them all).
+pub async fn partial<E, C>(db: &C, select: Select<E>, columns: ColumnSet) -> Result<Vec<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    E::Model: FromRow,
+    C: ConnectionTrait,
+{
+    if columns.is_all::<E::Model>() {
+        return all(db, select).await;
+    }
+    let statement = narrow(select, columns).build(db.get_database_backend());
+    db.query_all_raw(statement).await?.iter().map(|row| E::Model::from_partial(row, columns)).collect()
+}
+
+/// `select` with only the columns in `columns`.
+pub fn narrow<E>(select: Select<E>, columns: ColumnSet) -> Select<E>
+where
+    E: EntityTrait,
+    E::Model: FromRow,
+{
+    use sea_orm::QuerySelect;
+    if columns.is_all::<E::Model>() {
+        return select;
+    }
+    let mut narrowed = select.select_only();
+    for name in columns.names::<E::Model>() {
+        narrowed = narrowed.expr(Expr::col((E::default(), Alias::new(name))));
+    }
+    narrowed
+}
 
 /// Runs `select` and decodes its rows with [`FromRow`] (same rows as `.all(db)`).
 pub async fn all<E, C>(db: &C, select: Select<E>) -> Result<Vec<E::Model>, DbErr>

@@ -27,6 +27,7 @@ crate::on_both_databases!(
     a_page_costs_the_same_statements_whatever_its_size,
     the_supervisors_list_page_costs_two_statements,
     the_benchmark_shapes_cost_fixed_statements,
+    every_complaint_field_reads_the_same_alone,
     notes_and_links_are_recorded,
     lookups_by_reference_and_node,
     every_mutation_writes_one_chained_audit_event,
@@ -550,6 +551,118 @@ async fn the_benchmark_shapes_cost_fixed_statements(app: &TestApp) {
     assert_eq!(one["complaint"]["notes"].as_array().unwrap().len(), 2);
     assert_eq!(one["complaint"]["assignee"]["displayName"], "Wang Fang (agent)");
     assert!(one["complaint"]["customer"]["name"].is_string());
+}
+
+/// The fields of `Complaint` a client can select without arguments, with
+/// the sub-selection each needs.
+fn complaint_selections() -> Vec<String> {
+    use async_graphql::parser::{
+        parse_schema,
+        types::{BaseType, TypeKind, TypeSystemDefinition},
+    };
+    let document = parse_schema(casework::graphql::sdl()).expect("the SDL parses");
+    let mut objects = std::collections::HashMap::new();
+    for definition in document.definitions {
+        if let TypeSystemDefinition::Type(ty) = definition {
+            if let TypeKind::Object(object) = ty.node.kind {
+                objects.insert(ty.node.name.node.to_string(), object.fields);
+            }
+        }
+    }
+    // A leaf, or an object's scalar fields (nested objects by their id).
+    fn selection(objects: &std::collections::HashMap<String, Vec<async_graphql::Positioned<async_graphql::parser::types::FieldDefinition>>>, ty: &BaseType, depth: usize) -> Option<String> {
+        let name = match ty {
+            BaseType::Named(name) => name.to_string(),
+            BaseType::List(inner) => return selection(objects, &inner.base, depth),
+        };
+        let Some(fields) = objects.get(&name) else { return Some(String::new()) };
+        if depth > 1 {
+            return None;
+        }
+        if depth > 0 && fields.iter().any(|f| f.node.name.node == "id") {
+            return Some("{ id }".to_owned());
+        }
+        let inner: Vec<String> = fields
+            .iter()
+            .filter(|f| f.node.arguments.is_empty())
+            .filter_map(|f| selection(objects, &f.node.ty.node.base, depth + 1).map(|sub| format!("{} {sub}", f.node.name.node)))
+            .collect();
+        (!inner.is_empty()).then(|| format!("{{ {} }}", inner.join(" ")))
+    }
+    objects["Complaint"]
+        .iter()
+        .filter(|f| f.node.arguments.iter().all(|a| a.node.default_value.is_some() || a.node.ty.node.nullable))
+        .filter_map(|f| selection(&objects, &f.node.ty.node.base, 0).map(|sub| format!("{} {sub}", f.node.name.node)))
+        .collect()
+}
+
+/// List pages and `complaint(id)` read only the columns their fields need
+/// (`graphql::projection`): each field selected alone answers what the
+/// same field answers when every field is selected (whole rows), on
+/// complaints in every stage with every optional column set.
+async fn every_complaint_field_reads_the_same_alone(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let supervisor = app.login_as("supervisor@example.com").await;
+    let fresh = ComplaintBuilder::new().with("title", json!("alone: new")).create(app, &agent).await;
+    let closed = ComplaintBuilder::new().with("title", json!("alone: reopened")).create(app, &agent).await;
+    let closed = acknowledge(app, &agent, &closed).await;
+    let closed = find(app, &agent, &closed).await;
+    let closed = propose(app, &agent, &closed, "120").await;
+    let closed = accept(app, &agent, &closed).await;
+    let closed = resolve(app, &agent, &closed).await;
+    let closed = callback(app, &agent, &closed, true).await;
+    step(app, &agent, "reopenComplaint", &closed, ", $r: String!", ", reason: $r", json!({ "r": "Refund bounced" })).await;
+    let proposed = ComplaintBuilder::new().with("title", json!("alone: proposed")).create(app, &agent).await;
+    let proposed = acknowledge(app, &agent, &proposed).await;
+    let proposed = find(app, &agent, &proposed).await;
+    propose(app, &agent, &proposed, "80").await;
+    // Columns no stage above sets, set on the fresh one: none left at its default.
+    app.sql(&format!(
+        "UPDATE complaint SET urgent_reason = 'MEDICAL', delay_reason = 'AWAITING_STOCK', promised_by = created_at,
+         expected_resolution_at = created_at, next_update_due = created_at, last_update_at = created_at,
+         promise_breached = TRUE, update_overdue = TRUE, solution_breached = TRUE, first_response_breached = TRUE,
+         resolution_breached = TRUE, sla_breached = TRUE, vulnerable_customer = TRUE, media_attention = TRUE,
+         group_complaint = TRUE, callback_due = created_at, close_outcome = 'WITHDRAWN', product_or_service = 'Fridge',
+         location = 'Store 7', requested_amount = '15.50', emotion = 'ANGRY',
+         repeat_of_id = (SELECT id FROM complaint WHERE reference = '{}')
+         WHERE reference = '{}'",
+        closed["reference"].as_str().unwrap(),
+        fresh["reference"].as_str().unwrap()
+    ))
+    .await;
+    app.sql("UPDATE complaint SET refund_amount = '5.00' WHERE resolution_summary IS NOT NULL").await;
+
+    let fields = complaint_selections();
+    assert!(fields.len() > 60, "{fields:?}");
+    // Whole rows: `node` reads the complaint as stored, every column.
+    let list = |selection: &str| format!("{{ complaints(first: 5, filter: {{search: \"alone\"}}) {{ edges {{ node {{ id {selection} }} }} }} }}");
+    let page = app.ok(&supervisor, &list(""), json!({})).await;
+    let mut whole = Vec::new();
+    for edge in page["complaints"]["edges"].as_array().unwrap() {
+        let query = format!("query($id: ID!) {{ node(id: $id) {{ ... on Complaint {{ id {} }} }} }}", fields.join(" "));
+        whole.push(app.ok(&supervisor, &query, json!({ "id": edge["node"]["id"] })).await["node"].clone());
+    }
+    assert!(whole.len() >= 3, "{whole:?}");
+    for field in &fields {
+        let name = field.split_whitespace().next().unwrap();
+        let alone = app.ok(&supervisor, &list(field), json!({})).await;
+        let alone = alone["complaints"]["edges"].as_array().unwrap();
+        assert_eq!(alone.len(), whole.len());
+        for (edge, reference) in alone.iter().zip(&whole) {
+            assert_eq!(edge["node"]["id"], reference["id"]);
+            assert_eq!(edge["node"][name], reference[name], "{name} alone on a list page");
+        }
+        for reference in &whole {
+            let query = format!("query($id: ID!) {{ complaint(id: $id) {{ {field} }} }}");
+            let one = app.ok(&supervisor, &query, json!({ "id": reference["id"] })).await;
+            assert_eq!(one["complaint"][name], reference[name], "{name} alone on complaint(id)");
+        }
+    }
+    // The fresh complaint, whose optional columns are all set, is on the page.
+    let fresh_whole = whole.iter().find(|c| c["id"] == fresh["id"]).expect("the fresh complaint");
+    for name in ["urgentReason", "delayReason", "promisedBy", "closeOutcome", "location", "requestedAmount", "repeatOf"] {
+        assert!(!fresh_whole[name].is_null(), "{name} is set");
+    }
 }
 
 async fn notes_and_links_are_recorded(app: &TestApp) {

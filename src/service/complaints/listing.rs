@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{MIN_SEARCH_CHARS, super::{Services, rows::{self, FromRow}}};
+use super::{MIN_SEARCH_CHARS, super::{Services, rows::{self, ColumnSet, FromRow}}};
 use crate::{
     auth::Actor,
     domain::{
@@ -258,6 +258,15 @@ impl ComplaintOrderField {
     }
 }
 
+/// The column a sort key reads.
+fn column_name(field: ComplaintOrderField) -> &'static str {
+    match field {
+        ComplaintOrderField::CreatedAt => "created_at",
+        ComplaintOrderField::UpdatedAt => "updated_at",
+        ComplaintOrderField::ResolutionDue => "resolution_due",
+    }
+}
+
 /// A position in a keyset-ordered list: the sort key and id of a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cursor {
@@ -315,13 +324,34 @@ pub async fn list(
     Ok((rows.into_iter().map(|row| row.complaint).collect(), more))
 }
 
-/// The to-one neighbours a page can carry in its own statement.
-#[derive(Clone, Copy, Debug, Default)]
+/// What a page reads: the complaint columns its fields need, and the to-one
+/// neighbours it carries in its own statement.
+#[derive(Clone, Copy, Debug)]
 pub struct Neighbours {
+    /// The complaint columns to read; the others are left at their defaults
+    /// in the returned models, which must then go nowhere but to callers that
+    /// read only these (see `graphql::projection`). [`ColumnSet::ALL`] by default.
+    pub columns: ColumnSet,
     pub customer: bool,
     pub assignee: bool,
     pub evidence_count: bool,
     pub latest_escalation: bool,
+}
+
+impl Default for Neighbours {
+    fn default() -> Self {
+        Neighbours { columns: ColumnSet::ALL, customer: false, assignee: false, evidence_count: false, latest_escalation: false }
+    }
+}
+
+/// The columns every page reads whatever its fields: the id, and what the
+/// read policy and the audited-read check look at (`access`, `sensitivity`).
+pub fn required_columns() -> ColumnSet {
+    static REQUIRED: LazyLock<ColumnSet> = LazyLock::new(|| {
+        ColumnSet::of::<complaint::Model>(&["team_id", "assignee_id", "sensitive", "legal_hold", "assisting_teams"])
+            .expect("complaint columns")
+    });
+    *REQUIRED
 }
 
 /// A complaint of a page with the neighbours that were asked for.
@@ -385,6 +415,9 @@ pub async fn list_with(
         .order_by(column, order.clone())
         .order_by(complaint::Column::Id, order.clone())
         .limit(page.limit + 1);
+    // The cursor of each row needs its sort key.
+    let key = ColumnSet::of::<complaint::Model>(&[column_name(page.order.field)]).expect("sort column");
+    let with = Neighbours { columns: with.columns.union(key), ..with };
     let mut rows = fetch(services, select, with, Some((column, order))).await?;
     let more = rows.len() as u64 > page.limit;
     rows.truncate(page.limit as usize);
@@ -407,11 +440,12 @@ async fn fetch(
     with: Neighbours,
     order: Option<(complaint::Column, sea_orm::Order)>,
 ) -> AppResult<Vec<Listed>> {
+    let with = Neighbours { columns: with.columns.union(required_columns()), ..with };
     if !(with.customer || with.assignee || with.evidence_count || with.latest_escalation) {
-        return Ok(rows::all(&services.db, select).await?.into_iter().map(Listed::alone).collect());
+        return Ok(rows::partial(&services.db, select, with.columns).await?.into_iter().map(Listed::alone).collect());
     }
     let backend = services.db.get_database_backend();
-    let folded = fold(select.into_query(), with, order, backend);
+    let folded = fold(rows::narrow(select, with.columns).into_query(), with, order, backend);
     let found = services.db.query_all_raw(backend.build(&folded)).await?;
     Ok(found.iter().map(|row| Listed::decode(row, with)).collect::<Result<Vec<_>, _>>()?)
 }
@@ -503,7 +537,7 @@ impl Listed {
     }
 
     fn decode(row: &sea_orm::QueryResult, with: Neighbours) -> Result<Listed, sea_orm::DbErr> {
-        let complaint = complaint::Model::from_row(row)?;
+        let complaint = complaint::Model::from_partial(row, with.columns)?;
         let customer = if with.customer { customer::Model::from_named(row, &CUSTOMER_COLUMNS)? } else { None };
         // A LEFT JOIN that found nothing gives NULLs: no assignee, no request.
         let assignee = if with.assignee && complaint.assignee_id.is_some() {
