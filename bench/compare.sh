@@ -356,7 +356,7 @@ if [ "$AUDIT" = 1 ]; then
       log "FAIL: audit_bench on $target"; tail -5 "$WORK/audit-$target.txt" >&2; FAIL=1; continue; }
     best=$(grep -oE '= [0-9]+ events/s' "$WORK/audit-$target.txt" | awk '{print $2}' | sort -n | tail -1)
     note "audit_verify_events_per_s_$target" "$best"
-    note "audit_bench_$target" "$(grep -E 'verify run|/s' "$WORK/audit-$target.txt" | tr -s ' ' | tr '\n' ';')"
+    note "audit_bench_$target" "$(grep -E '^checkpoint|verify run|/s' "$WORK/audit-$target.txt" | tr -s ' ' | tr '\n' ';')"
     log "  $target: best of 3 verify runs $best events/s"
   done
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS casework_bench_audit WITH (FORCE)" >/dev/null

@@ -57,6 +57,19 @@ fn args() -> Args {
     a
 }
 
+/// This process's resident set and its peak (VmRSS, VmHWM), in KiB.
+fn memory_kb() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
 fn input(i: u64) -> CreateComplaintInput {
     CreateComplaintInput {
         channel: Channel::Hotline,
@@ -120,8 +133,22 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("generated {written} events in {} chains in {:.1} s", args.chains, started.elapsed().as_secs_f64());
     let writer = checkpoint::CheckpointWriter { mac_key: mac_key.clone(), ..checkpoint::CheckpointWriter::new(settings.audit_signing_key.clone(), None) };
+    // The trail's first checkpoint reads every chain: what the server's
+    // checkpoint job does on its first pass, measured for its memory.
+    let (rss_before, peak_before) = memory_kb();
+    let started = Instant::now();
     let cp = checkpoint::create(&db, &writer, true).await?.expect("a checkpoint");
-    println!("checkpoint {} over {} chains / {} events", cp.seq, cp.chain_count, cp.event_count);
+    let (_, peak_after) = memory_kb();
+    println!(
+        "checkpoint {} over {} chains / {} events in {:.1} s; process RSS {} MB before, peak {} MB before and {} MB after",
+        cp.seq,
+        cp.chain_count,
+        cp.event_count,
+        started.elapsed().as_secs_f64(),
+        rss_before / 1024,
+        peak_before / 1024,
+        peak_after / 1024
+    );
 
     let mut options = verify::Options {
         complaint: None,

@@ -12,6 +12,7 @@ pub mod canonical;
 pub mod checkpoint;
 pub mod export;
 pub mod state;
+mod sqlite_scan;
 pub mod verify;
 
 use std::collections::BTreeMap;

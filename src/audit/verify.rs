@@ -616,6 +616,56 @@ macro_rules! event_row {
     }};
 }
 
+/// Streams the events `sql` selects through `verifier`, stopping at the first failure.
+async fn scan_postgres(
+    conn: &mut sqlx::PgConnection,
+    sql: &str,
+    binds: &[String],
+    verifier: &mut ChainVerifier,
+) -> anyhow::Result<()> {
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+    for value in binds {
+        query = query.bind(value);
+    }
+    let mut rows = query.fetch(conn);
+    while let Some(row) = rows.try_next().await? {
+        verifier.push(&event_row!(&row));
+        if verifier.failed() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// [`scan_postgres`] on SQLite: the statement is stepped on this thread
+/// through the connection's handle ([`super::sqlite_scan`]), off the async
+/// workers when the runtime has several (`block_in_place`).
+async fn scan_sqlite(
+    conn: &mut sqlx::SqliteConnection,
+    sql: &str,
+    binds: &[String],
+    verifier: &mut ChainVerifier,
+) -> anyhow::Result<()> {
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle();
+    let binds: Vec<&str> = binds.iter().map(String::as_str).collect();
+    let mut scan = || {
+        // SAFETY: `handle` keeps the connection locked out of sqlx's worker
+        // until this returns; nothing else uses it meanwhile.
+        unsafe {
+            super::sqlite_scan::scan_events(db, sql, &binds, |row| {
+                verifier.push(row);
+                !verifier.failed()
+            })
+        }
+    };
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    let result = if multi_thread { tokio::task::block_in_place(scan) } else { scan() };
+    drop(handle);
+    result
+}
+
 /// Everything read from the database besides the events.
 struct Stored {
     checkpoints: Vec<audit_checkpoint::Model>,
@@ -629,7 +679,7 @@ struct Stored {
 /// events through `verifier`, all inside one read transaction so a live server
 /// appending meanwhile cannot make a consistent trail look inconsistent.
 macro_rules! verify_in_snapshot {
-    ($pool:expr, $begin:expr, $ph:expr, $options:expr, $report:expr) => {{
+    ($pool:expr, $begin:expr, $ph:expr, $scan:ident, $options:expr, $report:expr) => {{
         use sea_orm::sqlx::Row;
         let mut tx = $pool.begin().await?;
         if let Some(statement) = $begin {
@@ -710,18 +760,11 @@ macro_rules! verify_in_snapshot {
                     ),
                     None => format!("SELECT {EVENT_COLUMNS} FROM audit_event ORDER BY chain_key, seq"),
                 };
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                if let Some(id) = $options.complaint {
-                    query = query.bind(format!("complaint:{id}")).bind(format!("complaint-access:{id}"));
-                }
-                let mut rows = query.fetch(&mut *tx);
-                while let Some(row) = rows.try_next().await? {
-                    verifier.push(&event_row!(&row));
-                    if verifier.failed() {
-                        break;
-                    }
-                }
-                drop(rows);
+                let binds: Vec<String> = match $options.complaint {
+                    Some(id) => vec![format!("complaint:{id}"), format!("complaint-access:{id}")],
+                    None => Vec::new(),
+                };
+                $scan(&mut *tx, &sql, &binds, &mut verifier).await?;
                 tx.rollback().await?;
                 verifier.finish()
             }
@@ -735,12 +778,20 @@ pub async fn verify_database(db: &DatabaseConnection, options: &Options) -> anyh
     Ok(match db.get_database_backend() {
         DbBackend::Sqlite => {
             // A deferred transaction reads one WAL snapshot.
-            verify_in_snapshot!(db.get_sqlite_connection_pool(), None::<&str>, |_: u8| "?".to_owned(), options, report)
+            verify_in_snapshot!(
+                db.get_sqlite_connection_pool(),
+                None::<&str>,
+                |_: u8| "?".to_owned(),
+                scan_sqlite,
+                options,
+                report
+            )
         }
         DbBackend::Postgres => verify_in_snapshot!(
             db.get_postgres_connection_pool(),
             Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
             |n: u8| format!("${n}"),
+            scan_postgres,
             options,
             report
         ),
