@@ -345,8 +345,11 @@ impl Complaint {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<super::audit::AuditEventConnection> {
-        let filter = crate::service::audit::EventFilter { complaint_id: Some(self.0.id), ..Default::default() };
-        super::audit::event_page(ctx.services()?, ctx.actor()?, filter, first, after).await
+        super::boxed(async move {
+            let filter = crate::service::audit::EventFilter { complaint_id: Some(self.0.id), ..Default::default() };
+            super::audit::event_page(ctx.services()?, ctx.actor()?, filter, first, after).await
+        })
+        .await
     }
     /// Whether the same customer complained before, within the repeat window.
     async fn is_repeat(&self) -> bool {
@@ -354,12 +357,15 @@ impl Complaint {
     }
     /// The same customer's earlier complaint this one repeats; null when none or not visible to the caller.
     async fn repeat_of(&self, ctx: &Context<'_>) -> AppResult<Option<Complaint>> {
-        let Some(id) = self.0.repeat_of_id else { return Ok(None) };
-        let actor = ctx.actor()?;
-        match ctx.loaders()?.complaints.load_one(id).await?.filter(|c| policy::can_read_complaint(actor, &access(c))) {
-            Some(c) => Ok(Some(Complaint::hand_out(ctx, c).await?)),
-            None => Ok(None),
-        }
+        super::boxed(async move {
+            let Some(id) = self.0.repeat_of_id else { return Ok(None) };
+            let actor = ctx.actor()?;
+            match ctx.loaders()?.complaints.load_one(id).await?.filter(|c| policy::can_read_complaint(actor, &access(c))) {
+                Some(c) => Ok(Some(Complaint::hand_out(ctx, c).await?)),
+                None => Ok(None),
+            }
+        })
+        .await
     }
     /// Why intake judged it urgent (first response within 10 minutes).
     async fn urgent_reason(&self) -> AppResult<Option<UrgentReason>> {
@@ -421,7 +427,10 @@ impl Complaint {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Connection<String, super::closed_loop::Contact>> {
-        super::closed_loop::contacts_of(ctx, self.0.id, first, after).await
+        super::boxed(async move {
+            super::closed_loop::contacts_of(ctx, self.0.id, first, after).await
+        })
+        .await
     }
     /// Every callback attempt, oldest first, across cycles.
     #[graphql(complexity = "2 + child_complexity * (first.unwrap_or(20).clamp(1, 100) as usize)")]
@@ -431,7 +440,10 @@ impl Complaint {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Connection<String, super::closed_loop::CallbackAttempt>> {
-        super::closed_loop::callbacks_of(ctx, self.0.id, first, after).await
+        super::boxed(async move {
+            super::closed_loop::callbacks_of(ctx, self.0.id, first, after).await
+        })
+        .await
     }
     /// Work asked of other teams, oldest request first.
     #[graphql(complexity = "2 + child_complexity * (first.unwrap_or(20).clamp(1, 100) as usize)")]
@@ -441,18 +453,24 @@ impl Complaint {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Connection<String, super::work::WorkItem>> {
-        super::work::work_items_of(ctx, self.0.id, first, after).await
+        super::boxed(async move {
+            super::work::work_items_of(ctx, self.0.id, first, after).await
+        })
+        .await
     }
     /// Who complained (contact details masked where the caller's role does not need them).
     async fn customer(&self, ctx: &Context<'_>) -> AppResult<Customer> {
-        let actor = ctx.actor()?;
-        let customer = ctx
-            .loaders()?
-            .customers
-            .load_one(self.0.customer_id)
-            .await?
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("complaint {} has no customer", self.0.id)))?;
-        Ok(Customer::new(customer, !policy::sees_customer_contact(actor, &access(&self.0))))
+        super::boxed(async move {
+            let actor = ctx.actor()?;
+            let customer = ctx
+                .loaders()?
+                .customers
+                .load_one(self.0.customer_id)
+                .await?
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("complaint {} has no customer", self.0.id)))?;
+            Ok(Customer::new(customer, !policy::sees_customer_contact(actor, &access(&self.0))))
+        })
+        .await
     }
     /// The customer's core demand.
     async fn core_demand(&self) -> AppResult<Demand> {
@@ -483,8 +501,11 @@ impl Complaint {
     }
     /// The group complaint this one belongs to.
     async fn group(&self, ctx: &Context<'_>) -> AppResult<Option<super::groups::ComplaintGroup>> {
-        let Some(group) = self.0.group_id else { return Ok(None) };
-        super::groups::group_of(ctx, group).await
+        super::boxed(async move {
+            let Some(group) = self.0.group_id else { return Ok(None) };
+            super::groups::group_of(ctx, group).await
+        })
+        .await
     }
     /// When the problem happened.
     async fn occurred_at(&self) -> Option<DateTime<Utc>> {
@@ -495,16 +516,25 @@ impl Complaint {
         parse(&self.0.tier)
     }
     async fn team(&self, ctx: &Context<'_>) -> AppResult<Option<Team>> {
-        let Some(team) = self.0.team_id else { return Ok(None) };
-        Ok(ctx.loaders()?.teams.load_one(team).await?.map(Team))
+        super::boxed(async move {
+            let Some(team) = self.0.team_id else { return Ok(None) };
+            Ok(ctx.loaders()?.teams.load_one(team).await?.map(Team))
+        })
+        .await
     }
     async fn assignee(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let Some(user) = self.0.assignee_id else { return Ok(None) };
-        Ok(ctx.loaders()?.users.load_one(user).await?.map(User))
+        super::boxed(async move {
+            let Some(user) = self.0.assignee_id else { return Ok(None) };
+            Ok(ctx.loaders()?.users.load_one(user).await?.map(User))
+        })
+        .await
     }
     /// Who recorded the complaint.
     async fn created_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        Ok(ctx.loaders()?.users.load_one(self.0.created_by).await?.map(User))
+        super::boxed(async move {
+            Ok(ctx.loaders()?.users.load_one(self.0.created_by).await?.map(User))
+        })
+        .await
     }
     /// Personal data, privacy or VIP: reads are audited.
     async fn sensitive(&self) -> bool {
@@ -592,13 +622,16 @@ impl Complaint {
     /// What the caller may do to this complaint now (its role, the assignment,
     /// legal hold and the lifecycle), so clients show only the allowed actions.
     async fn viewer_can(&self, ctx: &Context<'_>) -> AppResult<policy::ComplaintActions> {
-        let status = parse::<ComplaintStatus>(&self.0.status)?;
-        let mut actions = policy::complaint_actions(ctx.actor()?, &access(&self.0), status);
-        // Open work holds back the resolution (asked only when it is otherwise allowed).
-        if actions.resolve && !crate::service::complaints::blocking_work(ctx.services()?, self.0.id).await?.is_empty() {
-            actions.resolve = false;
-        }
-        Ok(actions)
+        super::boxed(async move {
+            let status = parse::<ComplaintStatus>(&self.0.status)?;
+            let mut actions = policy::complaint_actions(ctx.actor()?, &access(&self.0), status);
+            // Open work holds back the resolution (asked only when it is otherwise allowed).
+            if actions.resolve && !crate::service::complaints::blocking_work(ctx.services()?, self.0.id).await?.is_empty() {
+                actions.resolve = false;
+            }
+            Ok(actions)
+        })
+        .await
     }
     /// Open and past a deadline now (or already marked breached).
     async fn overdue(&self) -> AppResult<bool> {
@@ -635,9 +668,12 @@ impl Complaint {
         ctx: &Context<'_>,
         #[graphql(desc = "How many notes, oldest first (default 20, at most 100).")] first: Option<i32>,
     ) -> AppResult<Vec<Note>> {
-        let first = super::nested_first(first)?;
-        let notes = ctx.loaders()?.notes.load_one(self.0.id).await?.unwrap_or_default();
-        Ok(notes.into_iter().take(first).map(Note).collect())
+        super::boxed(async move {
+            let first = super::nested_first(first)?;
+            let notes = ctx.loaders()?.notes.load_one(self.0.id).await?.unwrap_or_default();
+            Ok(notes.into_iter().take(first).map(Note).collect())
+        })
+        .await
     }
     /// Escalation requests, oldest first: the first `first` (default 20, at most 100).
     #[graphql(complexity = "1 + child_complexity * first.unwrap_or(super::NESTED_LIST_DEFAULT).clamp(0, 100) as usize")]
@@ -646,14 +682,20 @@ impl Complaint {
         ctx: &Context<'_>,
         #[graphql(desc = "How many requests, oldest first (default 20, at most 100).")] first: Option<i32>,
     ) -> AppResult<Vec<super::escalations::Escalation>> {
-        let first = super::nested_first(first)?;
-        let requests = ctx.loaders()?.escalations.load_one(self.0.id).await?.unwrap_or_default();
-        Ok(requests.into_iter().take(first).map(super::escalations::Escalation).collect())
+        super::boxed(async move {
+            let first = super::nested_first(first)?;
+            let requests = ctx.loaders()?.escalations.load_one(self.0.id).await?.unwrap_or_default();
+            Ok(requests.into_iter().take(first).map(super::escalations::Escalation).collect())
+        })
+        .await
     }
     /// The most recent escalation request, if any.
     async fn latest_escalation(&self, ctx: &Context<'_>) -> AppResult<Option<super::escalations::Escalation>> {
-        let latest = ctx.loaders()?.latest_escalations.load_one(self.0.id).await?.flatten();
-        Ok(latest.map(super::escalations::Escalation))
+        super::boxed(async move {
+            let latest = ctx.loaders()?.latest_escalations.load_one(self.0.id).await?.flatten();
+            Ok(latest.map(super::escalations::Escalation))
+        })
+        .await
     }
     /// Whether the first-response deadline was missed.
     async fn first_response_breached(&self) -> bool {
@@ -672,35 +714,41 @@ impl Complaint {
         after: Option<String>,
         #[graphql(default = false)] include_deleted: bool,
     ) -> AppResult<EvidenceConnection> {
-        let (limit, _) = super::connection::page_size(first, None)?;
-        let after = after.as_deref().map(|c| super::connection::decode("after", c)).transpose()?;
-        let all: Vec<evidence::Model> = ctx
-            .loaders()?
-            .evidence
-            .load_one(self.0.id)
-            .await?
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|e| include_deleted || e.deleted_at.is_none())
-            .collect();
-        let total_count = i32::try_from(all.len()).unwrap_or(i32::MAX);
-        let cursor = |e: &evidence::Model| Cursor { key: e.uploaded_at, id: e.id };
-        let rest: Vec<evidence::Model> = all
-            .into_iter()
-            .filter(|e| after.is_none_or(|a| (e.uploaded_at, e.id) > (a.key, a.id)))
-            .collect();
-        let has_next = rest.len() as u64 > limit;
-        let mut connection = Connection::with_additional_fields(after.is_some(), has_next, EvidenceListInfo { total_count });
-        connection.edges = rest
-            .into_iter()
-            .take(limit as usize)
-            .map(|e| Edge::new(super::connection::encode(cursor(&e)), Evidence(e)))
-            .collect();
-        Ok(connection)
+        super::boxed(async move {
+            let (limit, _) = super::connection::page_size(first, None)?;
+            let after = after.as_deref().map(|c| super::connection::decode("after", c)).transpose()?;
+            let all: Vec<evidence::Model> = ctx
+                .loaders()?
+                .evidence
+                .load_one(self.0.id)
+                .await?
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|e| include_deleted || e.deleted_at.is_none())
+                .collect();
+            let total_count = i32::try_from(all.len()).unwrap_or(i32::MAX);
+            let cursor = |e: &evidence::Model| Cursor { key: e.uploaded_at, id: e.id };
+            let rest: Vec<evidence::Model> = all
+                .into_iter()
+                .filter(|e| after.is_none_or(|a| (e.uploaded_at, e.id) > (a.key, a.id)))
+                .collect();
+            let has_next = rest.len() as u64 > limit;
+            let mut connection = Connection::with_additional_fields(after.is_some(), has_next, EvidenceListInfo { total_count });
+            connection.edges = rest
+                .into_iter()
+                .take(limit as usize)
+                .map(|e| Edge::new(super::connection::encode(cursor(&e)), Evidence(e)))
+                .collect();
+            Ok(connection)
+        })
+        .await
     }
     /// How many (not deleted) evidence files the complaint has.
     async fn evidence_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
-        Ok(ctx.loaders()?.evidence_counts.load_one(self.0.id).await?.unwrap_or(0))
+        super::boxed(async move {
+            Ok(ctx.loaders()?.evidence_counts.load_one(self.0.id).await?.unwrap_or(0))
+        })
+        .await
     }
     /// Links to other complaints (duplicates, related, group members), oldest
     /// first: the first `first` (default 20, at most 100).
@@ -710,15 +758,18 @@ impl Complaint {
         ctx: &Context<'_>,
         #[graphql(desc = "How many links, oldest first (default 20, at most 100).")] first: Option<i32>,
     ) -> AppResult<Vec<ComplaintLink>> {
-        let first = super::nested_first(first)?;
-        let links = ctx.loaders()?.links.load_one(self.0.id).await?.unwrap_or_default();
-        Ok(links
-            .into_iter()
-            .take(first)
-            .map(|link| {
-                let other = if link.complaint_id == self.0.id { link.linked_id } else { link.complaint_id };
-                ComplaintLink { link, other }
-            })
-            .collect())
+        super::boxed(async move {
+            let first = super::nested_first(first)?;
+            let links = ctx.loaders()?.links.load_one(self.0.id).await?.unwrap_or_default();
+            Ok(links
+                .into_iter()
+                .take(first)
+                .map(|link| {
+                    let other = if link.complaint_id == self.0.id { link.linked_id } else { link.complaint_id };
+                    ComplaintLink { link, other }
+                })
+                .collect())
+        })
+        .await
     }
 }
