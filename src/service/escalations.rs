@@ -354,9 +354,13 @@ pub async fn queue(
         .order_by((q.clone(), escalation::Column::RequestedAt), sea_orm::Order::Asc)
         .order_by((q, escalation::Column::Id), sea_orm::Order::Asc);
     let rows = services.db.query_all_raw(backend.build(&folded)).await?;
+    let Some(first) = rows.first() else { return Ok(Vec::new()) };
+    use super::rows::{ColumnSet, Layout};
+    let request = Layout::of::<escalation::Model>(first, ColumnSet::ALL)?;
+    let complaint = Layout::find(first, ColumnSet::ALL, names.iter().map(String::as_str))?;
     Ok(rows
         .iter()
-        .map(|row| Ok((escalation::Model::from_row(row)?, complaint::Model::from_named(row, names)?)))
+        .map(|row| Ok((request.read_one(row)?, complaint.read(row)?)))
         .collect::<Result<Vec<_>, sea_orm::DbErr>>()?)
 }
 

@@ -4,8 +4,9 @@
 //! `TryGetError::Null(format!("{column:?}"))` — a formatted and discarded
 //! string per NULL column per row (a tenth of the server's CPU under the list
 //! page's load, issue 14). Here each column is read straight from the sqlx row
-//! as `Option<T>`, by name, so a NULL costs nothing and a column added to an
-//! entity is a compile error until it is listed (never a silent misread).
+//! as `Option<T>`, by its position (found by name once per result: [`Layout`]),
+//! so a NULL costs nothing and a column added to an entity is a compile error
+//! until it is listed (never a silent misread).
 
 use sea_orm::{
     ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryResult, QueryTrait, Select,
@@ -13,24 +14,24 @@ use sea_orm::{
     sqlx::{self, Postgres, Row, Sqlite},
 };
 
-/// A value of one column, for both databases.
+/// A value of one column, for both databases, read by its position in the row.
 pub trait Column: Sized {
-    fn read(row: &QueryResult, name: &str) -> Result<Self, DbErr>;
+    fn read_at(row: &QueryResult, index: usize) -> Result<Self, DbErr>;
 }
 
-fn decode_err(name: &str, e: sqlx::Error) -> DbErr {
-    DbErr::Type(format!("column {name}: {e}"))
+fn decode_err(index: usize, e: sqlx::Error) -> DbErr {
+    DbErr::Type(format!("column {index}: {e}"))
 }
 
-fn optional<T>(row: &QueryResult, name: &str) -> Result<Option<T>, DbErr>
+fn optional<T>(row: &QueryResult, index: usize) -> Result<Option<T>, DbErr>
 where
     T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> + for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
 {
     if let Some(r) = row.try_as_pg_row() {
-        return r.try_get::<Option<T>, _>(name).map_err(|e| decode_err(name, e));
+        return r.try_get::<Option<T>, _>(index).map_err(|e| decode_err(index, e));
     }
     if let Some(r) = row.try_as_sqlite_row() {
-        return r.try_get::<Option<T>, _>(name).map_err(|e| decode_err(name, e));
+        return r.try_get::<Option<T>, _>(index).map_err(|e| decode_err(index, e));
     }
     Err(DbErr::Type("unsupported database row".into()))
 }
@@ -38,18 +39,78 @@ where
 macro_rules! column_types {
     ($($t:ty),*) => {$(
         impl Column for $t {
-            fn read(row: &QueryResult, name: &str) -> Result<Self, DbErr> {
-                optional::<$t>(row, name)?.ok_or_else(|| DbErr::Type(format!("column {name} is NULL")))
+            fn read_at(row: &QueryResult, index: usize) -> Result<Self, DbErr> {
+                optional::<$t>(row, index)?.ok_or_else(|| DbErr::Type(format!("column {index} is NULL")))
             }
         }
         impl Column for Option<$t> {
-            fn read(row: &QueryResult, name: &str) -> Result<Self, DbErr> {
-                optional::<$t>(row, name)
+            fn read_at(row: &QueryResult, index: usize) -> Result<Self, DbErr> {
+                optional::<$t>(row, index)
             }
         }
     )*};
 }
 column_types!(String, bool, i32, i64, uuid::Uuid, chrono::DateTime<chrono::Utc>);
+
+/// The names of a result's columns, in order.
+fn column_names(row: &QueryResult) -> Result<Vec<&str>, DbErr> {
+    if let Some(r) = row.try_as_pg_row() {
+        return Ok(r.columns().iter().map(sqlx::Column::name).collect());
+    }
+    if let Some(r) = row.try_as_sqlite_row() {
+        return Ok(r.columns().iter().map(sqlx::Column::name).collect());
+    }
+    Err(DbErr::Type("unsupported database row".into()))
+}
+
+/// The position of the column `name` in `row`.
+pub fn position(row: &QueryResult, name: &str) -> Result<usize, DbErr> {
+    column_names(row)?.iter().position(|c| *c == name).ok_or_else(|| DbErr::Type(format!("no column {name} in the row")))
+}
+
+/// Where a model's columns sit in the rows of one result.
+///
+/// Found by name once per result, then read by position: sqlx's by-name read
+/// hashes the name for every column of every row (with SipHash, ~5 % of the
+/// list page's CPU before this, issue 14).
+#[derive(Clone, Debug)]
+pub struct Layout {
+    columns: ColumnSet,
+    /// The position of each column in `columns`, in the model's order.
+    at: Vec<usize>,
+}
+
+impl Layout {
+    /// The layout of the columns in `columns` of `M`, found in `row` under
+    /// `names` (one per column of the set, in the model's order).
+    pub fn find<'n>(row: &QueryResult, columns: ColumnSet, names: impl IntoIterator<Item = &'n str>) -> Result<Layout, DbErr> {
+        let present = column_names(row)?;
+        let at = names
+            .into_iter()
+            .map(|name| present.iter().position(|c| *c == name).ok_or_else(|| DbErr::Type(format!("no column {name} in the row"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        // A name found twice (`p.*` beside a joined table's own column of
+        // the same name) would be read from its first place: the fold renames
+        // every joined column, so each name is unique.
+        Ok(Layout { columns, at })
+    }
+
+    /// The layout of `M`'s columns in `columns` under their own names.
+    pub fn of<M: FromRow>(row: &QueryResult, columns: ColumnSet) -> Result<Layout, DbErr> {
+        Layout::find(row, columns, columns.names::<M>())
+    }
+
+    /// Reads `M` from `row`; `None` when its `id` is NULL (a LEFT JOIN that
+    /// matched nothing).
+    pub fn read<M: FromRow>(&self, row: &QueryResult) -> Result<Option<M>, DbErr> {
+        M::from_positions(row, self.columns, &self.at)
+    }
+
+    /// [`Layout::read`] for a row that must hold the model.
+    pub fn read_one<M: FromRow>(&self, row: &QueryResult) -> Result<M, DbErr> {
+        self.read(row)?.ok_or_else(|| DbErr::Type("id is NULL".into()))
+    }
+}
 
 /// A set of a table's columns: bit `i` stands for `COLUMNS[i]` of its
 /// [`FromRow`] model (at most 128 columns; checked by a unit test).
@@ -93,20 +154,31 @@ impl ColumnSet {
     }
 }
 
-/// A model that can be read from a full row of its table.
+/// A model that can be read from a row holding some or all of its columns.
 pub trait FromRow: Sized {
     /// The table's columns, in the order of the model's fields.
     const COLUMNS: &'static [&'static str];
-    fn from_row(row: &QueryResult) -> Result<Self, DbErr>;
-    /// Reads only the columns in `columns` (the row holds no others); every
-    /// other field takes its type's default. For read-only projections whose
-    /// callers touch nothing outside `columns` (list pages: see
-    /// `graphql::projection`).
-    fn from_partial(row: &QueryResult, columns: ColumnSet) -> Result<Self, DbErr>;
+
+    /// Reads the columns in `columns` from the positions `at` (one per column
+    /// of the set, in the model's order); every other field takes its type's
+    /// default — for read-only projections whose callers touch nothing outside
+    /// `columns` (list pages: see `graphql::projection`). `None` when the
+    /// `id` is NULL.
+    fn from_positions(row: &QueryResult, columns: ColumnSet, at: &[usize]) -> Result<Option<Self>, DbErr>;
+
+    /// Reads the whole model from a row of its table (one row; a result of
+    /// many finds its [`Layout`] once).
+    fn from_row(row: &QueryResult) -> Result<Self, DbErr> {
+        Layout::of::<Self>(row, ColumnSet::ALL)?.read_one(row)
+    }
+
     /// Reads the model from columns renamed in a join: `names[i]` holds
     /// `COLUMNS[i]` (e.g. `cu__name`). `None` when the row's `id` is NULL (a
     /// LEFT JOIN that matched nothing).
-    fn from_named(row: &QueryResult, names: &[String]) -> Result<Option<Self>, DbErr>;
+    fn from_named(row: &QueryResult, names: &[String]) -> Result<Option<Self>, DbErr> {
+        assert_eq!(names.len(), Self::COLUMNS.len(), "one name per column");
+        Layout::find(row, ColumnSet::ALL, names.iter().map(String::as_str))?.read(row)
+    }
 }
 
 /// `impl FromRow for $model`, listing every field (a missing one does not
@@ -116,29 +188,22 @@ macro_rules! from_row {
         impl FromRow for $model {
             const COLUMNS: &'static [&'static str] = &["id", $(stringify!($field)),*];
 
-            fn from_row(row: &QueryResult) -> Result<Self, DbErr> {
-                Ok(Self { id: Column::read(row, "id")?, $($field: Column::read(row, stringify!($field))?,)* })
-            }
-
-            fn from_partial(row: &QueryResult, columns: ColumnSet) -> Result<Self, DbErr> {
-                // Field initialisers run in the order written: `index` walks COLUMNS.
-                let mut index = 0;
-                let mut read = || {
-                    index += 1;
-                    columns.contains(index)
+            fn from_positions(row: &QueryResult, columns: ColumnSet, at: &[usize]) -> Result<Option<Self>, DbErr> {
+                // Field initialisers run in the order written: `index` walks
+                // COLUMNS, `at` the positions of the columns in the set.
+                let mut at = at.iter().copied();
+                let Some(id) = <Option<uuid::Uuid> as Column>::read_at(row, at.next().unwrap_or(usize::MAX))? else {
+                    return Ok(None);
                 };
-                Ok(Self {
-                    id: Column::read(row, "id")?,
-                    $($field: if read() { Column::read(row, stringify!($field))? } else { Default::default() },)*
-                })
-            }
-
-            fn from_named(row: &QueryResult, names: &[String]) -> Result<Option<Self>, DbErr> {
-                assert_eq!(names.len(), Self::COLUMNS.len(), "one name per column");
-                let mut names = names.iter();
-                let mut next = || names.next().map(String::as_str).unwrap_or_default();
-                let Some(id) = <Option<uuid::Uuid> as Column>::read(row, next())? else { return Ok(None) };
-                Ok(Some(Self { id, $($field: Column::read(row, next())?,)* }))
+                let mut index = 0;
+                let mut next = || {
+                    index += 1;
+                    if columns.contains(index) { at.next() } else { None }
+                };
+                Ok(Some(Self {
+                    id,
+                    $($field: match next() { Some(i) => Column::read_at(row, i)?, None => Default::default() },)*
+                }))
             }
         }
     };
@@ -194,7 +259,15 @@ where
         return all(db, select).await;
     }
     let statement = narrow(select, columns).build(db.get_database_backend());
-    db.query_all_raw(statement).await?.iter().map(|row| E::Model::from_partial(row, columns)).collect()
+    decode_all(&db.query_all_raw(statement).await?, columns)
+}
+
+/// Decodes every row of a result holding the columns in `columns` of `M`
+/// under their own names.
+pub fn decode_all<M: FromRow>(rows: &[QueryResult], columns: ColumnSet) -> Result<Vec<M>, DbErr> {
+    let Some(first) = rows.first() else { return Ok(Vec::new()) };
+    let layout = Layout::of::<M>(first, columns)?;
+    rows.iter().map(|row| layout.read_one(row)).collect()
 }
 
 /// `select` with only the columns in `columns`.
@@ -222,7 +295,7 @@ where
     C: ConnectionTrait,
 {
     let statement = select.build(db.get_database_backend());
-    db.query_all_raw(statement).await?.iter().map(E::Model::from_row).collect()
+    decode_all(&db.query_all_raw(statement).await?, ColumnSet::ALL)
 }
 
 /// Runs `select` for at most one row.

@@ -447,7 +447,13 @@ async fn fetch(
     let backend = services.db.get_database_backend();
     let folded = fold(rows::narrow(select, with.columns).into_query(), with, order, backend);
     let found = services.db.query_all_raw(backend.build(&folded)).await?;
-    Ok(found.iter().map(|row| Listed::decode(row, with)).collect::<Result<Vec<_>, _>>()?)
+    let Some(first) = found.first() else { return Ok(Vec::new()) };
+    let layout = PageLayout::find(first, with)?;
+    let mut listed = Vec::with_capacity(found.len());
+    for row in &found {
+        listed.push(layout.decode(row)?);
+    }
+    Ok(listed)
 }
 
 /// `SELECT p.*, <neighbours> FROM (<select>) AS p ... ORDER BY <its order>`.
@@ -535,20 +541,43 @@ impl Listed {
     fn alone(complaint: complaint::Model) -> Listed {
         Listed { complaint, customer: None, assignee: None, evidence_count: None, latest_escalation: None }
     }
+}
 
-    fn decode(row: &sea_orm::QueryResult, with: Neighbours) -> Result<Listed, sea_orm::DbErr> {
-        let complaint = complaint::Model::from_partial(row, with.columns)?;
-        let customer = if with.customer { customer::Model::from_named(row, &CUSTOMER_COLUMNS)? } else { None };
-        // A LEFT JOIN that found nothing gives NULLs: no assignee, no request.
-        let assignee = if with.assignee && complaint.assignee_id.is_some() {
-            app_user::Model::from_named(row, &ASSIGNEE_COLUMNS)?
-        } else {
-            None
+/// Where a folded page's complaint and neighbours sit in its rows (found once
+/// per page, [`rows::Layout`]).
+struct PageLayout {
+    complaint: rows::Layout,
+    customer: Option<rows::Layout>,
+    assignee: Option<rows::Layout>,
+    latest_escalation: Option<rows::Layout>,
+    /// The position of the evidence count.
+    evidence_count: Option<usize>,
+}
+
+impl PageLayout {
+    fn find(row: &sea_orm::QueryResult, with: Neighbours) -> Result<PageLayout, sea_orm::DbErr> {
+        let named = |asked: bool, names: &[String]| {
+            asked.then(|| rows::Layout::find(row, ColumnSet::ALL, names.iter().map(String::as_str))).transpose()
         };
-        let latest_escalation =
-            if with.latest_escalation { escalation::Model::from_named(row, &ESCALATION_COLUMNS)? } else { None };
-        let evidence_count =
-            if with.evidence_count { Some(<i64 as rows::Column>::read(row, EVIDENCE_COUNT)?) } else { None };
+        Ok(PageLayout {
+            complaint: rows::Layout::of::<complaint::Model>(row, with.columns)?,
+            customer: named(with.customer, &CUSTOMER_COLUMNS)?,
+            assignee: named(with.assignee, &ASSIGNEE_COLUMNS)?,
+            latest_escalation: named(with.latest_escalation, &ESCALATION_COLUMNS)?,
+            evidence_count: with.evidence_count.then(|| rows::position(row, EVIDENCE_COUNT)).transpose()?,
+        })
+    }
+
+    fn decode(&self, row: &sea_orm::QueryResult) -> Result<Listed, sea_orm::DbErr> {
+        let complaint: complaint::Model = self.complaint.read_one(row)?;
+        // A LEFT JOIN that found nothing gives NULLs: no assignee, no request.
+        let customer = self.customer.as_ref().map(|l| l.read(row)).transpose()?.flatten();
+        let assignee = match &self.assignee {
+            Some(l) if complaint.assignee_id.is_some() => l.read(row)?,
+            _ => None,
+        };
+        let latest_escalation = self.latest_escalation.as_ref().map(|l| l.read(row)).transpose()?.flatten();
+        let evidence_count = self.evidence_count.map(|i| <i64 as rows::Column>::read_at(row, i)).transpose()?;
         Ok(Listed { complaint, customer, assignee, evidence_count, latest_escalation })
     }
 }
