@@ -248,7 +248,7 @@ from_row!(entity::escalation::Model {
 });
 
 /// Runs `select` narrowed to `columns` and decodes its rows with
-/// [`FromRow::from_partial`] (the whole model when `columns` has them all).
+/// [`FromRow::from_positions`] (the whole model when `columns` has them all).
 pub async fn partial<E, C>(db: &C, select: Select<E>, columns: ColumnSet) -> Result<Vec<E::Model>, DbErr>
 where
     E: EntityTrait,
