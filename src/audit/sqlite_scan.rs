@@ -185,7 +185,7 @@ fn datetime_from_julian(days: f64) -> Option<DateTime<FixedOffset>> {
 pub unsafe fn scan_events(
     db: NonNull<ffi::sqlite3>,
     sql: &str,
-    binds: &[&str],
+    binds: &[String],
     mut check: impl FnMut(&EventRow<'_>) -> bool,
 ) -> anyhow::Result<()> {
     // Pages are read through a memory map for the scan (no read() copy per
@@ -216,7 +216,7 @@ unsafe fn execute(db: NonNull<ffi::sqlite3>, sql: &str) -> anyhow::Result<()> {
 unsafe fn scan_rows(
     db: NonNull<ffi::sqlite3>,
     sql: &str,
-    binds: &[&str],
+    binds: &[String],
     check: &mut impl FnMut(&EventRow<'_>) -> bool,
 ) -> anyhow::Result<()> {
     // SAFETY: the caller holds the connection exclusively.

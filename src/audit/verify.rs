@@ -648,12 +648,11 @@ async fn scan_sqlite(
 ) -> anyhow::Result<()> {
     let mut handle = conn.lock_handle().await?;
     let db = handle.as_raw_handle();
-    let binds: Vec<&str> = binds.iter().map(String::as_str).collect();
     let mut scan = || {
         // SAFETY: `handle` keeps the connection locked out of sqlx's worker
         // until this returns; nothing else uses it meanwhile.
         unsafe {
-            super::sqlite_scan::scan_events(db, sql, &binds, |row| {
+            super::sqlite_scan::scan_events(db, sql, binds, |row| {
                 verifier.push(row);
                 !verifier.failed()
             })

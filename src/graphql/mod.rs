@@ -123,6 +123,31 @@ pub fn schema(limits: Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
     if limits.introspection { builder } else { builder.disable_introspection() }
 }
 
+/// The fields of each object type, by type name.
+pub type SdlObjects =
+    std::collections::HashMap<String, Vec<async_graphql::Positioned<async_graphql::parser::types::FieldDefinition>>>;
+
+/// The object types of the schema, from its SDL (for tests that walk the
+/// schema: every mutation, every `Complaint` field).
+pub fn sdl_objects() -> SdlObjects {
+    use async_graphql::parser::{
+        parse_schema,
+        types::{TypeKind, TypeSystemDefinition},
+    };
+    let document = parse_schema(sdl()).expect("the SDL parses");
+    document
+        .definitions
+        .into_iter()
+        .filter_map(|definition| match definition {
+            TypeSystemDefinition::Type(ty) => match ty.node.kind {
+                TypeKind::Object(object) => Some((ty.node.name.node.to_string(), object.fields)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {
     let options = async_graphql::SDLExportOptions::new().sorted_fields().sorted_enum_items();

@@ -136,25 +136,9 @@ mod tests {
     use super::*;
     use crate::service::rows::FromRow;
 
-
     /// The fields of `Complaint`, from the schema's SDL.
     fn complaint_fields() -> Vec<String> {
-        use async_graphql::parser::{
-            parse_schema,
-            types::{TypeKind, TypeSystemDefinition},
-        };
-        let document = parse_schema(crate::graphql::sdl()).expect("the SDL parses");
-        document
-            .definitions
-            .into_iter()
-            .find_map(|definition| match definition {
-                TypeSystemDefinition::Type(ty) if ty.node.name.node == "Complaint" => match ty.node.kind {
-                    TypeKind::Object(object) => Some(object.fields.iter().map(|f| f.node.name.node.to_string()).collect()),
-                    _ => None,
-                },
-                _ => None,
-            })
-            .expect("a Complaint type")
+        crate::graphql::sdl_objects()["Complaint"].iter().map(|f| f.node.name.node.to_string()).collect()
     }
 
     #[test]

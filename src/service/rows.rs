@@ -166,19 +166,6 @@ pub trait FromRow: Sized {
     /// `id` is NULL.
     fn from_positions(row: &QueryResult, columns: ColumnSet, at: &[usize]) -> Result<Option<Self>, DbErr>;
 
-    /// Reads the whole model from a row of its table (one row; a result of
-    /// many finds its [`Layout`] once).
-    fn from_row(row: &QueryResult) -> Result<Self, DbErr> {
-        Layout::of::<Self>(row, ColumnSet::ALL)?.read_one(row)
-    }
-
-    /// Reads the model from columns renamed in a join: `names[i]` holds
-    /// `COLUMNS[i]` (e.g. `cu__name`). `None` when the row's `id` is NULL (a
-    /// LEFT JOIN that matched nothing).
-    fn from_named(row: &QueryResult, names: &[String]) -> Result<Option<Self>, DbErr> {
-        assert_eq!(names.len(), Self::COLUMNS.len(), "one name per column");
-        Layout::find(row, ColumnSet::ALL, names.iter().map(String::as_str))?.read(row)
-    }
 }
 
 /// `impl FromRow for $model`, listing every field (a missing one does not
@@ -310,7 +297,7 @@ where
 }
 
 /// A row of another table joined to each row of a page, its columns renamed
-/// (`names[i]` for `columns[i]`, read back with [`FromRow::from_named`]).
+/// (`names[i]` for `columns[i]`, read back with [`Layout::find`] over `names`).
 pub struct Neighbour<'a> {
     pub table: &'a str,
     pub alias: &'a str,

@@ -850,22 +850,7 @@ async fn user_id(app: &TestApp, email: &str) -> Uuid {
 
 /// The Mutation fields of the schema, from the SDL.
 fn schema_mutations() -> Vec<String> {
-    use async_graphql::parser::{
-        parse_schema,
-        types::{TypeKind, TypeSystemDefinition},
-    };
-    let document = parse_schema(casework::graphql::sdl()).expect("the SDL parses");
-    document
-        .definitions
-        .into_iter()
-        .find_map(|definition| match definition {
-            TypeSystemDefinition::Type(ty) if ty.node.name.node == "Mutation" => match ty.node.kind {
-                TypeKind::Object(object) => Some(object.fields.iter().map(|f| f.node.name.node.to_string()).collect()),
-                _ => None,
-            },
-            _ => None,
-        })
-        .expect("a Mutation type")
+    casework::graphql::sdl_objects()["Mutation"].iter().map(|f| f.node.name.node.to_string()).collect()
 }
 
 async fn every_mutation_writes_exactly_one_event(app: &TestApp) {

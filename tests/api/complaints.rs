@@ -556,21 +556,10 @@ async fn the_benchmark_shapes_cost_fixed_statements(app: &TestApp) {
 /// The fields of `Complaint` a client can select without arguments, with
 /// the sub-selection each needs.
 fn complaint_selections() -> Vec<String> {
-    use async_graphql::parser::{
-        parse_schema,
-        types::{BaseType, TypeKind, TypeSystemDefinition},
-    };
-    let document = parse_schema(casework::graphql::sdl()).expect("the SDL parses");
-    let mut objects = std::collections::HashMap::new();
-    for definition in document.definitions {
-        if let TypeSystemDefinition::Type(ty) = definition {
-            if let TypeKind::Object(object) = ty.node.kind {
-                objects.insert(ty.node.name.node.to_string(), object.fields);
-            }
-        }
-    }
+    use async_graphql::parser::types::BaseType;
+    let objects = casework::graphql::sdl_objects();
     // A leaf, or an object's scalar fields (nested objects by their id).
-    fn selection(objects: &std::collections::HashMap<String, Vec<async_graphql::Positioned<async_graphql::parser::types::FieldDefinition>>>, ty: &BaseType, depth: usize) -> Option<String> {
+    fn selection(objects: &casework::graphql::SdlObjects, ty: &BaseType, depth: usize) -> Option<String> {
         let name = match ty {
             BaseType::Named(name) => name.to_string(),
             BaseType::List(inner) => return selection(objects, &inner.base, depth),
