@@ -63,6 +63,10 @@ pub async fn connect_with(
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
+        // A connection idle for a second or more is pinged before use (one
+        // round trip); a busy one is not: pinging on every checkout cost a
+        // round trip per statement.
+        .test_before_acquire_if_idle_for(Duration::from_secs(1))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(SqliteJournalMode::Wal)
