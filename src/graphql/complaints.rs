@@ -92,6 +92,8 @@ impl ComplaintQuery {
             assignee: look.field("assignee").exists(),
             evidence_count: look.field("evidenceCount").exists(),
             latest_escalation: look.field("latestEscalation").exists(),
+            notes: look.field("notes").exists(),
+            escalations: look.field("escalations").exists(),
         };
         match service::find_visible_with(ctx.services()?, actor, id, with).await? {
             Some(found) => {
@@ -147,6 +149,8 @@ impl ComplaintQuery {
             assignee: selected("assignee"),
             evidence_count: selected("evidenceCount"),
             latest_escalation: selected("latestEscalation"),
+            // A page reads these in one statement each for all its rows (`prime`).
+            ..Default::default()
         };
         let (listed, more) = service::list_with(services, &actor, condition.clone(), &page, with).await?;
         let loaders = ctx.loaders()?;
@@ -174,6 +178,8 @@ async fn feed(loaders: &Loaders, listed: Vec<service::Listed>, with: service::Ne
     let mut users = Vec::new();
     let mut counts = Vec::new();
     let mut latest = Vec::new();
+    let mut notes = Vec::new();
+    let mut escalations = Vec::new();
     let mut rows = Vec::with_capacity(listed.len());
     for item in listed {
         let id = item.complaint.id;
@@ -183,12 +189,16 @@ async fn feed(loaders: &Loaders, listed: Vec<service::Listed>, with: service::Ne
         if with.latest_escalation {
             latest.push((id, item.latest_escalation));
         }
+        notes.extend(item.notes.map(|n| (id, n)));
+        escalations.extend(item.escalations.map(|e| (id, e)));
         rows.push(item.complaint);
     }
     loaders.customers.feed_many(customers).await;
     loaders.users.feed_many(users).await;
     loaders.evidence_counts.feed_many(counts).await;
     loaders.latest_escalations.feed_many(latest).await;
+    loaders.notes.feed_many(notes).await;
+    loaders.escalations.feed_many(escalations).await;
     rows
 }
 

@@ -28,6 +28,7 @@ crate::on_both_databases!(
     the_supervisors_list_page_costs_two_statements,
     the_benchmark_shapes_cost_fixed_statements,
     every_complaint_field_reads_the_same_alone,
+    notes_and_escalations_read_by_id_match_the_loaders,
     notes_and_links_are_recorded,
     lookups_by_reference_and_node,
     every_mutation_writes_one_chained_audit_event,
@@ -513,8 +514,9 @@ async fn the_supervisors_list_page_costs_two_statements(app: &TestApp) {
 
 /// The other shapes of the benchmark (bench/compare.sh), each at its exact
 /// statement count: (b) one complaint with notes and escalations — sign-in
-/// check, the complaint with its customer and assignee, notes, escalations;
-/// (c) `createComplaint` for a new and for a known customer.
+/// check and the complaint with its customer, assignee, notes and
+/// escalations (PostgreSQL, the lists folded in as JSON); on SQLite the two
+/// lists are a statement each; (c) `createComplaint` for a new and for a known customer.
 async fn the_benchmark_shapes_cost_fixed_statements(app: &TestApp) {
     let agent = app.login_as("agent@example.com").await;
     let supervisor = app.login_as("supervisor@example.com").await;
@@ -547,7 +549,11 @@ async fn the_benchmark_shapes_cost_fixed_statements(app: &TestApp) {
         customer { name phone } assignee { displayName } notes { body createdAt } escalations { trigger status requestedAt } } }";
     let before = app.statements().await;
     let one = app.ok(&supervisor, by_id, json!({ "id": c["id"] })).await;
-    assert_eq!(app.statements().await - before, 4, "one complaint with notes and escalations");
+    let expected = match app.backend {
+        crate::helpers::Backend::Sqlite => 4,
+        crate::helpers::Backend::Postgres => 2,
+    };
+    assert_eq!(app.statements().await - before, expected, "one complaint with notes and escalations");
     assert_eq!(one["complaint"]["notes"].as_array().unwrap().len(), 2);
     assert_eq!(one["complaint"]["assignee"]["displayName"], "Wang Fang (agent)");
     assert!(one["complaint"]["customer"]["name"].is_string());
@@ -736,5 +742,78 @@ async fn every_mutation_writes_one_chained_audit_event(app: &TestApp) {
     }
     if app.backend == crate::helpers::Backend::Postgres {
         assert!(sea_orm::ConnectionTrait::execute_unprepared(&app.db, "TRUNCATE audit_event").await.is_err());
+    }
+}
+
+/// `complaint(id)` folds its notes and escalation requests into its own
+/// statement on PostgreSQL (`service::complaints::nested`); `node(id)` reads
+/// them through the loaders. Every field of both lists must read the same,
+/// in the same order: notes of both visibilities with quotes, newlines and
+/// CJK text, requests pending, approved and rejected, raised by a person and
+/// by the system, a complaint with none of either, and `first`.
+async fn notes_and_escalations_read_by_id_match_the_loaders(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let supervisor = app.login_as("supervisor@example.com").await;
+    let objects = casework::graphql::sdl_objects();
+    // Each field without arguments: a scalar, or an object by its id.
+    let fields_of = |name: &str| -> String {
+        objects[name]
+            .iter()
+            .filter(|f| f.node.arguments.is_empty())
+            .map(|f| {
+                let ty = f.node.ty.node.to_string();
+                let base = ty.trim_matches(|c| c == '[' || c == ']' || c == '!');
+                if objects.contains_key(base) { format!("{} {{ id }}", f.node.name.node) } else { f.node.name.node.to_string() }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let selection = format!("notes {{ {} }} escalations {{ {} }} first: notes(first: 1) {{ id }}", fields_of("Note"), fields_of("Escalation"));
+    let busy = ComplaintBuilder::new().with("title", json!("nested lists")).create(app, &agent).await;
+    let empty = ComplaintBuilder::new().with("title", json!("nested lists: none")).create(app, &agent).await;
+    for (body, visibility) in [("He said \"no\".\nThen: 不满意 \\ 退款", "INTERNAL"), ("We will call back on Friday.", "CUSTOMER_UPDATE"), ("third", "INTERNAL")] {
+        app.ok(
+            &agent,
+            "mutation($id: ID!, $b: String!, $v: NoteVisibility!) { addNote(complaintId: $id, body: $b, visibility: $v) { id } }",
+            json!({ "id": busy["id"], "b": body, "v": visibility }),
+        )
+        .await;
+    }
+    let request = |token: &str, tier: &str, trigger: &str| {
+        let token = token.to_owned();
+        let id = busy["id"].clone();
+        let query = format!(
+            "mutation($id: ID!) {{ requestEscalation(complaintId: $id, toTier: {tier}, trigger: {trigger}, reason: \"needs a manager\") {{ id }} }}"
+        );
+        async move { app.ok(&token, &query, json!({ "id": id })).await["requestEscalation"]["id"].clone() }
+    };
+    let rejected = request(&agent, "TIER2", "CUSTOMER_REQUEST").await;
+    app.ok(&supervisor, "mutation($id: ID!) { rejectEscalation(id: $id, reason: \"not yet\") { id } }", json!({ "id": rejected })).await;
+    let approved = request(&agent, "TIER2", "TECHNICAL").await;
+    app.ok(&supervisor, "mutation($id: ID!) { approveEscalation(id: $id, note: \"ok — 同意\") { id } }", json!({ "id": approved })).await;
+    // Now at tier 2 (out of the agent's queue): the supervisor asks for tier 3.
+    request(&supervisor, "TIER3", "CUSTOMER_REQUEST").await;
+    // A request the system raised (no requester), overdue.
+    app.sql(&format!(
+        "UPDATE escalation SET requested_by = NULL, overdue = TRUE WHERE status = 'PENDING' AND complaint_id =
+         (SELECT id FROM complaint WHERE reference = '{}')",
+        busy["reference"].as_str().unwrap()
+    ))
+    .await;
+    for c in [&busy, &empty] {
+        let by_id = app.ok(&supervisor, &format!("query($id: ID!) {{ complaint(id: $id) {{ id {selection} }} }}"), json!({ "id": c["id"] })).await;
+        let by_node =
+            app.ok(&supervisor, &format!("query($id: ID!) {{ node(id: $id) {{ ... on Complaint {{ id {selection} }} }} }}"), json!({ "id": c["id"] })).await;
+        assert_eq!(by_id["complaint"], by_node["node"], "complaint(id) and node(id) of {}", c["reference"]);
+        let (notes, requests) = (by_id["complaint"]["notes"].as_array().unwrap(), by_id["complaint"]["escalations"].as_array().unwrap());
+        if c["id"] == busy["id"] {
+            assert_eq!((notes.len(), requests.len()), (3, 3), "{by_id}");
+            assert_eq!(notes[0]["body"], "He said \"no\".\nThen: 不满意 \\ 退款");
+            assert_eq!(by_id["complaint"]["first"].as_array().unwrap().len(), 1);
+            let statuses: Vec<&str> = requests.iter().map(|r| r["status"].as_str().unwrap()).collect();
+            assert_eq!(statuses, ["REJECTED", "APPROVED", "PENDING"]);
+        } else {
+            assert_eq!((notes.len(), requests.len()), (0, 0), "{by_id}");
+        }
     }
 }

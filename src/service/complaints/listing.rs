@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{MIN_SEARCH_CHARS, super::{Services, rows::{self, ColumnSet, FromRow}}};
+use super::{MIN_SEARCH_CHARS, nested, super::{Services, rows::{self, ColumnSet, FromRow}}};
 use crate::{
     auth::Actor,
     domain::{
@@ -22,7 +22,7 @@ use crate::{
     error::{AppError, AppResult},
     ids::{self, Kind},
 };
-use entity::{app_user, complaint, customer, escalation};
+use entity::{app_user, complaint, customer, escalation, note};
 /// Filters of the complaint list; all given filters must match.
 #[derive(InputObject, Debug, Default, Clone)]
 pub struct ComplaintFilter {
@@ -336,11 +336,23 @@ pub struct Neighbours {
     pub assignee: bool,
     pub evidence_count: bool,
     pub latest_escalation: bool,
+    /// All its notes and escalation requests, folded in as JSON on
+    /// PostgreSQL (`nested`); ignored on SQLite, where the loaders read them.
+    pub notes: bool,
+    pub escalations: bool,
 }
 
 impl Default for Neighbours {
     fn default() -> Self {
-        Neighbours { columns: ColumnSet::ALL, customer: false, assignee: false, evidence_count: false, latest_escalation: false }
+        Neighbours {
+            columns: ColumnSet::ALL,
+            customer: false,
+            assignee: false,
+            evidence_count: false,
+            latest_escalation: false,
+            notes: false,
+            escalations: false,
+        }
     }
 }
 
@@ -363,6 +375,10 @@ pub struct Listed {
     pub evidence_count: Option<i64>,
     /// The newest escalation request (by request time, then id).
     pub latest_escalation: Option<escalation::Model>,
+    /// All notes, oldest first; `None` when not folded in.
+    pub notes: Option<Vec<note::Model>>,
+    /// All escalation requests, oldest first; `None` when not folded in.
+    pub escalations: Option<Vec<escalation::Model>>,
 }
 
 /// Column aliases of the folded neighbours: `cu__name`, `au__email`, ...
@@ -440,11 +456,17 @@ async fn fetch(
     with: Neighbours,
     order: Option<(complaint::Column, sea_orm::Order)>,
 ) -> AppResult<Vec<Listed>> {
-    let with = Neighbours { columns: with.columns.union(required_columns()), ..with };
-    if !(with.customer || with.assignee || with.evidence_count || with.latest_escalation) {
+    let backend = services.db.get_database_backend();
+    let lists = backend == DbBackend::Postgres;
+    let with = Neighbours {
+        columns: with.columns.union(required_columns()),
+        notes: with.notes && lists,
+        escalations: with.escalations && lists,
+        ..with
+    };
+    if !(with.customer || with.assignee || with.evidence_count || with.latest_escalation || with.notes || with.escalations) {
         return Ok(rows::partial(&services.db, select, with.columns).await?.into_iter().map(Listed::alone).collect());
     }
-    let backend = services.db.get_database_backend();
     let folded = fold(rows::narrow(select, with.columns).into_query(), with, order, backend);
     let found = services.db.query_all_raw(backend.build(&folded)).await?;
     let Some(first) = found.first() else { return Ok(Vec::new()) };
@@ -531,6 +553,12 @@ fn fold(
             Alias::new(EVIDENCE_COUNT),
         );
     }
+    if with.notes {
+        query.expr_as(Expr::cust(nested::NOTES_SQL), Alias::new(nested::NOTES));
+    }
+    if with.escalations {
+        query.expr_as(Expr::cust(nested::ESCALATIONS_SQL), Alias::new(nested::ESCALATIONS));
+    }
     if let Some((key, order)) = order {
         query.order_by((p.clone(), key), order.clone()).order_by((p, complaint::Column::Id), order);
     }
@@ -539,7 +567,7 @@ fn fold(
 
 impl Listed {
     fn alone(complaint: complaint::Model) -> Listed {
-        Listed { complaint, customer: None, assignee: None, evidence_count: None, latest_escalation: None }
+        Listed { complaint, customer: None, assignee: None, evidence_count: None, latest_escalation: None, notes: None, escalations: None }
     }
 }
 
@@ -552,6 +580,9 @@ struct PageLayout {
     latest_escalation: Option<rows::Layout>,
     /// The position of the evidence count.
     evidence_count: Option<usize>,
+    /// The positions of the folded lists (`nested`).
+    notes: Option<usize>,
+    escalations: Option<usize>,
 }
 
 impl PageLayout {
@@ -565,6 +596,8 @@ impl PageLayout {
             assignee: named(with.assignee, &ASSIGNEE_COLUMNS)?,
             latest_escalation: named(with.latest_escalation, &ESCALATION_COLUMNS)?,
             evidence_count: with.evidence_count.then(|| rows::position(row, EVIDENCE_COUNT)).transpose()?,
+            notes: with.notes.then(|| rows::position(row, nested::NOTES)).transpose()?,
+            escalations: with.escalations.then(|| rows::position(row, nested::ESCALATIONS)).transpose()?,
         })
     }
 
@@ -578,7 +611,10 @@ impl PageLayout {
         };
         let latest_escalation = self.latest_escalation.as_ref().map(|l| l.read(row)).transpose()?.flatten();
         let evidence_count = self.evidence_count.map(|i| <i64 as rows::Column>::read_at(row, i)).transpose()?;
-        Ok(Listed { complaint, customer, assignee, evidence_count, latest_escalation })
+        let list = |at: Option<usize>| at.map(|i| <Option<String> as rows::Column>::read_at(row, i)).transpose();
+        let notes = list(self.notes)?.map(|json| nested::notes(json.as_deref())).transpose()?;
+        let escalations = list(self.escalations)?.map(|json| nested::escalations(json.as_deref())).transpose()?;
+        Ok(Listed { complaint, customer, assignee, evidence_count, latest_escalation, notes, escalations })
     }
 }
 

@@ -23,6 +23,7 @@ mod contacts;
 pub mod groups;
 mod intake;
 mod listing;
+mod nested;
 mod notes;
 mod shared;
 mod transitions;
