@@ -94,6 +94,9 @@ impl ComplaintQuery {
             latest_escalation: look.field("latestEscalation").exists(),
             notes: look.field("notes").exists(),
             escalations: look.field("escalations").exists(),
+            customer_columns: super::projection::customer_columns(look.field("customer").selection_fields()),
+            assignee_columns: super::projection::user_columns(look.field("assignee").selection_fields()),
+            escalation_columns: super::projection::escalation_columns(look.field("latestEscalation").selection_fields()),
         };
         match service::find_visible_with(ctx.services()?, actor, id, with).await? {
             Some(found) => {
@@ -149,6 +152,9 @@ impl ComplaintQuery {
             assignee: selected("assignee"),
             evidence_count: selected("evidenceCount"),
             latest_escalation: selected("latestEscalation"),
+            customer_columns: super::projection::customer_columns(nodes.iter().flat_map(|l| l.field("customer").selection_fields())),
+            assignee_columns: super::projection::user_columns(nodes.iter().flat_map(|l| l.field("assignee").selection_fields())),
+            escalation_columns: super::projection::escalation_columns(nodes.iter().flat_map(|l| l.field("latestEscalation").selection_fields())),
             // A page reads these in one statement each for all its rows (`prime`).
             ..Default::default()
         };
@@ -193,10 +199,25 @@ async fn feed(loaders: &Loaders, listed: Vec<service::Listed>, with: service::Ne
         escalations.extend(item.escalations.map(|e| (id, e)));
         rows.push(item.complaint);
     }
-    loaders.customers.feed_many(customers).await;
-    loaders.users.feed_many(users).await;
+    // Whole rows go to the shared loaders, partial ones only to the fields
+    // that asked for them (`Loaders::folded`).
+    use crate::service::rows::ColumnSet;
+    if with.customer_columns == ColumnSet::ALL {
+        loaders.customers.feed_many(customers).await;
+    } else {
+        loaders.folded.keep_customers(customers, with.customer_columns);
+    }
+    if with.assignee_columns == ColumnSet::ALL {
+        loaders.users.feed_many(users).await;
+    } else {
+        loaders.folded.keep_users(users, with.assignee_columns);
+    }
+    if with.escalation_columns == ColumnSet::ALL {
+        loaders.latest_escalations.feed_many(latest).await;
+    } else {
+        loaders.folded.keep_latest_escalations(latest, with.escalation_columns);
+    }
     loaders.evidence_counts.feed_many(counts).await;
-    loaders.latest_escalations.feed_many(latest).await;
     loaders.notes.feed_many(notes).await;
     loaders.escalations.feed_many(escalations).await;
     rows

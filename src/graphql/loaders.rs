@@ -2,14 +2,14 @@
 //! one statement per kind, whatever the page size. List resolvers prime them
 //! with all the keys of the page (`prime_*`), so batching never depends on timing.
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use uuid::Uuid;
 
 use crate::{
     error::AppError,
-    service::{Services, complaints, escalations, evidence as evidence_service, users},
+    service::{Services, complaints, escalations, evidence as evidence_service, rows::ColumnSet, users},
 };
 use entity::{app_user, complaint, complaint_group, complaint_link, customer, escalation, evidence, note, team};
 
@@ -149,6 +149,64 @@ pub struct Loaders {
     pub latest_escalations: Cached<LatestEscalationLoader>,
     pub evidence: Cached<EvidenceLoader>,
     pub evidence_counts: Cached<EvidenceCountLoader>,
+    pub folded: Folded,
+}
+
+/// Neighbours that a complaint page read in its own statement with only the
+/// columns its selection needs (`projection`): the customers and assignees by
+/// their id, the newest requests by their complaint's. A resolver takes one
+/// only when it holds every column that resolver's own selection needs, and
+/// asks the loader otherwise; partial rows never reach the shared loaders,
+/// where another field of the request could read a column left out.
+#[derive(Default)]
+pub struct Folded {
+    customers: Mutex<HashMap<Uuid, (ColumnSet, customer::Model)>>,
+    users: Mutex<HashMap<Uuid, (ColumnSet, app_user::Model)>>,
+    latest_escalations: Mutex<HashMap<Uuid, (ColumnSet, Option<escalation::Model>)>>,
+}
+
+fn keep<T>(map: &Mutex<HashMap<Uuid, (ColumnSet, T)>>, rows: impl IntoIterator<Item = (Uuid, T)>, set: ColumnSet) {
+    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+    for (id, row) in rows {
+        // A wider row already there stays.
+        if !map.get(&id).is_some_and(|(held, _)| held.covers(set)) {
+            map.insert(id, (set, row));
+        }
+    }
+}
+
+fn take<T: Clone>(map: &Mutex<HashMap<Uuid, (ColumnSet, T)>>, id: Uuid, need: impl FnOnce() -> ColumnSet) -> Option<T> {
+    let map = map.lock().unwrap_or_else(|p| p.into_inner());
+    let (held, row) = map.get(&id)?;
+    held.covers(need()).then(|| row.clone())
+}
+
+impl Folded {
+    pub fn keep_customers(&self, rows: Vec<(Uuid, customer::Model)>, set: ColumnSet) {
+        keep(&self.customers, rows, set);
+    }
+    pub fn keep_users(&self, rows: Vec<(Uuid, app_user::Model)>, set: ColumnSet) {
+        keep(&self.users, rows, set);
+    }
+    pub fn keep_latest_escalations(&self, rows: Vec<(Uuid, Option<escalation::Model>)>, set: ColumnSet) {
+        keep(&self.latest_escalations, rows, set);
+    }
+    /// The customer `id`, if held with the columns `need` gives.
+    pub fn customer(&self, id: Uuid, need: impl FnOnce() -> ColumnSet) -> Option<customer::Model> {
+        take(&self.customers, id, need)
+    }
+    pub fn user(&self, id: Uuid, need: impl FnOnce() -> ColumnSet) -> Option<app_user::Model> {
+        take(&self.users, id, need)
+    }
+    /// The newest request of the complaint `id` (`Some(None)`: it has none).
+    pub fn latest_escalation(&self, id: Uuid, need: impl FnOnce() -> ColumnSet) -> Option<Option<escalation::Model>> {
+        take(&self.latest_escalations, id, need)
+    }
+    fn clear(&self) {
+        self.customers.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.users.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.latest_escalations.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
 }
 
 fn loader<L: Loader<Uuid>>(inner: L) -> Cached<L> {
@@ -171,6 +229,7 @@ impl Loaders {
             latest_escalations: loader(LatestEscalationLoader(services.clone())),
             evidence: loader(EvidenceLoader(services.clone())),
             evidence_counts: loader(EvidenceCountLoader(services.clone())),
+            folded: Folded::default(),
         }
     }
 
@@ -187,6 +246,7 @@ impl Loaders {
         self.latest_escalations.clear::<Uuid>();
         self.evidence.clear::<Uuid>();
         self.evidence_counts.clear::<Uuid>();
+        self.folded.clear();
     }
 }
 

@@ -13,8 +13,8 @@ use std::{collections::HashMap, sync::LazyLock};
 
 use async_graphql::SelectionField;
 
-use crate::service::rows::ColumnSet;
-use entity::complaint;
+use crate::service::rows::{ColumnSet, FromRow};
+use entity::{app_user, complaint, customer, escalation};
 
 /// Each `Complaint` field and the columns its resolver reads besides the
 /// always-read ones (`id`, `team_id`, `assignee_id`, `sensitive`,
@@ -115,14 +115,76 @@ static BY_FIELD: LazyLock<HashMap<&'static str, ColumnSet>> = LazyLock::new(|| {
         .collect()
 });
 
-/// The complaint columns that the selections `objects` (each a selection
-/// of `Complaint` objects, e.g. the `node` of a connection) need; every
-/// column when one of them selects a field the table does not know.
-pub fn complaint_columns<'a>(objects: impl IntoIterator<Item = SelectionField<'a>>) -> ColumnSet {
+/// The columns of the neighbours a complaint page folds in, by the fields of
+/// their GraphQL types (`Customer`, `User`, `Escalation`). The page reads
+/// only these for its customer, assignee and newest request and hands them to
+/// the resolver that asked through `Loaders::folded`, never to the shared
+/// loaders (another field of the request may want other columns of the same
+/// row).
+pub const CUSTOMER_FIELDS: &[(&str, &[&str])] = &[
+    ("__typename", &[]),
+    ("id", &[]),
+    ("name", &["name"]),
+    ("phone", &["phone"]),
+    ("email", &["email"]),
+    ("masked", &[]),
+    ("complaints", &[]),
+];
+
+/// See [`CUSTOMER_FIELDS`].
+pub const USER_FIELDS: &[(&str, &[&str])] = &[
+    ("__typename", &[]),
+    ("id", &[]),
+    ("email", &["email"]),
+    ("displayName", &["display_name"]),
+    ("role", &["role"]),
+    ("team", &["team_id"]),
+    ("authorityLimit", &["role", "authority_limit"]),
+    ("authorityCurrency", &["authority_currency"]),
+    ("active", &["active"]),
+    ("createdAt", &["created_at"]),
+    ("version", &["version"]),
+];
+
+/// See [`CUSTOMER_FIELDS`].
+pub const ESCALATION_FIELDS: &[(&str, &[&str])] = &[
+    ("__typename", &[]),
+    ("id", &[]),
+    ("complaint", &["complaint_id"]),
+    ("fromTier", &["from_tier"]),
+    ("toTier", &["to_tier"]),
+    ("trigger", &["trigger"]),
+    ("reason", &["reason"]),
+    ("requestedBy", &["requested_by"]),
+    ("requestedAt", &["requested_at"]),
+    ("status", &["status"]),
+    ("decidedBy", &["decided_by"]),
+    ("decidedAt", &["decided_at"]),
+    ("decisionNote", &["decision_note"]),
+    ("dueBy", &["due_by"]),
+    ("overdue", &["status", "due_by"]),
+];
+
+fn by_field<M: FromRow>(table: &'static [(&'static str, &'static [&'static str])]) -> HashMap<&'static str, ColumnSet> {
+    table
+        .iter()
+        .map(|(field, columns)| {
+            let set = ColumnSet::of::<M>(columns).unwrap_or_else(|| panic!("{field} names a column its table does not have"));
+            (*field, set)
+        })
+        .collect()
+}
+
+static CUSTOMER_BY_FIELD: LazyLock<HashMap<&'static str, ColumnSet>> = LazyLock::new(|| by_field::<customer::Model>(CUSTOMER_FIELDS));
+static USER_BY_FIELD: LazyLock<HashMap<&'static str, ColumnSet>> = LazyLock::new(|| by_field::<app_user::Model>(USER_FIELDS));
+static ESCALATION_BY_FIELD: LazyLock<HashMap<&'static str, ColumnSet>> =
+    LazyLock::new(|| by_field::<escalation::Model>(ESCALATION_FIELDS));
+
+fn columns<'a>(by_field: &HashMap<&'static str, ColumnSet>, objects: impl IntoIterator<Item = SelectionField<'a>>) -> ColumnSet {
     let mut set = ColumnSet::key_only();
     for object in objects {
         for field in object.selection_set() {
-            match BY_FIELD.get(field.name()) {
+            match by_field.get(field.name()) {
                 Some(columns) => set = set.union(*columns),
                 None => return ColumnSet::ALL,
             }
@@ -131,10 +193,31 @@ pub fn complaint_columns<'a>(objects: impl IntoIterator<Item = SelectionField<'a
     set
 }
 
+/// The customer columns that the selections `objects` of `Customer` need.
+pub fn customer_columns<'a>(objects: impl IntoIterator<Item = SelectionField<'a>>) -> ColumnSet {
+    columns(&CUSTOMER_BY_FIELD, objects)
+}
+
+/// The user columns that the selections `objects` of `User` need.
+pub fn user_columns<'a>(objects: impl IntoIterator<Item = SelectionField<'a>>) -> ColumnSet {
+    columns(&USER_BY_FIELD, objects)
+}
+
+/// The escalation columns that the selections `objects` of `Escalation` need.
+pub fn escalation_columns<'a>(objects: impl IntoIterator<Item = SelectionField<'a>>) -> ColumnSet {
+    columns(&ESCALATION_BY_FIELD, objects)
+}
+
+/// The complaint columns that the selections `objects` (each a selection
+/// of `Complaint` objects, e.g. the `node` of a connection) need; every
+/// column when one of them selects a field the table does not know.
+pub fn complaint_columns<'a>(objects: impl IntoIterator<Item = SelectionField<'a>>) -> ColumnSet {
+    columns(&BY_FIELD, objects)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::rows::FromRow;
 
     /// The fields of `Complaint`, from the schema's SDL.
     fn complaint_fields() -> Vec<String> {
@@ -154,6 +237,23 @@ mod tests {
         for (field, _) in FIELD_COLUMNS.iter().filter(|(f, _)| *f != "__typename") {
             assert!(fields.iter().any(|f| f == field), "FIELD_COLUMNS lists {field}, which Complaint no longer has");
         }
+    }
+
+    #[test]
+    fn every_neighbour_field_is_in_its_table() {
+        let objects = crate::graphql::sdl_objects();
+        for (object, table) in [("Customer", CUSTOMER_FIELDS), ("User", USER_FIELDS), ("Escalation", ESCALATION_FIELDS)] {
+            let fields: Vec<String> = objects[object].iter().map(|f| f.node.name.node.to_string()).collect();
+            for field in &fields {
+                assert!(table.iter().any(|(f, _)| f == field), "{object}.{field} has no entry in its table");
+            }
+            for (field, _) in table.iter().filter(|(f, _)| *f != "__typename") {
+                assert!(fields.iter().any(|f| f == field), "the table of {object} lists {field}, which it no longer has");
+            }
+        }
+        // Every name is a column (the maps panic otherwise).
+        assert_eq!(CUSTOMER_BY_FIELD.len() + USER_BY_FIELD.len() + ESCALATION_BY_FIELD.len(),
+            CUSTOMER_FIELDS.len() + USER_FIELDS.len() + ESCALATION_FIELDS.len());
     }
 
     #[test]

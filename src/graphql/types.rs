@@ -462,12 +462,16 @@ impl Complaint {
     async fn customer(&self, ctx: &Context<'_>) -> AppResult<Customer> {
         super::boxed(async move {
             let actor = ctx.actor()?;
-            let customer = ctx
-                .loaders()?
-                .customers
-                .load_one(self.0.customer_id)
-                .await?
-                .ok_or_else(|| AppError::internal(anyhow::anyhow!("complaint {} has no customer", self.0.id)))?;
+            let loaders = ctx.loaders()?;
+            let need = || super::projection::customer_columns(ctx.look_ahead().selection_fields());
+            let customer = match loaders.folded.customer(self.0.customer_id, need) {
+                Some(folded) => folded,
+                None => loaders
+                    .customers
+                    .load_one(self.0.customer_id)
+                    .await?
+                    .ok_or_else(|| AppError::internal(anyhow::anyhow!("complaint {} has no customer", self.0.id)))?,
+            };
             Ok(Customer::new(customer, !policy::sees_customer_contact(actor, &access(&self.0))))
         })
         .await
@@ -525,7 +529,12 @@ impl Complaint {
     async fn assignee(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         super::boxed(async move {
             let Some(user) = self.0.assignee_id else { return Ok(None) };
-            Ok(ctx.loaders()?.users.load_one(user).await?.map(User))
+            let loaders = ctx.loaders()?;
+            let need = || super::projection::user_columns(ctx.look_ahead().selection_fields());
+            if let Some(folded) = loaders.folded.user(user, need) {
+                return Ok(Some(User(folded)));
+            }
+            Ok(loaders.users.load_one(user).await?.map(User))
         })
         .await
     }
@@ -692,7 +701,12 @@ impl Complaint {
     /// The most recent escalation request, if any.
     async fn latest_escalation(&self, ctx: &Context<'_>) -> AppResult<Option<super::escalations::Escalation>> {
         super::boxed(async move {
-            let latest = ctx.loaders()?.latest_escalations.load_one(self.0.id).await?.flatten();
+            let loaders = ctx.loaders()?;
+            let need = || super::projection::escalation_columns(ctx.look_ahead().selection_fields());
+            let latest = match loaders.folded.latest_escalation(self.0.id, need) {
+                Some(folded) => folded,
+                None => loaders.latest_escalations.load_one(self.0.id).await?.flatten(),
+            };
             Ok(latest.map(super::escalations::Escalation))
         })
         .await

@@ -346,6 +346,7 @@ pub async fn queue(
         alias: "c",
         columns: <complaint::Model as FromRow>::COLUMNS,
         names,
+        set: super::rows::ColumnSet::ALL,
         matching: r#""complaint"."id" = "q"."complaint_id""#,
         newest_by: &[],
         on_key: r#""c"."id" = "q"."complaint_id""#,

@@ -135,6 +135,11 @@ impl ColumnSet {
         Some(set)
     }
 
+    /// Whether every column of `other` is in the set.
+    pub fn covers(self, other: ColumnSet) -> bool {
+        self.0 & other.0 == other.0
+    }
+
     pub fn union(self, other: ColumnSet) -> ColumnSet {
         ColumnSet(self.0 | other.0)
     }
@@ -303,12 +308,22 @@ pub struct Neighbour<'a> {
     pub alias: &'a str,
     pub columns: &'a [&'a str],
     pub names: &'a [String],
+    /// Which of `columns` to read (a [`ColumnSet`] of the neighbour's model).
+    pub set: ColumnSet,
     /// PostgreSQL: the lateral subquery's condition, naming `table` itself.
     pub matching: &'a str,
     /// PostgreSQL: the subquery's order (descending columns), when several match.
     pub newest_by: &'a [&'a str],
     /// SQLite: the join condition on a primary key, naming `alias`.
     pub on_key: &'a str,
+}
+
+impl Neighbour<'_> {
+    /// The columns read, each with the name it is read under.
+    fn read(&self) -> impl Iterator<Item = (&str, &String)> {
+        let set = self.set;
+        self.columns.iter().zip(self.names).enumerate().filter(move |(i, _)| set.contains(*i)).map(|(_, (c, n))| (*c, n))
+    }
 }
 
 /// Joins `neighbour` to `query` so each row finds it by an index lookup, never
@@ -320,8 +335,8 @@ pub fn join_neighbour(query: &mut SelectStatement, backend: DbBackend, neighbour
     let (table, alias) = (Alias::new(neighbour.table), Alias::new(neighbour.alias));
     if backend == DbBackend::Postgres {
         let mut sub = Query::select();
-        for (name, renamed) in neighbour.columns.iter().zip(neighbour.names) {
-            sub.expr_as(Expr::col((table.clone(), Alias::new(*name))), Alias::new(renamed));
+        for (name, renamed) in neighbour.read() {
+            sub.expr_as(Expr::col((table.clone(), Alias::new(name))), Alias::new(renamed));
         }
         sub.from(table.clone()).and_where(Expr::cust(neighbour.matching.to_owned())).limit(1);
         for column in neighbour.newest_by {
@@ -331,8 +346,8 @@ pub fn join_neighbour(query: &mut SelectStatement, backend: DbBackend, neighbour
         query.column((alias, Asterisk));
     } else {
         query.join_as(JoinType::LeftJoin, table, alias.clone(), Expr::cust(neighbour.on_key.to_owned()));
-        for (name, renamed) in neighbour.columns.iter().zip(neighbour.names) {
-            query.expr_as(Expr::col((alias.clone(), Alias::new(*name))), Alias::new(renamed));
+        for (name, renamed) in neighbour.read() {
+            query.expr_as(Expr::col((alias.clone(), Alias::new(name))), Alias::new(renamed));
         }
     }
 }

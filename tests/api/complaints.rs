@@ -28,6 +28,7 @@ crate::on_both_databases!(
     the_supervisors_list_page_costs_two_statements,
     the_benchmark_shapes_cost_fixed_statements,
     every_complaint_field_reads_the_same_alone,
+    every_neighbour_field_reads_the_same_alone,
     notes_and_escalations_read_by_id_match_the_loaders,
     notes_and_links_are_recorded,
     lookups_by_reference_and_node,
@@ -754,20 +755,7 @@ async fn every_mutation_writes_one_chained_audit_event(app: &TestApp) {
 async fn notes_and_escalations_read_by_id_match_the_loaders(app: &TestApp) {
     let agent = app.login_as("agent@example.com").await;
     let supervisor = app.login_as("supervisor@example.com").await;
-    let objects = casework::graphql::sdl_objects();
-    // Each field without arguments: a scalar, or an object by its id.
-    let fields_of = |name: &str| -> String {
-        objects[name]
-            .iter()
-            .filter(|f| f.node.arguments.is_empty())
-            .map(|f| {
-                let ty = f.node.ty.node.to_string();
-                let base = ty.trim_matches(|c| c == '[' || c == ']' || c == '!');
-                if objects.contains_key(base) { format!("{} {{ id }}", f.node.name.node) } else { f.node.name.node.to_string() }
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let fields_of = |name: &str| fields_of(name).join(" ");
     let selection = format!("notes {{ {} }} escalations {{ {} }} first: notes(first: 1) {{ id }}", fields_of("Note"), fields_of("Escalation"));
     let busy = ComplaintBuilder::new().with("title", json!("nested lists")).create(app, &agent).await;
     let empty = ComplaintBuilder::new().with("title", json!("nested lists: none")).create(app, &agent).await;
@@ -815,5 +803,108 @@ async fn notes_and_escalations_read_by_id_match_the_loaders(app: &TestApp) {
         } else {
             assert_eq!((notes.len(), requests.len()), (0, 0), "{by_id}");
         }
+    }
+}
+
+/// Each field of `name`'s object type that takes no arguments, as a
+/// selection: a scalar, or an object by its id.
+fn fields_of(name: &str) -> Vec<String> {
+    let objects = casework::graphql::sdl_objects();
+    objects[name]
+        .iter()
+        .filter(|f| f.node.arguments.is_empty())
+        .map(|f| {
+            let ty = f.node.ty.node.to_string();
+            let base = ty.trim_matches(|c| c == '[' || c == ']' || c == '!');
+            if objects.contains_key(base) { format!("{} {{ id }}", f.node.name.node) } else { f.node.name.node.to_string() }
+        })
+        .collect()
+}
+
+/// A page and `complaint(id)` read their customer, assignee and newest
+/// request with only the columns the sub-selection needs
+/// (`graphql::projection`) and hand those partial rows only to the field that
+/// asked (`Loaders::folded`). Each field of `Customer`, `User` and
+/// `Escalation` selected alone must read as `node(id)` reads it (whole rows,
+/// through the loaders), and so must one request that reads the same rows
+/// narrowly in one place and widely in another.
+async fn every_neighbour_field_reads_the_same_alone(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let supervisor = app.login_as("supervisor@example.com").await;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let c = ComplaintBuilder::new().with("title", json!(format!("neighbours {i}"))).create(app, &agent).await;
+        if i % 2 == 0 {
+            let request = app
+                .ok(
+                    &agent,
+                    "mutation($id: ID!) { requestEscalation(complaintId: $id, toTier: TIER2, trigger: CUSTOMER_REQUEST, reason: \"wants a manager\") { id } }",
+                    json!({ "id": c["id"] }),
+                )
+                .await;
+            if i == 0 {
+                app.ok(
+                    &supervisor,
+                    "mutation($id: ID!) { rejectEscalation(id: $id, reason: \"not yet\") { id } }",
+                    json!({ "id": request["requestEscalation"]["id"] }),
+                )
+                .await;
+            }
+        }
+        if i == 3 {
+            app.sql(&format!("UPDATE complaint SET assignee_id = NULL WHERE reference = '{}'", c["reference"].as_str().unwrap())).await;
+        }
+        ids.push(c["id"].clone());
+    }
+    let neighbours = [("customer", "Customer"), ("assignee", "User"), ("latestEscalation", "Escalation")];
+    let whole_selection: String =
+        neighbours.iter().map(|(field, ty)| format!("{field} {{ {} }}", fields_of(ty).join(" "))).collect::<Vec<_>>().join(" ");
+    let mut whole = Vec::new();
+    for id in &ids {
+        let query = format!("query($id: ID!) {{ node(id: $id) {{ ... on Complaint {{ id {whole_selection} }} }} }}");
+        whole.push(app.ok(&supervisor, &query, json!({ "id": id })).await["node"].clone());
+    }
+    assert!(whole.iter().any(|c| c["assignee"].is_null()) && whole.iter().any(|c| c["latestEscalation"].is_null()));
+    let list = |selection: &str| format!("{{ complaints(first: 10, filter: {{search: \"neighbours\"}}) {{ edges {{ node {{ id {selection} }} }} }} }}");
+    for (field, ty) in neighbours {
+        for sub in fields_of(ty) {
+            let name = sub.split_whitespace().next().unwrap();
+            let selection = format!("{field} {{ {sub} }}");
+            let page = app.ok(&supervisor, &list(&selection), json!({})).await;
+            let edges = page["complaints"]["edges"].as_array().unwrap();
+            assert_eq!(edges.len(), whole.len());
+            for edge in edges {
+                let reference = whole.iter().find(|c| c["id"] == edge["node"]["id"]).unwrap();
+                let expected = if reference[field].is_null() { Value::Null } else { reference[field][name].clone() };
+                let got = if edge["node"][field].is_null() { Value::Null } else { edge["node"][field][name].clone() };
+                assert_eq!(got, expected, "{field} {{ {name} }} alone on a list page");
+                let one = app.ok(&supervisor, &format!("query($id: ID!) {{ complaint(id: $id) {{ {selection} }} }}"), json!({ "id": reference["id"] })).await;
+                let got = if one["complaint"][field].is_null() { Value::Null } else { one["complaint"][field][name].clone() };
+                assert_eq!(got, expected, "{field} {{ {name} }} alone on complaint(id)");
+            }
+        }
+    }
+    // Narrow on the page, wide beside it in the same request, twice under
+    // aliases: each place gets the columns it asked for.
+    let id = &ids[1];
+    let query = format!(
+        "query($id: ID!) {{
+            complaints(first: 10, filter: {{search: \"neighbours\"}}) {{ edges {{ node {{ id customer {{ name }} assignee {{ displayName }}
+                latestEscalation {{ status }} a: customer {{ phone }} }} }} }}
+            complaint(id: $id) {{ customer {{ email }} assignee {{ email role }} latestEscalation {{ reason trigger }} }}
+            node(id: $id) {{ ... on Complaint {{ {whole_selection} }} }}
+        }}"
+    );
+    let mixed = app.ok(&supervisor, &query, json!({ "id": id })).await;
+    let reference = whole.iter().find(|c| &c["id"] == id).unwrap();
+    for (field, _) in neighbours {
+        assert_eq!(mixed["node"][field], reference[field], "{field} read whole beside narrow reads");
+    }
+    assert_eq!(mixed["complaint"]["customer"]["email"], reference["customer"]["email"]);
+    assert_eq!(mixed["complaint"]["assignee"]["role"], reference["assignee"]["role"]);
+    for edge in mixed["complaints"]["edges"].as_array().unwrap() {
+        let reference = whole.iter().find(|c| c["id"] == edge["node"]["id"]).unwrap();
+        assert_eq!(edge["node"]["customer"]["name"], reference["customer"]["name"]);
+        assert_eq!(edge["node"]["a"]["phone"], reference["customer"]["phone"]);
     }
 }

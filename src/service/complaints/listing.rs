@@ -340,6 +340,12 @@ pub struct Neighbours {
     /// PostgreSQL (`nested`); ignored on SQLite, where the loaders read them.
     pub notes: bool,
     pub escalations: bool,
+    /// The columns of the customer, the assignee and the newest request to
+    /// read ([`ColumnSet::ALL`] by default; the models then hold defaults in
+    /// the others, see `graphql::projection`).
+    pub customer_columns: ColumnSet,
+    pub assignee_columns: ColumnSet,
+    pub escalation_columns: ColumnSet,
 }
 
 impl Default for Neighbours {
@@ -352,6 +358,9 @@ impl Default for Neighbours {
             latest_escalation: false,
             notes: false,
             escalations: false,
+            customer_columns: ColumnSet::ALL,
+            assignee_columns: ColumnSet::ALL,
+            escalation_columns: ColumnSet::ALL,
         }
     }
 }
@@ -516,6 +525,7 @@ fn fold(
             alias: "cu",
             columns: customer::Model::COLUMNS,
             names: &CUSTOMER_COLUMNS,
+            set: with.customer_columns,
             matching: r#""customer"."id" = "p"."customer_id""#,
             newest_by: &[],
             on_key: r#""cu"."id" = "p"."customer_id""#,
@@ -527,6 +537,7 @@ fn fold(
             alias: "au",
             columns: app_user::Model::COLUMNS,
             names: &ASSIGNEE_COLUMNS,
+            set: with.assignee_columns,
             matching: r#""app_user"."id" = "p"."assignee_id""#,
             newest_by: &[],
             on_key: r#""au"."id" = "p"."assignee_id""#,
@@ -539,6 +550,7 @@ fn fold(
             alias: "es",
             columns: escalation::Model::COLUMNS,
             names: &ESCALATION_COLUMNS,
+            set: with.escalation_columns,
             matching: r#""escalation"."complaint_id" = "p"."id""#,
             newest_by: &["requested_at", "id"],
             // The newest request's id, computed in the inner select above.
@@ -587,14 +599,15 @@ struct PageLayout {
 
 impl PageLayout {
     fn find(row: &sea_orm::QueryResult, with: Neighbours) -> Result<PageLayout, sea_orm::DbErr> {
-        let named = |asked: bool, names: &[String]| {
-            asked.then(|| rows::Layout::find(row, ColumnSet::ALL, names.iter().map(String::as_str))).transpose()
+        let named = |asked: bool, names: &[String], set: ColumnSet| {
+            let read = names.iter().enumerate().filter(move |(i, _)| set.contains(*i)).map(|(_, n)| n.as_str());
+            asked.then(|| rows::Layout::find(row, set, read)).transpose()
         };
         Ok(PageLayout {
             complaint: rows::Layout::of::<complaint::Model>(row, with.columns)?,
-            customer: named(with.customer, &CUSTOMER_COLUMNS)?,
-            assignee: named(with.assignee, &ASSIGNEE_COLUMNS)?,
-            latest_escalation: named(with.latest_escalation, &ESCALATION_COLUMNS)?,
+            customer: named(with.customer, &CUSTOMER_COLUMNS, with.customer_columns)?,
+            assignee: named(with.assignee, &ASSIGNEE_COLUMNS, with.assignee_columns)?,
+            latest_escalation: named(with.latest_escalation, &ESCALATION_COLUMNS, with.escalation_columns)?,
             evidence_count: with.evidence_count.then(|| rows::position(row, EVIDENCE_COUNT)).transpose()?,
             notes: with.notes.then(|| rows::position(row, nested::NOTES)).transpose()?,
             escalations: with.escalations.then(|| rows::position(row, nested::ESCALATIONS)).transpose()?,
