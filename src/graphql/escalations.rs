@@ -30,7 +30,15 @@ impl Escalation {
     /// The complaint; null if the caller may no longer see it.
     async fn complaint(&self, ctx: &Context<'_>) -> AppResult<Option<Complaint>> {
         let actor = ctx.actor()?;
-        let found = ctx.loaders()?.complaints.load_one(self.0.complaint_id).await?;
+        let loaders = ctx.loaders()?;
+        let need = || {
+            super::projection::complaint_columns(ctx.look_ahead().selection_fields())
+                .union(crate::service::complaints::required_columns())
+        };
+        let found = match loaders.folded.complaint(self.0.complaint_id, need) {
+            Some(folded) => Some(folded),
+            None => loaders.complaints.load_one(self.0.complaint_id).await?,
+        };
         match found.filter(|c| crate::domain::policy::can_read_complaint(actor, &crate::service::complaints::access(c))) {
             Some(c) => Ok(Some(Complaint::hand_out(ctx, c).await?)),
             None => Ok(None),
@@ -143,24 +151,38 @@ impl EscalationQuery {
         let (limit, _) = page_size(first, None)?;
         let after = after.as_deref().map(|c| crate::graphql::connection::decode("after", c)).transpose()?;
         // The page's complaints come in the page's own statement when asked
-        // for, and are handed to the loader the `complaint` field reads.
+        // for, with the columns their fields read, and are handed to the
+        // `complaint` field (whole rows through the shared loader).
         let look = ctx.look_ahead();
-        let with_complaints = look.field("edges").field("node").field("complaint").exists()
-            || look.field("nodes").field("complaint").exists();
+        let nodes = [look.field("edges").field("node").field("complaint"), look.field("nodes").field("complaint")];
+        let columns = nodes
+            .iter()
+            .any(|l| l.exists())
+            .then(|| super::projection::complaint_columns(nodes.iter().flat_map(|l| l.selection_fields())));
         let mut found = escalations::queue(
             ctx.services()?,
             ctx.request()?,
             status,
             after.map(|c| (c.key, c.id)),
             limit + 1,
-            with_complaints,
+            columns,
         )
         .await?;
         let more = found.len() as u64 > limit;
         found.truncate(limit as usize);
-        let complaints: Vec<_> = found.iter().filter_map(|(_, c)| c.clone().map(|c| (c.id, c))).collect();
-        ctx.loaders()?.complaints.feed_many(complaints).await;
-        let rows: Vec<_> = found.into_iter().map(|(e, _)| e).collect();
+        let mut rows = Vec::with_capacity(found.len());
+        let mut complaints = Vec::new();
+        for (request, complaint) in found {
+            complaints.extend(complaint.map(|c| (c.id, c)));
+            rows.push(request);
+        }
+        let loaders = ctx.loaders()?;
+        match columns {
+            Some(set) if set != crate::service::rows::ColumnSet::ALL => {
+                loaders.folded.keep_complaints(complaints, set.union(crate::service::complaints::required_columns()))
+            }
+            _ => loaders.complaints.feed_many(complaints).await,
+        }
         let mut connection = Connection::new(after.is_some(), more);
         connection.edges = rows.into_iter().map(|e| Edge::new(queue_cursor(&e), Escalation(e))).collect();
         Ok(connection)

@@ -152,9 +152,10 @@ pub struct Loaders {
     pub folded: Folded,
 }
 
-/// Neighbours that a complaint page read in its own statement with only the
-/// columns its selection needs (`projection`): the customers and assignees by
-/// their id, the newest requests by their complaint's. A resolver takes one
+/// Neighbours that a page read in its own statement with only the columns
+/// its selection needs (`projection`): a complaint page's customers and
+/// assignees by their id and newest requests by their complaint's, an
+/// escalation queue's complaints by id. A resolver takes one
 /// only when it holds every column that resolver's own selection needs, and
 /// asks the loader otherwise; partial rows never reach the shared loaders,
 /// where another field of the request could read a column left out.
@@ -163,6 +164,8 @@ pub struct Folded {
     customers: Mutex<HashMap<Uuid, (ColumnSet, customer::Model)>>,
     users: Mutex<HashMap<Uuid, (ColumnSet, app_user::Model)>>,
     latest_escalations: Mutex<HashMap<Uuid, (ColumnSet, Option<escalation::Model>)>>,
+    /// The complaints of an escalation queue page, by id.
+    complaints: Mutex<HashMap<Uuid, (ColumnSet, complaint::Model)>>,
 }
 
 fn keep<T>(map: &Mutex<HashMap<Uuid, (ColumnSet, T)>>, rows: impl IntoIterator<Item = (Uuid, T)>, set: ColumnSet) {
@@ -191,6 +194,12 @@ impl Folded {
     pub fn keep_latest_escalations(&self, rows: Vec<(Uuid, Option<escalation::Model>)>, set: ColumnSet) {
         keep(&self.latest_escalations, rows, set);
     }
+    pub fn keep_complaints(&self, rows: Vec<(Uuid, complaint::Model)>, set: ColumnSet) {
+        keep(&self.complaints, rows, set);
+    }
+    pub fn complaint(&self, id: Uuid, need: impl FnOnce() -> ColumnSet) -> Option<complaint::Model> {
+        take(&self.complaints, id, need)
+    }
     /// The customer `id`, if held with the columns `need` gives.
     pub fn customer(&self, id: Uuid, need: impl FnOnce() -> ColumnSet) -> Option<customer::Model> {
         take(&self.customers, id, need)
@@ -206,6 +215,7 @@ impl Folded {
         self.customers.lock().unwrap_or_else(|p| p.into_inner()).clear();
         self.users.lock().unwrap_or_else(|p| p.into_inner()).clear();
         self.latest_escalations.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.complaints.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 }
 

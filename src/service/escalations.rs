@@ -306,14 +306,16 @@ async fn decide(
     uow.commit().await
 }
 
-/// Pending (or decided) requests the caller may decide, oldest first.
+/// Pending (or decided) requests the caller may decide, oldest first; with
+/// `complaints`, each with those columns of its complaint (and the ones the
+/// read policy needs) read in the same statement.
 pub async fn queue(
     services: &Services,
     ctx: &RequestContext,
     status: EscalationStatus,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: u64,
-    with_complaints: bool,
+    complaints: Option<super::rows::ColumnSet>,
 ) -> AppResult<Vec<(escalation::Model, Option<complaint::Model>)>> {
     let actor = ctx.actor()?;
     let scope = policy::escalation_queue(actor).ok_or_else(|| AppError::forbidden("only supervisors and legal have an approval queue"))?;
@@ -330,9 +332,10 @@ pub async fn queue(
         );
     }
     let select = query.order_by_asc(escalation::Column::RequestedAt).order_by_asc(escalation::Column::Id).limit(limit);
-    if !with_complaints {
+    let Some(columns) = complaints else {
         return Ok(super::rows::all(&services.db, select).await?.into_iter().map(|e| (e, None)).collect());
-    }
+    };
+    let columns = columns.union(complaints::required_columns());
     // The page as a subquery `q`, each request with its complaint by primary
     // key, found by index lookup (`rows::join_neighbour`).
     use sea_orm::{ConnectionTrait, QueryTrait, sea_query::{Alias, Asterisk, Query}};
@@ -346,7 +349,7 @@ pub async fn queue(
         alias: "c",
         columns: <complaint::Model as FromRow>::COLUMNS,
         names,
-        set: super::rows::ColumnSet::ALL,
+        set: columns,
         matching: r#""complaint"."id" = "q"."complaint_id""#,
         newest_by: &[],
         on_key: r#""c"."id" = "q"."complaint_id""#,
@@ -358,7 +361,8 @@ pub async fn queue(
     let Some(first) = rows.first() else { return Ok(Vec::new()) };
     use super::rows::{ColumnSet, Layout};
     let request = Layout::of::<escalation::Model>(first, ColumnSet::ALL)?;
-    let complaint = Layout::find(first, ColumnSet::ALL, names.iter().map(String::as_str))?;
+    let read = names.iter().enumerate().filter(|(i, _)| columns.contains(*i)).map(|(_, n)| n.as_str());
+    let complaint = Layout::find(first, columns, read)?;
     Ok(rows
         .iter()
         .map(|row| Ok((request.read_one(row)?, complaint.read(row)?)))

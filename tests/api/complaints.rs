@@ -562,7 +562,7 @@ async fn the_benchmark_shapes_cost_fixed_statements(app: &TestApp) {
 
 /// The fields of `Complaint` a client can select without arguments, with
 /// the sub-selection each needs.
-fn complaint_selections() -> Vec<String> {
+pub(crate) fn complaint_selections() -> Vec<String> {
     use async_graphql::parser::types::BaseType;
     let objects = casework::graphql::sdl_objects();
     // A leaf, or an object's scalar fields (nested objects by their id).
