@@ -3,7 +3,7 @@
 --   psql -v n=10000 -f bench/seed.sql postgres://…/casework_bench
 -- Needs the demo users and teams (`casework serve --demo` or `migrate` + demo).
 -- Per complaint: one customer, 0–3 notes, 0–2 evidence rows, ~12 % with
--- escalations (~3 % pending), 10 audit events. Teams and statuses are skewed;
+-- escalations (~3 % pending, those past due marked overdue), 10 audit events. Teams and statuses are skewed;
 -- ~2 % are sensitive, 0.2 % under legal hold.
 --
 -- The seeded audit events are FILLER: they sit in chains of their own
@@ -77,14 +77,17 @@ SELECT md5('evidence' || c.g || '-' || k)::uuid, c.id, (ARRAY['PHOTO','SCREENSHO
 FROM b_c c JOIN complaint cm ON cm.id = c.id, generate_series(1, c.evidence) k;
 
 INSERT INTO escalation (id, complaint_id, from_tier, to_tier, trigger, reason, requested_by, requested_at, status,
-  decided_by, decided_at, decision_note, due_by)
+  decided_by, decided_at, decision_note, due_by, overdue)
 SELECT md5('escalation' || c.g || '-' || k)::uuid, c.id, 'TIER1', 'TIER2',
        (ARRAY['CUSTOMER_REQUEST','EXCEEDS_AUTHORITY','OVERDUE','HIGH_IMPACT','TECHNICAL'])[1 + c.g % 5],
        'Escalated for the benchmark', cm.created_by, c.created_at + k * interval '1 day',
        CASE WHEN k = 2 OR c.r_esc < 0.03 THEN 'PENDING' ELSE 'APPROVED' END,
        CASE WHEN k = 2 OR c.r_esc < 0.03 THEN NULL ELSE cm.created_by END,
        CASE WHEN k = 2 OR c.r_esc < 0.03 THEN NULL ELSE c.created_at + k * interval '1 day' + interval '1 hour' END,
-       NULL, c.created_at + k * interval '1 day' + interval '4 hours'
+       NULL, c.created_at + k * interval '1 day' + interval '4 hours',
+       -- Pending past due: already marked, as the SLA monitor of a running
+       -- system leaves them (else the benchmark measures it catching up).
+       (k = 2 OR c.r_esc < 0.03) AND c.created_at + k * interval '1 day' + interval '4 hours' < now()
 FROM b_c c JOIN complaint cm ON cm.id = c.id, generate_series(1, CASE WHEN c.r_esc < 0.12 THEN 1 + (c.g % 2) ELSE 0 END) k;
 
 INSERT INTO audit_event (id, chain_key, seq, occurred_at, actor_id, actor_role, request_id, client_addr, action,
