@@ -361,8 +361,7 @@ pub async fn queue(
     let Some(first) = rows.first() else { return Ok(Vec::new()) };
     use super::rows::{ColumnSet, Layout};
     let request = Layout::of::<escalation::Model>(first, ColumnSet::ALL)?;
-    let read = names.iter().enumerate().filter(|(i, _)| columns.contains(*i)).map(|(_, n)| n.as_str());
-    let complaint = Layout::find(first, columns, read)?;
+    let complaint = Layout::find(first, columns, columns.pick(names).map(String::as_str))?;
     Ok(rows
         .iter()
         .map(|row| Ok((request.read_one(row)?, complaint.read(row)?)))

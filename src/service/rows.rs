@@ -135,6 +135,12 @@ impl ColumnSet {
         Some(set)
     }
 
+    /// The entries of `per_column` (one per column of the model, in its
+    /// order) that stand for columns in the set.
+    pub fn pick<T>(self, per_column: &[T]) -> impl Iterator<Item = &T> {
+        per_column.iter().enumerate().filter(move |(i, _)| self.contains(*i)).map(|(_, item)| item)
+    }
+
     /// Whether every column of `other` is in the set.
     pub fn covers(self, other: ColumnSet) -> bool {
         self.0 & other.0 == other.0
@@ -321,8 +327,7 @@ pub struct Neighbour<'a> {
 impl Neighbour<'_> {
     /// The columns read, each with the name it is read under.
     fn read(&self) -> impl Iterator<Item = (&str, &String)> {
-        let set = self.set;
-        self.columns.iter().zip(self.names).enumerate().filter(move |(i, _)| set.contains(*i)).map(|(_, (c, n))| (*c, n))
+        self.set.pick(self.columns).copied().zip(self.set.pick(self.names))
     }
 }
 

@@ -600,8 +600,7 @@ struct PageLayout {
 impl PageLayout {
     fn find(row: &sea_orm::QueryResult, with: Neighbours) -> Result<PageLayout, sea_orm::DbErr> {
         let named = |asked: bool, names: &[String], set: ColumnSet| {
-            let read = names.iter().enumerate().filter(move |(i, _)| set.contains(*i)).map(|(_, n)| n.as_str());
-            asked.then(|| rows::Layout::find(row, set, read)).transpose()
+            asked.then(|| rows::Layout::find(row, set, set.pick(names).map(String::as_str))).transpose()
         };
         Ok(PageLayout {
             complaint: rows::Layout::of::<complaint::Model>(row, with.columns)?,
