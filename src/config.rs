@@ -199,6 +199,11 @@ pub struct ServeArgs {
     /// Lifetime of an access token, in seconds.
     #[arg(long, env = "CASEWORK_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
     pub access_token_ttl_secs: u64,
+    /// How long a server reuses a verified caller (role, team, session) on
+    /// PostgreSQL without reading it again; any change to the user or their
+    /// sessions evicts it at once on every server (`LISTEN`). 0 turns it off.
+    #[arg(long, env = "CASEWORK_AUTH_CACHE_SECS", default_value_t = 2)]
+    pub auth_cache_secs: u64,
     /// Lifetime of a refresh token, in seconds.
     #[arg(long, env = "CASEWORK_REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
     pub refresh_token_ttl_secs: u64,
@@ -463,6 +468,8 @@ pub struct Settings {
     /// The HMAC key for access tokens.
     pub jwt_secret: Secret,
     pub access_token_ttl: Duration,
+    /// `CASEWORK_AUTH_CACHE_SECS` (zero: every request reads its caller).
+    pub auth_cache_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub demo: bool,
     pub demo_password: Secret,
@@ -708,6 +715,7 @@ impl Settings {
             edge: EdgeSettings::from_args(&args.edge)?,
             jwt_secret,
             access_token_ttl: Duration::from_secs(args.access_token_ttl_secs),
+            auth_cache_ttl: Duration::from_secs(args.auth_cache_secs),
             refresh_token_ttl: Duration::from_secs(args.refresh_token_ttl_secs),
             demo: args.demo,
             demo_password: args.demo_password.clone(),

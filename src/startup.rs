@@ -92,14 +92,17 @@ impl Application {
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     /// Background work runs alongside: the SLA monitor, the audit checkpoints,
-    /// the evidence blob collector and, on PostgreSQL, the listener that brings
-    /// other instances' changes to local subscribers.
+    /// the evidence blob collector and, on PostgreSQL, the listeners that bring
+    /// other instances' changes to local subscribers and evict cached callers
+    /// (`service::auth_cache`).
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let services = self.state.services.clone();
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let monitor = tokio::spawn(jobs::sla::run(services.clone(), services.settings.sla_scan_interval, stopped.clone()));
-        let listener = (services.db.get_database_backend() == DbBackend::Postgres)
-            .then(|| tokio::spawn(services.bus.clone().listen(services.settings.database_url.clone())));
+        let postgres = services.db.get_database_backend() == DbBackend::Postgres;
+        let listener = postgres.then(|| tokio::spawn(services.bus.clone().listen(services.settings.database_url.clone())));
+        let auth_listener = (postgres && !services.settings.auth_cache_ttl.is_zero())
+            .then(|| tokio::spawn(services.auth_cache.clone().listen(services.settings.database_url.clone())));
         let checkpoints = services.settings.audit_checkpoint_interval.map(|interval| {
             jobs::checkpoints::spawn(services.clone(), interval, services.settings.audit_checkpoint_poll, stopped.clone())
         });
@@ -127,7 +130,7 @@ impl Application {
         for job in [checkpoints, blobs].into_iter().flatten() {
             let _ = job.await;
         }
-        if let Some(listener) = listener {
+        for listener in [listener, auth_listener].into_iter().flatten() {
             listener.abort();
         }
         if let Some(server) = metrics_server {

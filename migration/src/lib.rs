@@ -22,6 +22,7 @@ mod m20261126_001301_stats_indexes;
 mod m20261126_001302_stats_callback_index;
 mod m20261126_001401_filter_indexes;
 mod m20261126_001402_customer_history_order;
+mod m20261126_001403_auth_notify;
 mod m20261126_001002_login_attempts;
 mod m20261126_001003_password_resets_role_grants;
 mod m20261126_001004_refund_amount;
@@ -98,6 +99,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_001103_search_fts::Migration),
             Box::new(m20261126_001203_complaint_groups::Migration),
             Box::new(m20261126_001402_customer_history_order::Migration),
+            Box::new(m20261126_001403_auth_notify::Migration),
         ]
     }
 }

@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::enums::{EscalationTrigger, Role};
 
-/// The authenticated caller, as loaded fresh from the database for each request.
+/// The authenticated caller, as the database holds them now (read per request,
+/// or reused until a change evicts it: `service::auth_cache`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Actor {
     pub user_id: Uuid,

@@ -389,9 +389,23 @@ pub struct Authenticated {
 /// still exist, be active and have the token's `token_version`, and its
 /// session (`sid`) must not have ended. Role and team come from the database
 /// (the one lookup a request makes), so changes take effect at once.
+///
+/// On PostgreSQL a successful lookup is reused for a moment, until any change
+/// to the user or their sessions evicts it ([`super::auth_cache`]).
 pub async fn authenticate(services: &Services, bearer: &str) -> AppResult<Authenticated> {
+    use super::auth_cache::Lookup;
     let claims = services.jwt.verify(bearer).ok_or(INVALID_ACCESS)?;
+    let key = (claims.sub, claims.ver, claims.sid);
+    let generation = match services.auth_cache.lookup(&key) {
+        Lookup::Hit(actor) => {
+            return Ok(Authenticated { actor, token_version: claims.ver, session: claims.sid, expires_at: claims.exp });
+        }
+        Lookup::Miss(generation) => generation,
+    };
     let authenticated = recheck(services, claims.sub, claims.ver, claims.sid).await?;
+    if let Some(generation) = generation {
+        services.auth_cache.store(generation, key, authenticated.actor.clone());
+    }
     Ok(Authenticated { expires_at: claims.exp, ..authenticated })
 }
 

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod auth_cache;
 pub mod complaints;
 pub mod customers;
 pub mod demo;
@@ -47,6 +48,8 @@ pub struct Services {
     pub evidence: Arc<dyn crate::storage::EvidenceStore>,
     /// Per-user quotas, blob checks and download-audit windows (issue 11).
     pub guards: Arc<guards::Guards>,
+    /// Verified callers, reused until a change evicts them (PostgreSQL).
+    pub auth_cache: Arc<auth_cache::AuthCache>,
 }
 
 impl Services {
@@ -61,7 +64,8 @@ impl Services {
         });
         let evidence = crate::storage::from_settings(&settings)?;
         let guards = Arc::new(guards::Guards::new(&settings.edge));
-        Ok(Services { db, settings, jwt, login_limiter, bus, checkpoints, evidence, guards })
+        let auth_cache = Arc::new(auth_cache::AuthCache::new(settings.auth_cache_ttl));
+        Ok(Services { db, settings, jwt, login_limiter, bus, checkpoints, evidence, guards, auth_cache })
     }
 }
 
@@ -118,6 +122,42 @@ pub struct UnitOfWork {
     events: usize,
     bus: EventBus,
     notifications: Vec<BusEvent>,
+    auth_cache: Arc<auth_cache::AuthCache>,
+    /// Who may sign in differently once this commits (see [`Identities`]).
+    identities: Identities,
+}
+
+/// Callers whose cached sign-in a unit of work may change: the users of the
+/// user chains it wrote to, or everyone once it touched a team, the security
+/// or the system chain. Complaint and group chains change nobody's sign-in.
+#[derive(Default)]
+enum Identities {
+    #[default]
+    None,
+    Users(Vec<uuid::Uuid>),
+    All,
+}
+
+impl Identities {
+    fn touched(&mut self, chain: &str) {
+        if ["complaint:", "complaint-access:", "group:"].iter().any(|prefix| chain.starts_with(prefix)) {
+            return;
+        }
+        match (chain.strip_prefix("user:").and_then(|id| id.parse().ok()), &mut *self) {
+            (Some(user), Identities::None) => *self = Identities::Users(vec![user]),
+            (Some(user), Identities::Users(users)) => users.push(user),
+            (Some(_), Identities::All) => {}
+            (None, _) => *self = Identities::All,
+        }
+    }
+
+    fn evict(self, cache: &auth_cache::AuthCache) {
+        match self {
+            Identities::None => {}
+            Identities::Users(users) => users.into_iter().for_each(|user| cache.evict_user(user)),
+            Identities::All => cache.clear(),
+        }
+    }
 }
 
 impl UnitOfWork {
@@ -138,6 +178,8 @@ impl UnitOfWork {
             events: 0,
             bus: services.bus.clone(),
             notifications: Vec::new(),
+            auth_cache: services.auth_cache.clone(),
+            identities: Identities::None,
         })
     }
 
@@ -161,6 +203,7 @@ impl UnitOfWork {
 
     fn recorded(&mut self, event: entity::audit_event::Model) -> AppResult<entity::audit_event::Model> {
         self.events += 1;
+        self.identities.touched(&event.chain_key);
         if let (Some(complaint_id), false) = (event.complaint_id, event.chain_key.starts_with("complaint-access:")) {
             self.notifications.push(BusEvent {
                 complaint_id,
@@ -185,8 +228,49 @@ impl UnitOfWork {
         }
         self.bus.publish_in(&self.txn, &self.notifications).await?;
         self.txn.commit().await?;
+        // Before the answer leaves: the caller's next request must not meet
+        // the old sign-in, even if the trigger's notification is still on its way.
+        self.identities.evict(&self.auth_cache);
         self.bus.published(self.notifications);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use uuid::Uuid;
+
+    use super::{
+        Identities,
+        auth_cache::{AuthCache, Lookup},
+    };
+
+    fn cached(cache: &AuthCache, user: Uuid) -> bool {
+        matches!(cache.lookup(&(user, 0, None)), Lookup::Hit(_))
+    }
+
+    /// What a committed unit of work evicts, by the chains it wrote to.
+    #[test]
+    fn a_commit_evicts_the_callers_its_chains_name() {
+        let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
+        let evicted = |chains: &[String]| {
+            let cache = AuthCache::listening_for_tests(Duration::from_secs(60), &[alice, bob]);
+            let mut identities = Identities::default();
+            chains.iter().for_each(|chain| identities.touched(chain));
+            identities.evict(&cache);
+            (!cached(&cache, alice), !cached(&cache, bob))
+        };
+        let complaint = format!("complaint:{}", Uuid::now_v7());
+        let access = format!("complaint-access:{}", Uuid::now_v7());
+        let group = format!("group:{}", Uuid::now_v7());
+        assert_eq!(evicted(&[complaint.clone(), access, group]), (false, false));
+        assert_eq!(evicted(&[complaint.clone(), format!("user:{alice}")]), (true, false));
+        assert_eq!(evicted(&[format!("user:{alice}"), format!("user:{bob}")]), (true, true));
+        for everyone in ["security", "system", &format!("team:{}", Uuid::now_v7()), "user:not-a-uuid"] {
+            assert_eq!(evicted(&[format!("user:{alice}"), everyone.to_owned()]), (true, true), "{everyone}");
+        }
     }
 }
 

@@ -389,6 +389,7 @@ async fn evidence_counts_cost_the_same_statements_whatever_the_page_size(app: &T
         evidence { totalCount edges { node { filename uploadedBy { email } } } } } } } }";
     let mut costs = Vec::new();
     for n in [2, 12] {
+        app.until_caller_cached(&supervisor).await;
         let before = app.statements().await;
         let page = app.ok(&supervisor, query, json!({ "n": n })).await;
         assert_eq!(page["complaints"]["edges"].as_array().unwrap().len(), n);

@@ -156,6 +156,9 @@ async fn start(
     settings.demo_password = casework::config::Secret::new(DEMO_PASSWORD);
     settings.jwt_secret = casework::config::Secret::new(JWT_SECRET);
     settings.db_max_connections = 8;
+    // Long enough that only an eviction, never the expiry, ends a cached
+    // caller during a test (statement counts depend on it).
+    settings.auth_cache_ttl = Duration::from_secs(60);
     settings.edge.metrics_token = Some(casework::config::Secret::new(METRICS_TOKEN));
     let anchor = tempfile_dir::TempDir::new();
     settings.audit_signing_key = casework::audit::checkpoint::SigningSeed::parse(AUDIT_SEED).unwrap();
@@ -289,6 +292,35 @@ impl TestApp {
         let response = self.client.get(self.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
         assert_eq!(response.status(), 200, "/metrics");
         response.text().await.unwrap()
+    }
+
+    /// On PostgreSQL, waits until this server reuses `token`'s caller (a
+    /// `{ __typename }` with it costs no statement: `service::auth_cache`);
+    /// on SQLite, where every request reads its caller, returns at once.
+    pub async fn until_caller_cached(&self, token: &str) {
+        if self.backend == Backend::Sqlite {
+            return;
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let before = self.statements().await;
+            self.ok(token, "{ __typename }", json!({})).await;
+            if self.statements().await == before {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "the server never reused the caller");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The statements a request spends on its caller once
+    /// [`TestApp::until_caller_cached`] returned: none on PostgreSQL, the
+    /// lookup on SQLite.
+    pub fn sign_in_statements(&self) -> u64 {
+        match self.backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 0,
+        }
     }
 
     /// SQL statements the server has executed so far.

@@ -153,6 +153,7 @@ async fn the_deep_links_query_is_refused_before_any_resolver_runs(app: &TestApp)
     let supervisor = app.login_as("supervisor@example.com").await;
     let deep = "{ complaints(first:100){ edges{ node{ links{ complaint{ links{ complaint{ links{ complaint{ title description }}}}}}}}}}";
     // What a request costs with no resolver at all: the sign-in check.
+    app.until_caller_cached(&supervisor).await;
     let before = app.statements().await;
     app.ok(&supervisor, "{ __typename }", json!({})).await;
     let baseline = app.statements().await - before;

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
 use crate::{
     fixtures::{self, ComplaintBuilder},
-    helpers::{Backend, DEMO_PASSWORD, JWT_SECRET, TestApp, WsClient, first_error_code, spawn_app_with},
+    helpers::{Backend, DEMO_PASSWORD, JWT_SECRET, TestApp, WsClient, first_error_code, spawn_another, spawn_app_with},
 };
 
 crate::on_both_databases!(
@@ -27,6 +27,7 @@ crate::on_both_databases!(
     a_deactivated_supervisors_subscription_stops_within_one_event,
     a_demoted_supervisors_subscription_stops_within_one_event,
     the_websocket_protocol_close_codes,
+    every_server_drops_a_changed_caller_at_once,
 );
 
 const ME: &str = "{ me { email } }";
@@ -744,4 +745,86 @@ async fn only_a_supervisor_lowers_severity_and_the_audit_names_the_deadlines() {
         assert!(changes.contains("resolutionDue") && changes.contains("firstResponseDue"), "{changes}");
         app.finish().await;
     }
+}
+
+// --- the cached caller (service::auth_cache) ---------------------------------
+
+/// Asks `app` with `token` until `seen` holds of the response, for at most
+/// two seconds (a change that reaches this server by notification); returns
+/// how many requests that took.
+async fn asked_until(app: &TestApp, token: &str, query: &str, seen: impl Fn(&Value) -> bool) -> usize {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    for attempt in 1.. {
+        let response = app.gql(Some(token), query, json!({})).await;
+        if seen(&response) {
+            return attempt;
+        }
+        assert!(std::time::Instant::now() < deadline, "still answered after 2 s: {response}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    unreachable!()
+}
+
+fn refused(response: &Value) -> bool {
+    response["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+}
+
+/// PostgreSQL servers reuse a verified caller (within the 60 s the tests
+/// configure), yet every change to a user or their sessions reaches it: on
+/// the server that made the change before its answer, and on every other
+/// server by the triggers' notification; a change made in the database
+/// directly, with no server involved, as well. SQLite reads the caller on
+/// every request, so there each change shows on the first request.
+async fn every_server_drops_a_changed_caller_at_once(app: &TestApp) {
+    let other = spawn_another(app, |_| {}).await;
+    let admin = app.login_as("admin@example.com").await;
+    let demoted = fixtures::create_user(app, "cached-demoted@example.com", "SUPERVISOR", None).await;
+    let deactivated = fixtures::create_user(app, "cached-deactivated@example.com", "AGENT", None).await;
+    fixtures::create_user(app, "cached-logout@example.com", "AGENT", None).await;
+    let mut sessions = Vec::new();
+    for email in ["cached-demoted@example.com", "cached-deactivated@example.com", "cached-logout@example.com"] {
+        sessions.push(app.login(email, &DEMO_PASSWORD.repeat(2)).await["data"]["login"].clone());
+    }
+    let supervisor = app.login_as("supervisor@example.com").await;
+    let agent = app.login_as("agent@example.com").await;
+    let tokens: Vec<String> = sessions.iter().map(|s| s["accessToken"].as_str().unwrap().to_owned()).chain([supervisor.clone(), agent.clone()]).collect();
+    for token in &tokens {
+        app.until_caller_cached(token).await;
+        other.until_caller_cached(token).await;
+    }
+    let immediately = |attempts: usize, what: &str| {
+        if app.backend == Backend::Sqlite {
+            assert_eq!(attempts, 1, "{what}: SQLite reads the caller on every request");
+        }
+    };
+
+    // Through the API on the first server: refused there at once, and on the other by notification.
+    let demote = "mutation($id: ID!, $v: Int!) { updateUser(id: $id, expectedVersion: $v, input: { role: AGENT }) { role } }";
+    app.ok(&admin, demote, json!({ "id": demoted["id"], "v": demoted["version"] })).await;
+    assert_eq!(app.error_code(Some(&tokens[0]), ME, json!({})).await, "UNAUTHENTICATED", "demoted, same server");
+    immediately(asked_until(&other, &tokens[0], ME, refused).await, "demoted");
+
+    app.ok(&admin, "mutation($id: ID!) { deactivateUser(id: $id) { active } }", json!({ "id": deactivated["id"] })).await;
+    assert_eq!(app.error_code(Some(&tokens[1]), ME, json!({})).await, "UNAUTHENTICATED", "deactivated, same server");
+    immediately(asked_until(&other, &tokens[1], ME, refused).await, "deactivated");
+
+    let logout = "mutation($t: String!) { logout(refreshToken: $t) }";
+    assert_eq!(app.ok(&tokens[2], logout, json!({ "t": sessions[2]["refreshToken"] })).await["logout"], true);
+    assert_eq!(app.error_code(Some(&tokens[2]), ME, json!({})).await, "UNAUTHENTICATED", "logged out, same server");
+    immediately(asked_until(&other, &tokens[2], ME, refused).await, "logged out");
+
+    // In the database directly (an operator at a prompt): a role changed
+    // without a new token version, and a session revoked.
+    app.sql("UPDATE app_user SET role = 'AGENT' WHERE email = 'supervisor@example.com'").await;
+    for server in [app, &other] {
+        let role = |r: &Value| r["data"]["me"]["role"] == "AGENT";
+        immediately(asked_until(server, &supervisor, "{ me { role } }", role).await, "role changed in the database");
+        let queue = "{ escalationQueue(first: 1) { edges { node { id } } } }";
+        assert_eq!(server.error_code(Some(&supervisor), queue, json!({})).await, "FORBIDDEN", "acts as an agent");
+    }
+    app.sql("UPDATE refresh_token SET revoked_at = CURRENT_TIMESTAMP WHERE user_id = (SELECT id FROM app_user WHERE email = 'agent@example.com')").await;
+    for server in [app, &other] {
+        immediately(asked_until(server, &agent, ME, refused).await, "session revoked in the database");
+    }
+    other.finish().await;
 }

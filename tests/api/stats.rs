@@ -652,6 +652,7 @@ async fn every_figure_of_every_dimension_matches_the_known_mix(app: &TestApp) {
     // A constant number of statements, whatever the grouping or the number of periods.
     let mut costs = Vec::new();
     for dimension in ["MONTH", "DAY", "CATEGORY", "TEAM"] {
+        app.until_caller_cached(&auditor).await;
         let before = app.statements().await;
         stats(app, &auditor, dimension, Value::Null).await;
         costs.push(app.statements().await - before);
