@@ -73,6 +73,8 @@ FLOOR=$CARGO_TARGET_DIR/release/examples/bench_floor
 
 # ---------------------------------------------------------------- server control
 export CASEWORK_JWT_SECRET=bench-secret-that-is-long-enough-0123456789abcdef
+# /metrics answers only with this token (the statement counter is read from it).
+export CASEWORK_METRICS_TOKEN=bench-metrics-token-0123456789
 # Quotas off: the benchmark measures throughput, and a refused request fails the run.
 export CASEWORK_ACCESS_TOKEN_TTL_SECS=86400 CASEWORK_LOGIN_ATTEMPTS_PER_MINUTE=100000 CASEWORK_CREATIONS_PER_MINUTE=0
 export CASEWORK_DB_MAX_CONNECTIONS=${CASEWORK_DB_MAX_CONNECTIONS:-16}
@@ -200,7 +202,7 @@ PY
 # Statements PostgreSQL logged for $DB since byte offset $1.
 logged_statements() { tail -c +"$(( $1 + 1 ))" "$PGLOG" | grep -cE "@$DB (LOG|ERROR):  (statement|execute [^:]*):" || true; }
 log_size() { stat -c %s "$PGLOG"; }
-metric_statements() { curl -s "http://127.0.0.1:$CW_PORT/metrics" | awk '/^casework_db_statements_total / {print $2}'; }
+metric_statements() { curl -s -H "authorization: Bearer $CASEWORK_METRICS_TOKEN" "http://127.0.0.1:$CW_PORT/metrics" | awk '/^casework_db_statements_total / {print $2}'; }
 
 # count server shape url token body [fresh-script]
 # A copy of the request body naming a customer never seen before (a random
