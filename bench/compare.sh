@@ -113,7 +113,12 @@ login() {
 }
 
 # ---------------------------------------------------------------- 1. database
-seeded=$(psql "$URL_DB" -Atc "SELECT count(*) >= $COMPLAINTS FROM complaint" 2>/dev/null || true)
+# A database an earlier run measured on is seeded anew: that run's
+# createComplaint points left thousands of complaints whose first-response
+# deadline has passed since, and the SLA monitor of the next server to start
+# would mark them breached while it is being measured (a second run on the
+# same database counted 65 statements per createComplaint instead of 12).
+seeded=$(psql "$URL_DB" -Atc "SELECT count(*) >= $COMPLAINTS AND NOT EXISTS (SELECT 1 FROM complaint WHERE description = 'Benchmark complaint') FROM complaint" 2>/dev/null || true)
 if [ "$RESEED" = 1 ] || [ "$seeded" != t ]; then
   log "seeding $DB with $COMPLAINTS complaints"
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
