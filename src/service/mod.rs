@@ -236,6 +236,19 @@ impl UnitOfWork {
     }
 }
 
+/// The current time at the precision both databases store (microseconds), so
+/// a value read back equals the value written — keyset cursors depend on it.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
+/// Whether a database error is a unique-key violation (turned into a client
+/// error at the persistence edge).
+pub fn is_unique_violation(error: &sea_orm::DbErr) -> bool {
+    matches!(error.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -272,17 +285,4 @@ mod tests {
             assert_eq!(evicted(&[format!("user:{alice}"), everyone.to_owned()]), (true, true), "{everyone}");
         }
     }
-}
-
-/// The current time at the precision both databases store (microseconds), so
-/// a value read back equals the value written — keyset cursors depend on it.
-pub fn now() -> chrono::DateTime<chrono::Utc> {
-    use chrono::SubsecRound;
-    chrono::Utc::now().trunc_subsecs(6)
-}
-
-/// Whether a database error is a unique-key violation (turned into a client
-/// error at the persistence edge).
-pub fn is_unique_violation(error: &sea_orm::DbErr) -> bool {
-    matches!(error.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
 }
