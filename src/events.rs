@@ -74,31 +74,59 @@ impl EventBus {
     /// Forwards notifications from PostgreSQL to local subscribers until the
     /// process ends, reconnecting after failures.
     pub async fn listen(self, database_url: String) {
-        loop {
-            match PgListener::connect(&database_url).await {
-                Ok(mut listener) => {
-                    if let Err(error) = listener.listen(CHANNEL).await {
-                        tracing::warn!(%error, "LISTEN failed; retrying");
-                    } else {
-                        loop {
-                            match listener.recv().await {
-                                Ok(notification) => match serde_json::from_str::<BusEvent>(notification.payload()) {
-                                    Ok(event) => {
-                                        let _ = self.sender.send(event);
-                                    }
-                                    Err(error) => tracing::warn!(%error, "ignoring a malformed notification"),
-                                },
-                                Err(error) => {
-                                    tracing::warn!(%error, "notification listener lost its connection; reconnecting");
-                                    break;
-                                }
+        listen_forever(&database_url, CHANNEL, |heard| {
+            if let Heard::Notification(payload) = heard {
+                match serde_json::from_str::<BusEvent>(payload) {
+                    Ok(event) => {
+                        let _ = self.sender.send(event);
+                    }
+                    Err(error) => tracing::warn!(%error, "ignoring a malformed notification"),
+                }
+            }
+        })
+        .await
+    }
+}
+
+/// What a [`listen_forever`] handler hears.
+pub enum Heard<'a> {
+    /// Listening (again): notifications sent before this may have been missed.
+    Listening,
+    Notification(&'a str),
+    /// The connection is gone; nothing is heard until the next `Listening`.
+    Lost,
+}
+
+/// `LISTEN`s on `channel` until the process ends, reconnecting a second after
+/// a failure, and tells `heard` each notification and each loss of the
+/// connection (a loss is always seen: `try_recv`, not sqlx's silently
+/// reconnecting `recv`).
+pub async fn listen_forever(database_url: &str, channel: &str, mut heard: impl FnMut(Heard<'_>)) {
+    loop {
+        match PgListener::connect(database_url).await {
+            Ok(mut listener) => match listener.listen(channel).await {
+                Ok(()) => {
+                    heard(Heard::Listening);
+                    loop {
+                        match listener.try_recv().await {
+                            Ok(Some(notification)) => heard(Heard::Notification(notification.payload())),
+                            // Lost and already reconnected (sqlx listens again): what was sent in between is gone.
+                            Ok(None) => {
+                                tracing::warn!(channel, "notification listener reconnected; notifications in between are lost");
+                                heard(Heard::Listening);
+                            }
+                            Err(error) => {
+                                tracing::warn!(%error, channel, "notification listener lost its connection; reconnecting");
+                                break;
                             }
                         }
                     }
                 }
-                Err(error) => tracing::warn!(%error, "cannot connect the notification listener; retrying"),
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
+                Err(error) => tracing::warn!(%error, channel, "LISTEN failed; retrying"),
+            },
+            Err(error) => tracing::warn!(%error, channel, "cannot connect the notification listener; retrying"),
         }
+        heard(Heard::Lost);
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

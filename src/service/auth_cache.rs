@@ -30,10 +30,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sea_orm::sqlx::postgres::PgListener;
 use uuid::Uuid;
 
-use crate::auth::Actor;
+use crate::{
+    auth::Actor,
+    events::{Heard, listen_forever},
+};
 
 /// The PostgreSQL notification channel of the triggers.
 pub const CHANNEL: &str = "casework_auth";
@@ -147,36 +149,15 @@ impl AuthCache {
     /// Receives the triggers' notifications until the process ends; entries
     /// are kept only while this is connected.
     pub async fn listen(self: Arc<Self>, database_url: String) {
-        loop {
-            match PgListener::connect(&database_url).await {
-                Ok(mut listener) => match listener.listen(CHANNEL).await {
-                    Ok(()) => {
-                        self.set_listening(true);
-                        loop {
-                            match listener.try_recv().await {
-                                Ok(Some(notification)) => match notification.payload().parse::<Uuid>() {
-                                    Ok(user) => self.evict_user(user),
-                                    Err(_) => self.clear(),
-                                },
-                                // Lost and already reconnected: what was sent in between is gone.
-                                Ok(None) => {
-                                    tracing::warn!("auth listener reconnected; dropping cached callers");
-                                    self.clear();
-                                }
-                                Err(error) => {
-                                    tracing::warn!(%error, "auth listener lost its connection; caching stops until it is back");
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                    Err(error) => tracing::warn!(%error, "LISTEN casework_auth failed; retrying"),
-                },
-                Err(error) => tracing::warn!(%error, "cannot connect the auth listener; retrying"),
-            }
-            self.set_listening(false);
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
+        listen_forever(&database_url, CHANNEL, |heard| match heard {
+            Heard::Listening => self.set_listening(true),
+            Heard::Lost => self.set_listening(false),
+            Heard::Notification(payload) => match payload.parse::<Uuid>() {
+                Ok(user) => self.evict_user(user),
+                Err(_) => self.clear(),
+            },
+        })
+        .await
     }
 }
 
