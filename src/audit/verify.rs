@@ -17,7 +17,8 @@
 //! against the anchor file outside the database (a rolled-back table).
 //!
 //! Rows are streamed (one keyset-ordered query) and checked without per-event
-//! allocations: the canonical bytes are rebuilt into one reused buffer.
+//! allocations: the canonical bytes are rebuilt into one reused buffer. The
+//! scan and the checks run on two threads ([`super::pipeline`]).
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -35,6 +36,7 @@ use super::{
     append::HASH_DOMAIN,
     canonical::write_string,
     checkpoint::{self, Anchor, TrustedKey},
+    pipeline::Pipeline,
     state,
 };
 use entity::{app_user, audit_checkpoint, audit_checkpoint_head, complaint};
@@ -616,53 +618,65 @@ macro_rules! event_row {
     }};
 }
 
-/// Streams the events `sql` selects through `verifier`, stopping at the first failure.
+/// Streams the events `sql` selects through `verifier` (checked on a second
+/// thread, [`super::pipeline`]), stopping at the first failure.
 async fn scan_postgres(
     conn: &mut sqlx::PgConnection,
     sql: &str,
     binds: &[String],
-    verifier: &mut ChainVerifier,
-) -> anyhow::Result<()> {
+    verifier: ChainVerifier,
+) -> anyhow::Result<ChainVerifier> {
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
     for value in binds {
         query = query.bind(value);
     }
+    let mut pipeline = Pipeline::start(verifier);
     let mut rows = query.fetch(conn);
     while let Some(row) = rows.try_next().await? {
-        verifier.push(&event_row!(&row));
-        if verifier.failed() {
+        if !pipeline.push(&event_row!(&row)).await {
             break;
         }
     }
-    Ok(())
+    drop(rows);
+    pipeline.finish().await
 }
 
 /// [`scan_postgres`] on SQLite: the statement is stepped on this thread
 /// through the connection's handle ([`super::sqlite_scan`]), off the async
-/// workers when the runtime has several (`block_in_place`).
+/// workers (`block_in_place`), while the checks run on a second thread. On a
+/// current-thread runtime (where nothing may block) it checks inline.
 async fn scan_sqlite(
     conn: &mut sqlx::SqliteConnection,
     sql: &str,
     binds: &[String],
-    verifier: &mut ChainVerifier,
-) -> anyhow::Result<()> {
+    mut verifier: ChainVerifier,
+) -> anyhow::Result<ChainVerifier> {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
     let mut handle = conn.lock_handle().await?;
-    let db = handle.as_raw_handle();
-    let mut scan = || {
+    if !multi_thread {
+        let db = handle.as_raw_handle();
         // SAFETY: `handle` keeps the connection locked out of sqlx's worker
-        // until this returns; nothing else uses it meanwhile.
-        unsafe {
+        // until it is dropped; nothing else uses it meanwhile.
+        let result = unsafe {
             super::sqlite_scan::scan_events(db, sql, binds, |row| {
                 verifier.push(row);
                 !verifier.failed()
             })
-        }
-    };
-    let multi_thread = tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    let result = if multi_thread { tokio::task::block_in_place(scan) } else { scan() };
+        };
+        drop(handle);
+        return result.map(|()| verifier);
+    }
+    let mut pipeline = Pipeline::start(verifier);
+    {
+        let db = handle.as_raw_handle();
+        // SAFETY: as above.
+        tokio::task::block_in_place(|| unsafe {
+            super::sqlite_scan::scan_events(db, sql, binds, |row| pipeline.blocking_push(row))
+        })?;
+    }
     drop(handle);
-    result
+    pipeline.finish().await
 }
 
 /// Everything read from the database besides the events.
@@ -763,7 +777,7 @@ macro_rules! verify_in_snapshot {
                     Some(id) => vec![format!("complaint:{id}"), format!("complaint-access:{id}")],
                     None => Vec::new(),
                 };
-                $scan(&mut *tx, &sql, &binds, &mut verifier).await?;
+                let verifier = $scan(&mut *tx, &sql, &binds, verifier).await?;
                 tx.rollback().await?;
                 verifier.finish()
             }
