@@ -13,6 +13,7 @@ pub mod escalations;
 pub mod evidence;
 pub mod guards;
 pub mod passwords;
+pub mod read_log;
 pub mod report;
 pub mod role_grants;
 pub mod rows;
@@ -50,6 +51,8 @@ pub struct Services {
     pub guards: Arc<guards::Guards>,
     /// Verified callers, reused until a change evicts them (PostgreSQL).
     pub auth_cache: Arc<auth_cache::AuthCache>,
+    /// Audited reads, committed together ([`read_log`]).
+    pub read_log: Arc<read_log::ReadLog>,
 }
 
 impl Services {
@@ -65,7 +68,8 @@ impl Services {
         let evidence = crate::storage::from_settings(&settings)?;
         let guards = Arc::new(guards::Guards::new(&settings.edge));
         let auth_cache = Arc::new(auth_cache::AuthCache::new(settings.auth_cache_ttl));
-        Ok(Services { db, settings, jwt, login_limiter, bus, checkpoints, evidence, guards, auth_cache })
+        let read_log = Arc::new(read_log::ReadLog::new(db.clone(), checkpoints.mac_key.clone()));
+        Ok(Services { db, settings, jwt, login_limiter, bus, checkpoints, evidence, guards, auth_cache, read_log })
     }
 }
 

@@ -205,9 +205,7 @@ pub async fn record_access(
     if !policy::reads_are_audited(&access(complaint)) {
         return Ok(());
     }
-    let mut uow = UnitOfWork::begin(services, ctx).await?;
-    uow.record(access_event(complaint, action, target_type, target_id)).await?;
-    uow.commit().await
+    services.read_log.record(ctx.origin(), vec![access_event(complaint, action, target_type, target_id)]).await
 }
 
 /// An audited read, on the complaint's access chain.
@@ -221,7 +219,8 @@ fn access_event(complaint: &complaint::Model, action: &'static str, target_type:
 
 /// Records the reads of sensitive and legal-hold complaints that this request
 /// has not recorded yet (`complaint.viewed`, once per complaint per request,
-/// however many fields or lookups touched it), in one transaction.
+/// however many fields or lookups touched it), committed before it returns
+/// (with other requests' reads: [`crate::service::read_log`]).
 pub async fn record_reads(services: &Services, ctx: &RequestContext, complaints: &[&complaint::Model]) -> AppResult<()> {
     let unrecorded: Vec<&complaint::Model> = {
         let mut seen = ctx.audited_reads.lock().map_err(|_| AppError::internal(anyhow::anyhow!("read log poisoned")))?;
@@ -230,11 +229,8 @@ pub async fn record_reads(services: &Services, ctx: &RequestContext, complaints:
     if unrecorded.is_empty() {
         return Ok(());
     }
-    let mut uow = UnitOfWork::begin(services, ctx).await?;
-    for c in &unrecorded {
-        uow.record(access_event(c, "complaint.viewed", "complaint", c.id)).await?;
-    }
-    let committed = uow.commit().await;
+    let events = unrecorded.iter().map(|c| access_event(c, "complaint.viewed", "complaint", c.id)).collect();
+    let committed = services.read_log.record(ctx.origin(), events).await;
     if committed.is_err() {
         // Not recorded: let a retry within this request try again.
         if let Ok(mut seen) = ctx.audited_reads.lock() {
