@@ -80,14 +80,17 @@ async fn write_forever(db: DatabaseConnection, mac_key: MacKey, mut queued: mpsc
     }
 }
 
-/// One transaction holding every event of `batch`, in order.
+/// One transaction holding every event of `batch`. Chains are appended to
+/// in the order of their keys (each chain's events in the order they came),
+/// so two servers' writers lock chain heads in one order and never deadlock.
 async fn write(db: &DatabaseConnection, mac_key: &MacKey, batch: &[Pending]) -> AppResult<()> {
+    let mut events: Vec<(String, &Origin, &NewEvent)> =
+        batch.iter().flat_map(|p| p.events.iter().map(|e| (e.chain.to_string(), &p.origin, e))).collect();
+    events.sort_by(|a, b| a.0.cmp(&b.0));
     let options = TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
     let txn = db.begin_with_options(options).await?;
-    for p in batch {
-        for event in &p.events {
-            audit::append(&txn, &p.origin, mac_key, event.clone()).await?;
-        }
+    for (_, origin, event) in events {
+        audit::append(&txn, origin, mac_key, event.clone()).await?;
     }
     Ok(txn.commit().await?)
 }

@@ -41,6 +41,8 @@ crate::on_both_databases!(
     the_database_refuses_to_change_audit_rows,
     a_failed_audit_append_aborts_the_mutation,
     sensitive_reads_are_audited_once_per_request,
+    concurrent_reads_are_each_recorded_before_their_answer,
+    a_read_that_cannot_be_recorded_is_refused_alone,
     audit_events_are_scoped_paged_and_masked,
     the_cli_exports_and_verifies_offline_and_names_failures,
     the_checkpoint_job_writes_signed_checkpoints,
@@ -1036,6 +1038,117 @@ async fn sensitive_reads_are_audited_once_per_request(app: &TestApp) {
     assert_eq!(events_of(app, &access).await.len(), 4);
     app.ok(&supervisor, "query($id: ID!) { complaint(id: $id) { links { complaint { title } } } }", json!({ "id": plain["id"] })).await;
     assert_eq!(events_of(app, &access).await.len(), 5);
+    assert_eq!(verify(app).await["ok"], true);
+}
+
+/// Reads are committed by one writer per server, many requests to a
+/// transaction (issue 14): each request still gets its own event, with its
+/// own actor and request id, and the chain stays whole.
+async fn concurrent_reads_are_each_recorded_before_their_answer(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let supervisor = app.login_as("supervisor@example.com").await;
+    let legal = app.login_as("legal@example.com").await;
+    let c = fresh_complaint(app, &agent).await;
+    step(app, &supervisor, "setFlags", &c, ", $f: FlagsInput!", ", input: $f", json!({ "f": { "sensitive": true } })).await;
+    let access = format!("complaint-access:{}", uuid_of(&c["id"]));
+    let before = events_of(app, &access).await.len();
+
+    let by_id = "query($id: ID!) { complaint(id: $id) { title } }";
+    let listed = "{ complaints(first: 50) { edges { node { id title } } } }";
+    let (c, access) = (&c, &access);
+    let reads = (0..24).map(|i| {
+        let (token, query) = match i % 3 {
+            0 => (&supervisor, by_id),
+            1 => (&legal, by_id),
+            _ => (&supervisor, listed),
+        };
+        async move {
+            let data = app.ok(token, query, json!({ "id": c["id"] })).await;
+            // Answered only once the read is stored.
+            let stored = events_of(app, access).await.len();
+            (data, stored)
+        }
+    });
+    let answers = futures_util::future::join_all(reads).await;
+    for (i, (data, stored)) in answers.iter().enumerate() {
+        if i % 3 == 2 {
+            let ids: Vec<&Value> = data["complaints"]["edges"].as_array().unwrap().iter().map(|e| &e["node"]["id"]).collect();
+            assert!(ids.contains(&&c["id"]), "the list shows the complaint");
+        } else {
+            assert!(data["complaint"]["title"].is_string(), "{data}");
+        }
+        assert!(*stored > before, "answered before its read was stored");
+    }
+
+    let events: Vec<audit_event::Model> = events_of(app, access).await.into_iter().skip(before).collect();
+    assert_eq!(events.len(), 24, "one event per request");
+    let requests: std::collections::HashSet<_> = events.iter().map(|e| e.request_id.clone().expect("a request id")).collect();
+    assert_eq!(requests.len(), 24, "each event names its own request");
+    let (supervisor_id, legal_id) = (user_id(app, "supervisor@example.com").await, user_id(app, "legal@example.com").await);
+    let by = |who: Uuid| events.iter().filter(|e| e.actor_id == Some(who)).count();
+    assert_eq!((by(supervisor_id), by(legal_id)), (16, 8), "each event names its reader");
+    assert!(events.iter().all(|e| e.action == "complaint.viewed" && e.actor_role.is_some()));
+    assert_eq!(verify(app).await["ok"], true);
+}
+
+/// A read the database refuses to record is refused (fail closed), and only
+/// that one: a request batched with it is written again alone and answered.
+async fn a_read_that_cannot_be_recorded_is_refused_alone(app: &TestApp) {
+    let agent = app.login_as("agent@example.com").await;
+    let supervisor = app.login_as("supervisor@example.com").await;
+    let mut complaints = Vec::new();
+    for _ in 0..2 {
+        let c = fresh_complaint(app, &agent).await;
+        step(app, &supervisor, "setFlags", &c, ", $f: FlagsInput!", ", input: $f", json!({ "f": { "sensitive": true } })).await;
+        complaints.push(c);
+    }
+    let (refused, fine) = (&complaints[0], &complaints[1]);
+    let refused_chain = format!("complaint-access:{}", uuid_of(&refused["id"]));
+    let fine_chain = format!("complaint-access:{}", uuid_of(&fine["id"]));
+    let (refused_before, fine_before) = (events_of(app, &refused_chain).await.len(), events_of(app, &fine_chain).await.len());
+    match app.backend {
+        Backend::Sqlite => {
+            app.sql(&format!(
+                "CREATE TRIGGER test_refuse_read BEFORE INSERT ON audit_event WHEN NEW.chain_key = '{refused_chain}' \
+                 BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+            ))
+            .await
+        }
+        Backend::Postgres => {
+            app.sql(&format!(
+                "CREATE FUNCTION test_refuse_read() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN IF NEW.chain_key = '{refused_chain}' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$"
+            ))
+            .await;
+            app.sql("CREATE TRIGGER test_refuse_read BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION test_refuse_read()").await;
+        }
+    }
+    let query = "query($id: ID!) { complaint(id: $id) { title } }";
+    let reads = (0..16).map(|i| {
+        let c = if i % 2 == 0 { refused } else { fine };
+        let supervisor = &supervisor;
+        async move { (i % 2 == 0, app.gql(Some(supervisor), query, json!({ "id": c["id"] })).await) }
+    });
+    let answers = futures_util::future::join_all(reads).await;
+    app.sql(if app.backend == Backend::Sqlite { "DROP TRIGGER test_refuse_read" } else { "DROP TRIGGER test_refuse_read ON audit_event" }).await;
+    if app.backend == Backend::Postgres {
+        app.sql("DROP FUNCTION test_refuse_read()").await;
+    }
+    for (refused, response) in &answers {
+        if *refused {
+            assert_eq!(first_error_code(response), "INTERNAL", "{response:#}");
+            assert!(response["data"]["complaint"].is_null(), "a read that was not recorded handed the complaint out: {response:#}");
+            assert!(!response.to_string().contains("injected"), "internals leaked: {response}");
+        } else {
+            assert!(response.get("errors").is_none(), "a read batched with a refused one failed: {response:#}");
+            assert!(response["data"]["complaint"]["title"].is_string());
+        }
+    }
+    assert_eq!(events_of(app, &refused_chain).await.len(), refused_before);
+    assert_eq!(events_of(app, &fine_chain).await.len(), fine_before + 8);
+    // The refused reads left the chain whole: the next one is recorded.
+    app.ok(&supervisor, query, json!({ "id": refused["id"] })).await;
+    assert_eq!(events_of(app, &refused_chain).await.len(), refused_before + 1);
     assert_eq!(verify(app).await["ok"], true);
 }
 
