@@ -18,6 +18,7 @@ use std::{
 };
 
 use anyhow::Context;
+use futures_util::TryStreamExt;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
 use sea_orm::{
@@ -436,93 +437,167 @@ async fn signed_heads(
     Ok(heads)
 }
 
-/// Checks that the events from the signed head of `chain` on (`events`, in seq
-/// order, starting at the signed seq or at 1) extend it: the signed event is
-/// unchanged, every later one links to its predecessor, hashes to its stored
-/// hash, matches its columns and carries a valid MAC. Returns the new head.
+/// Checks, one event at a time in seq order, that the events of a chain from
+/// its signed head on (starting at the signed seq, or at 1) extend it: the
+/// signed event is unchanged, every later one links to its predecessor,
+/// hashes to its stored hash, matches its columns and carries a valid MAC.
+/// Only the latest hash is kept, so a chain of any length is checked in
+/// constant memory.
+pub struct Extension {
+    chain: String,
+    signed: Option<Head>,
+    /// The signed event was met (always true without a signed head).
+    met_signed: bool,
+    next_seq: i64,
+    prev_hash: String,
+    buf: String,
+}
+
+impl Extension {
+    pub fn new(chain: &str, signed: Option<&Head>) -> Extension {
+        Extension {
+            chain: chain.to_owned(),
+            signed: signed.cloned(),
+            met_signed: signed.is_none(),
+            next_seq: 1,
+            prev_hash: GENESIS_HASH.to_owned(),
+            buf: String::new(),
+        }
+    }
+
+    fn fail(&self, seq: i64, reason: impl Into<String>) -> IntegrityFailure {
+        IntegrityFailure::new(&self.chain, seq, reason)
+    }
+
+    /// Checks the chain's next event.
+    pub fn push(&mut self, event: &audit_event::Model, key: &MacKey) -> Result<(), IntegrityFailure> {
+        if !self.met_signed {
+            let signed = self.signed.as_ref().expect("unmet only with a signed head");
+            if event.seq != signed.seq {
+                return Err(self.fail(signed.seq, format!("the signed event at seq {} is missing", signed.seq)));
+            }
+            if event.entry_hash != signed.hash {
+                return Err(self.fail(
+                    signed.seq,
+                    format!("the signed event at seq {} was rewritten (its hash differs from the signed head)", signed.seq),
+                ));
+            }
+            self.met_signed = true;
+        } else {
+            if event.seq != self.next_seq {
+                return Err(self.fail(self.next_seq, format!("expected seq {}, found seq {}", self.next_seq, event.seq)));
+            }
+            if event.prev_hash != self.prev_hash {
+                return Err(self.fail(event.seq, "prev_hash does not link to the previous event"));
+            }
+            let row = super::verify::EventRow::from(event);
+            super::verify::rebuild_canonical(&mut self.buf, &row);
+            if self.buf != event.canonical {
+                return Err(self.fail(event.seq, "the stored columns differ from the hashed canonical bytes"));
+            }
+            if super::append::entry_hash(&event.prev_hash, &event.canonical) != event.entry_hash {
+                return Err(self.fail(event.seq, "entry_hash is not the hash of the event"));
+            }
+            match &event.mac {
+                Some(mac) if key.check(&event.entry_hash, mac) => {}
+                Some(_) => return Err(self.fail(event.seq, "the event's MAC does not verify: forged event")),
+                None => return Err(self.fail(event.seq, "the event has no MAC: forged event")),
+            }
+        }
+        self.prev_hash.clear();
+        self.prev_hash.push_str(&event.entry_hash);
+        self.next_seq = event.seq + 1;
+        Ok(())
+    }
+
+    /// The new head, once every event was pushed.
+    pub fn finish(self) -> Result<Head, IntegrityFailure> {
+        if let Some(signed) = self.signed.as_ref().filter(|_| !self.met_signed) {
+            return Err(self.fail(signed.seq, format!("the signed event at seq {} is missing", signed.seq)));
+        }
+        Ok(Head { chain_key: self.chain, seq: self.next_seq - 1, hash: self.prev_hash })
+    }
+}
+
+/// [`Extension`] over a slice of a chain's events.
 pub fn check_extension(
     chain: &str,
     signed: Option<&Head>,
     events: &[audit_event::Model],
     key: &MacKey,
 ) -> Result<Head, IntegrityFailure> {
-    let mut buf = String::new();
-    let (mut next_seq, mut prev_hash) = (1, GENESIS_HASH.to_owned());
-    let mut rest = events;
-    if let Some(signed) = signed {
-        match events.first() {
-            Some(first) if first.seq == signed.seq => {
-                if first.entry_hash != signed.hash {
-                    return Err(IntegrityFailure::new(
-                        chain,
-                        signed.seq,
-                        format!("the signed event at seq {} was rewritten (its hash differs from the signed head)", signed.seq),
-                    ));
-                }
-                prev_hash = first.entry_hash.clone();
-                next_seq = signed.seq + 1;
-                rest = &events[1..];
-            }
-            _ => {
-                return Err(IntegrityFailure::new(chain, signed.seq, format!("the signed event at seq {} is missing", signed.seq)));
-            }
-        }
+    let mut extension = Extension::new(chain, signed);
+    for event in events {
+        extension.push(event, key)?;
     }
-    for event in rest {
-        if event.seq != next_seq {
-            return Err(IntegrityFailure::new(chain, next_seq, format!("expected seq {next_seq}, found seq {}", event.seq)));
-        }
-        if event.prev_hash != prev_hash {
-            return Err(IntegrityFailure::new(chain, event.seq, "prev_hash does not link to the previous event"));
-        }
-        let row = super::verify::EventRow::from(event);
-        super::verify::rebuild_canonical(&mut buf, &row);
-        if buf != event.canonical {
-            return Err(IntegrityFailure::new(chain, event.seq, "the stored columns differ from the hashed canonical bytes"));
-        }
-        if super::append::entry_hash(&event.prev_hash, &event.canonical) != event.entry_hash {
-            return Err(IntegrityFailure::new(chain, event.seq, "entry_hash is not the hash of the event"));
-        }
-        match &event.mac {
-            Some(mac) if key.check(&event.entry_hash, mac) => {}
-            Some(_) => return Err(IntegrityFailure::new(chain, event.seq, "the event's MAC does not verify: forged event")),
-            None => return Err(IntegrityFailure::new(chain, event.seq, "the event has no MAC: forged event")),
-        }
-        prev_hash = event.entry_hash.clone();
-        next_seq += 1;
-    }
-    Ok(Head { chain_key: chain.to_owned(), seq: next_seq - 1, hash: prev_hash })
+    extension.finish()
 }
 
 /// Chains whose new events are read and checked together by [`create`].
 const EVENTS_BATCH_CHAINS: usize = 200;
 
-/// Reads the events of `chains` from each one's signed seq on, grouped by chain.
-async fn events_since(
+/// Streams the events of `chains` from each one's signed seq on through an
+/// [`Extension`] per chain; returns the chains that moved, with their new
+/// heads. One event is in memory at a time, however long a chain grew since
+/// its last checkpoint (a sensitive complaint read 40 000 times once held
+/// 150 MB here).
+async fn extend_batch(
     txn: &DatabaseTransaction,
     chains: &[(String, i64)],
-) -> Result<HashMap<String, Vec<audit_event::Model>>, sea_orm::DbErr> {
-    let mut grouped: HashMap<String, Vec<audit_event::Model>> = HashMap::new();
-    for chunk in chains.chunks(EVENTS_BATCH_CHAINS) {
-        let mut any = Condition::any();
-        for (chain, from) in chunk {
-            any = any.add(
-                Condition::all()
-                    .add(audit_event::Column::ChainKey.eq(chain.as_str()))
-                    .add(audit_event::Column::Seq.gte(*from)),
-            );
+    heads: &BTreeMap<String, Head>,
+    key: &MacKey,
+) -> anyhow::Result<Result<Vec<Head>, IntegrityFailure>> {
+    let mut any = Condition::any();
+    for (chain, from) in chains {
+        any = any.add(
+            Condition::all().add(audit_event::Column::ChainKey.eq(chain.as_str())).add(audit_event::Column::Seq.gte(*from)),
+        );
+    }
+    let mut events = audit_event::Entity::find()
+        .filter(any)
+        .order_by_asc(audit_event::Column::ChainKey)
+        .order_by_asc(audit_event::Column::Seq)
+        .stream(txn)
+        .await?;
+    let mut ended: HashMap<String, Head> = HashMap::new();
+    let mut current: Option<Extension> = None;
+    while let Some(event) = events.try_next().await? {
+        if current.as_ref().is_none_or(|c| c.chain != event.chain_key) {
+            if let Some(done) = current.take() {
+                match done.finish() {
+                    Ok(head) => ended.insert(head.chain_key.clone(), head),
+                    Err(failure) => return Ok(Err(failure)),
+                };
+            }
+            current = Some(Extension::new(&event.chain_key, heads.get(&event.chain_key)));
         }
-        let events = audit_event::Entity::find()
-            .filter(any)
-            .order_by_asc(audit_event::Column::ChainKey)
-            .order_by_asc(audit_event::Column::Seq)
-            .all(txn)
-            .await?;
-        for event in events {
-            grouped.entry(event.chain_key.clone()).or_default().push(event);
+        if let Err(failure) = current.as_mut().expect("set above").push(&event, key) {
+            return Ok(Err(failure));
         }
     }
-    Ok(grouped)
+    if let Some(done) = current.take() {
+        match done.finish() {
+            Ok(head) => ended.insert(head.chain_key.clone(), head),
+            Err(failure) => return Ok(Err(failure)),
+        };
+    }
+    let mut moved = Vec::new();
+    for (chain, _) in chains {
+        let signed = heads.get(chain);
+        let head = match ended.remove(chain) {
+            Some(head) => head,
+            None if signed.is_none() => continue, // a cache row without events: nothing to sign
+            // Signed once, no event left from the signed seq on.
+            None => match Extension::new(chain, signed).finish() {
+                Ok(head) => head,
+                Err(failure) => return Ok(Err(failure)),
+            },
+        };
+        if signed.is_none_or(|s| s.seq != head.seq) {
+            moved.push(head);
+        }
+    }
+    Ok(Ok(moved))
 }
 
 /// Records an integrity failure: refuses, logs, counts, and marks the trail
@@ -586,26 +661,17 @@ pub async fn create(db: &DatabaseConnection, writer: &CheckpointWriter, force: b
             None => candidates.push((chain, 1)),
         }
     }
-    // A batch of chains at a time: only one batch's events are in memory
-    // (the first checkpoint of a trail reads every event).
+    // A batch of chains per statement, streamed: one event in memory at a
+    // time (the first checkpoint of a trail reads every event).
     let mut moved = Vec::new();
     for batch in candidates.chunks(EVENTS_BATCH_CHAINS) {
-        let events = events_since(&txn, batch).await?;
-        for (chain, _) in batch {
-            let signed = heads.get(chain);
-            let chain_events = events.get(chain).map(Vec::as_slice).unwrap_or_default();
-            if signed.is_none() && chain_events.is_empty() {
-                continue; // a cache row without events: nothing to sign
-            }
-            let head = match check_extension(chain, signed, chain_events, &writer.mac_key) {
-                Ok(head) => head,
-                Err(failure) => return Err(integrity_failure(writer, failure)),
-            };
-            if signed.is_none_or(|s| s.seq != head.seq) {
-                moved.push(head.clone());
-                heads.insert(chain.clone(), head);
-            }
+        match extend_batch(&txn, batch, &heads, &writer.mac_key).await? {
+            Ok(heads_moved) => moved.extend(heads_moved),
+            Err(failure) => return Err(integrity_failure(writer, failure)),
         }
+    }
+    for head in &moved {
+        heads.insert(head.chain_key.clone(), head.clone());
     }
     let mut heads: Vec<Head> = heads.into_values().collect();
     sort_heads(&mut heads);
