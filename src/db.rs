@@ -237,6 +237,15 @@ pub async fn check_audit_privileges(db: &DatabaseConnection, production: bool, a
     Ok(())
 }
 
+/// Opens a write transaction. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing when a
+/// read transaction tries to upgrade.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() })
+        .await
+}
+
 /// Whether the database answers (readiness).
 pub async fn ping(db: &DatabaseConnection) -> bool {
     db.ping().await.is_ok()

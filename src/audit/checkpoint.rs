@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, Set, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    QueryFilter, QueryOrder, Set, Statement,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -519,34 +519,22 @@ impl Extension {
     }
 }
 
-/// [`Extension`] over a slice of a chain's events.
-pub fn check_extension(
-    chain: &str,
-    signed: Option<&Head>,
-    events: &[audit_event::Model],
-    key: &MacKey,
-) -> Result<Head, IntegrityFailure> {
-    let mut extension = Extension::new(chain, signed);
-    for event in events {
-        extension.push(event, key)?;
-    }
-    extension.finish()
-}
-
 /// Chains whose new events are read and checked together by [`create`].
 const EVENTS_BATCH_CHAINS: usize = 200;
 
 /// Streams the events of `chains` from each one's signed seq on through an
 /// [`Extension`] per chain; returns the chains that moved, with their new
-/// heads. One event is in memory at a time, however long a chain grew since
-/// its last checkpoint (a sensitive complaint read 40 000 times once held
-/// 150 MB here).
+/// heads, or refuses at the first chain that does not extend its signed head
+/// ([`integrity_failure`]). One event is in memory at a time, however long a
+/// chain grew since its last checkpoint (a sensitive complaint read 40 000
+/// times once held 150 MB here).
 async fn extend_batch(
     txn: &DatabaseTransaction,
     chains: &[(String, i64)],
     heads: &BTreeMap<String, Head>,
-    key: &MacKey,
-) -> anyhow::Result<Result<Vec<Head>, IntegrityFailure>> {
+    writer: &CheckpointWriter,
+) -> anyhow::Result<Vec<Head>> {
+    let refuse = |failure| integrity_failure(writer, failure);
     let mut any = Condition::any();
     for (chain, from) in chains {
         any = any.add(
@@ -561,25 +549,16 @@ async fn extend_batch(
         .await?;
     let mut ended: HashMap<String, Head> = HashMap::new();
     let mut current: Option<Extension> = None;
-    while let Some(event) = events.try_next().await? {
-        if current.as_ref().is_none_or(|c| c.chain != event.chain_key) {
-            if let Some(done) = current.take() {
-                match done.finish() {
-                    Ok(head) => ended.insert(head.chain_key.clone(), head),
-                    Err(failure) => return Ok(Err(failure)),
-                };
-            }
-            current = Some(Extension::new(&event.chain_key, heads.get(&event.chain_key)));
+    loop {
+        let event = events.try_next().await?;
+        // The chain being checked ends with the stream or with the next chain's first event.
+        if current.as_ref().is_some_and(|c| event.as_ref().is_none_or(|e| c.chain != e.chain_key)) {
+            let head = current.take().expect("checked above").finish().map_err(refuse)?;
+            ended.insert(head.chain_key.clone(), head);
         }
-        if let Err(failure) = current.as_mut().expect("set above").push(&event, key) {
-            return Ok(Err(failure));
-        }
-    }
-    if let Some(done) = current.take() {
-        match done.finish() {
-            Ok(head) => ended.insert(head.chain_key.clone(), head),
-            Err(failure) => return Ok(Err(failure)),
-        };
+        let Some(event) = event else { break };
+        let extension = current.get_or_insert_with(|| Extension::new(&event.chain_key, heads.get(&event.chain_key)));
+        extension.push(&event, &writer.mac_key).map_err(refuse)?;
     }
     let mut moved = Vec::new();
     for (chain, _) in chains {
@@ -587,17 +566,14 @@ async fn extend_batch(
         let head = match ended.remove(chain) {
             Some(head) => head,
             None if signed.is_none() => continue, // a cache row without events: nothing to sign
-            // Signed once, no event left from the signed seq on.
-            None => match Extension::new(chain, signed).finish() {
-                Ok(head) => head,
-                Err(failure) => return Ok(Err(failure)),
-            },
+            // Signed once, no event left from the signed seq on: refused.
+            None => Extension::new(chain, signed).finish().map_err(refuse)?,
         };
         if signed.is_none_or(|s| s.seq != head.seq) {
             moved.push(head);
         }
     }
-    Ok(Ok(moved))
+    Ok(moved)
 }
 
 /// Records an integrity failure: refuses, logs, counts, and marks the trail
@@ -615,12 +591,7 @@ fn integrity_failure(writer: &CheckpointWriter, failure: IntegrityFailure) -> an
 /// or another instance is writing one right now. Returns the new checkpoint.
 pub async fn create(db: &DatabaseConnection, writer: &CheckpointWriter, force: bool) -> anyhow::Result<Option<audit_checkpoint::Model>> {
     let backend = db.get_database_backend();
-    let txn = db
-        .begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await?;
+    let txn = crate::db::begin_write(db).await?;
     if backend == DbBackend::Postgres {
         let row = txn
             .query_one_raw(Statement::from_sql_and_values(
@@ -665,10 +636,7 @@ pub async fn create(db: &DatabaseConnection, writer: &CheckpointWriter, force: b
     // time (the first checkpoint of a trail reads every event).
     let mut moved = Vec::new();
     for batch in candidates.chunks(EVENTS_BATCH_CHAINS) {
-        match extend_batch(&txn, batch, &heads, &writer.mac_key).await? {
-            Ok(heads_moved) => moved.extend(heads_moved),
-            Err(failure) => return Err(integrity_failure(writer, failure)),
-        }
+        moved.extend(extend_batch(&txn, batch, &heads, writer).await?);
     }
     for head in &moved {
         heads.insert(head.chain_key.clone(), head.clone());

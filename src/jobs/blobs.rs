@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, QueryTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DbBackend, QueryTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
 };
 use tokio::{sync::watch, task::JoinHandle};
 
@@ -99,13 +99,7 @@ enum Outcome {
 }
 
 async fn collect_one(services: &Services, sha256: &str, key: &str, cutoff: chrono::DateTime<Utc>) -> anyhow::Result<Outcome> {
-    let txn = services
-        .db
-        .begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await?;
+    let txn = crate::db::begin_write(&services.db).await?;
     // Legal holds as they are now, with the complaints locked (in id order)
     // against a hold being placed while the file is removed. Complaints before
     // the blob row: uploads and deletions lock in that order too (their

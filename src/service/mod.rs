@@ -23,9 +23,7 @@ pub mod users;
 
 use std::sync::Arc;
 
-use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait,
-};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 use crate::{
     audit::{NewEvent, Origin},
@@ -168,13 +166,7 @@ impl UnitOfWork {
     /// Opens a write transaction. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing.
     pub async fn begin(services: &Services, ctx: &RequestContext) -> AppResult<UnitOfWork> {
-        let txn = services
-            .db
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
-            .await?;
+        let txn = crate::db::begin_write(&services.db).await?;
         Ok(UnitOfWork {
             txn,
             origin: ctx.origin(),

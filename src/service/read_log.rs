@@ -16,7 +16,7 @@
 
 use std::sync::OnceLock;
 
-use sea_orm::{DatabaseConnection, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
@@ -87,8 +87,7 @@ async fn write(db: &DatabaseConnection, mac_key: &MacKey, batch: &[Pending]) -> 
     let mut events: Vec<(String, &Origin, &NewEvent)> =
         batch.iter().flat_map(|p| p.events.iter().map(|e| (e.chain.to_string(), &p.origin, e))).collect();
     events.sort_by(|a, b| a.0.cmp(&b.0));
-    let options = TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
-    let txn = db.begin_with_options(options).await?;
+    let txn = crate::db::begin_write(db).await?;
     for (_, origin, event) in events {
         audit::append(&txn, origin, mac_key, event.clone()).await?;
     }
