@@ -148,6 +148,38 @@ async fn enable_triggers(app: &TestApp, saved: Vec<String>) {
     }
 }
 
+/// Makes the database refuse to insert the audit events matching `condition`
+/// (SQL over `NEW`), through a trigger named `name`.
+async fn refuse_audit_events(app: &TestApp, name: &str, condition: &str) {
+    match app.backend {
+        Backend::Sqlite => {
+            app.sql(&format!(
+                "CREATE TRIGGER {name} BEFORE INSERT ON audit_event WHEN {condition} BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+            ))
+            .await
+        }
+        Backend::Postgres => {
+            app.sql(&format!(
+                "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN IF {condition} THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$"
+            ))
+            .await;
+            app.sql(&format!("CREATE TRIGGER {name} BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION {name}()")).await;
+        }
+    }
+}
+
+/// Removes what [`refuse_audit_events`] created.
+async fn stop_refusing_audit_events(app: &TestApp, name: &str) {
+    match app.backend {
+        Backend::Sqlite => app.sql(&format!("DROP TRIGGER {name}")).await,
+        Backend::Postgres => {
+            app.sql(&format!("DROP TRIGGER {name} ON audit_event")).await;
+            app.sql(&format!("DROP FUNCTION {name}()")).await;
+        }
+    }
+}
+
 async fn event_at(app: &TestApp, chain: &str, seq: i64) -> audit_event::Model {
     audit_event::Entity::find()
         .filter(audit_event::Column::ChainKey.eq(chain))
@@ -956,23 +988,7 @@ async fn a_failed_audit_append_aborts_the_mutation(app: &TestApp) {
     let agent = app.login_as("agent@example.com").await;
     let c = fresh_complaint(app, &agent).await;
     // Make the database refuse one kind of audit event.
-    match app.backend {
-        Backend::Sqlite => {
-            app.sql(
-                "CREATE TRIGGER test_refuse_ack BEFORE INSERT ON audit_event WHEN NEW.action = 'complaint.acknowledged' \
-                 BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-            )
-            .await
-        }
-        Backend::Postgres => {
-            app.sql(
-                "CREATE FUNCTION test_refuse_ack() RETURNS trigger LANGUAGE plpgsql AS $$ \
-                 BEGIN IF NEW.action = 'complaint.acknowledged' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$",
-            )
-            .await;
-            app.sql("CREATE TRIGGER test_refuse_ack BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION test_refuse_ack()").await;
-        }
-    }
+    refuse_audit_events(app, "test_refuse_ack", "NEW.action = 'complaint.acknowledged'").await;
     let response = app
         .gql(Some(&agent), &mutation("acknowledgeComplaint", "id: $id, expectedVersion: 1", "$id: ID!"), json!({ "id": c["id"] }))
         .await;
@@ -982,7 +998,7 @@ async fn a_failed_audit_append_aborts_the_mutation(app: &TestApp) {
     assert_eq!((stored.status.as_str(), stored.version), ("NEW", 1), "the change must be rolled back");
     assert_eq!(events_of(app, &complaint_chain(&c).unwrap()).await.len(), 1);
     // Without the fault the same call succeeds.
-    app.sql(if app.backend == Backend::Sqlite { "DROP TRIGGER test_refuse_ack" } else { "DROP TRIGGER test_refuse_ack ON audit_event" }).await;
+    stop_refusing_audit_events(app, "test_refuse_ack").await;
     // On SQLite the call runs on a fresh server: connections of the first one
     // that saw the test's own DDL mid-flight were seen to keep answering "no
     // such table" (open in the closing note; migrations run before serving).
@@ -1106,23 +1122,7 @@ async fn a_read_that_cannot_be_recorded_is_refused_alone(app: &TestApp) {
     let refused_chain = format!("complaint-access:{}", uuid_of(&refused["id"]));
     let fine_chain = format!("complaint-access:{}", uuid_of(&fine["id"]));
     let (refused_before, fine_before) = (events_of(app, &refused_chain).await.len(), events_of(app, &fine_chain).await.len());
-    match app.backend {
-        Backend::Sqlite => {
-            app.sql(&format!(
-                "CREATE TRIGGER test_refuse_read BEFORE INSERT ON audit_event WHEN NEW.chain_key = '{refused_chain}' \
-                 BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
-            ))
-            .await
-        }
-        Backend::Postgres => {
-            app.sql(&format!(
-                "CREATE FUNCTION test_refuse_read() RETURNS trigger LANGUAGE plpgsql AS $$ \
-                 BEGIN IF NEW.chain_key = '{refused_chain}' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$"
-            ))
-            .await;
-            app.sql("CREATE TRIGGER test_refuse_read BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION test_refuse_read()").await;
-        }
-    }
+    refuse_audit_events(app, "test_refuse_read", &format!("NEW.chain_key = '{refused_chain}'")).await;
     let query = "query($id: ID!) { complaint(id: $id) { title } }";
     let reads = (0..16).map(|i| {
         let c = if i % 2 == 0 { refused } else { fine };
@@ -1130,10 +1130,7 @@ async fn a_read_that_cannot_be_recorded_is_refused_alone(app: &TestApp) {
         async move { (i % 2 == 0, app.gql(Some(supervisor), query, json!({ "id": c["id"] })).await) }
     });
     let answers = futures_util::future::join_all(reads).await;
-    app.sql(if app.backend == Backend::Sqlite { "DROP TRIGGER test_refuse_read" } else { "DROP TRIGGER test_refuse_read ON audit_event" }).await;
-    if app.backend == Backend::Postgres {
-        app.sql("DROP FUNCTION test_refuse_read()").await;
-    }
+    stop_refusing_audit_events(app, "test_refuse_read").await;
     for (refused, response) in &answers {
         if *refused {
             assert_eq!(first_error_code(response), "INTERNAL", "{response:#}");
